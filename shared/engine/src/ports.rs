@@ -1,0 +1,234 @@
+//! Ports: the only ways the engine reaches storage, queues and clocks.
+//!
+//! The cloud adapters (`shared/aws`: DynamoDB, SQS) and the embedded ones (`crate::embedded`:
+//! SQLite, in-process queue) implement these traits, so the engine and the Lambda handlers are
+//! written once, generic over them. Keep the traits small; add a method rather than a trait.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One error type for every port, so handlers map storage trouble to HTTP in one place.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A conditional write lost against a concurrent writer (idempotency guard).
+    #[error("conditional write refused for {key}: the stored item changed meanwhile")]
+    Conflict { key: String },
+    /// The backend (DynamoDB, SQS, SQLite…) refused or failed; `context` names the operation.
+    #[error("store operation '{context}' failed")]
+    Backend {
+        context: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A stored item could not be read back into its type.
+    #[error("stored item {key} is corrupt: {detail}")]
+    Corrupt { key: String, detail: String },
+}
+
+impl StoreError {
+    pub fn backend(
+        context: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        StoreError::Backend { context: context.into(), source: source.into() }
+    }
+}
+
+// ---------------------------------------------------------------- transaction log (R24)
+
+/// R24: Completed, Failed (API/data/external problem), Error (unexpected error or exception).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum LogStatus {
+    Completed,
+    Failed,
+    Error,
+}
+
+/// One transaction: one create/update in either system (R24).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogEntry {
+    /// The run (task) this entry belongs to.
+    pub task_id: String,
+    /// `TL-00001`, monotonically increasing across all runs (allocated by the log).
+    pub log_number: String,
+    pub created: DateTime<Utc>,
+    /// "Account Creation/Update", "Contact Creation/Update", "Entitlement Creation/Update",
+    /// "Line Item Creation/Update", "RenewalLineItem Creation", "Salesforce Write-back", …
+    pub name: String,
+    pub status: LogStatus,
+    /// The Salesforce record the transaction is about (Account/Contact/Opportunity/line item Id).
+    pub record_id: Option<String>,
+    /// The Salesforce Account the transaction belongs to (for per-account summaries).
+    pub account_id: Option<String>,
+    /// Description/message in words.
+    pub message: String,
+    /// Why it failed, in words an admin understands (names record, field and rule).
+    pub reason: Option<String>,
+    /// For `Error`: the component that raised it and the full error chain.
+    pub component: Option<String>,
+    /// Request and response payloads, secrets removed, for troubleshooting.
+    pub request: Option<serde_json::Value>,
+    pub response: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LogQuery {
+    pub task_id: Option<String>,
+    pub status: Option<LogStatus>,
+    /// Inclusive lower bound on `created`.
+    pub from: Option<DateTime<Utc>>,
+    /// Exclusive upper bound on `created`.
+    pub to: Option<DateTime<Utc>>,
+    /// Page size; adapters cap it (e.g. 100).
+    pub limit: Option<u32>,
+    /// Opaque cursor from the previous page.
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LogPage {
+    /// Ordered by log number, ascending.
+    pub entries: Vec<LogEntry>,
+    pub next_cursor: Option<String>,
+}
+
+#[async_trait]
+pub trait TransactionLog: Send + Sync {
+    /// Reserve `count` consecutive log numbers; returns the first. Atomic across processes.
+    async fn allocate_log_numbers(&self, count: u32) -> Result<u64, StoreError>;
+    async fn append(&self, entries: &[LogEntry]) -> Result<(), StoreError>;
+    async fn query(&self, query: &LogQuery) -> Result<LogPage, StoreError>;
+}
+
+// ---------------------------------------------------------------- sync state
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunKind {
+    /// R21: EventBridge schedule, all accounts with changes, push then pull.
+    Scheduled,
+    /// R22: admin-given window, push then pull.
+    Immediate,
+    /// R23: one account, push only.
+    Account,
+    /// R26–R32: license information ingestion.
+    Licenses,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    Planned,
+    Running,
+    Completed,
+    /// The run itself could not complete (not: some entries Failed).
+    Aborted,
+}
+
+/// A run (task): what was planned and what came of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub task_id: String,
+    pub kind: RunKind,
+    pub status: RunStatus,
+    pub window_from: Option<DateTime<Utc>>,
+    pub window_to: Option<DateTime<Utc>>,
+    pub started: DateTime<Utc>,
+    pub finished: Option<DateTime<Utc>>,
+    pub accounts_planned: u32,
+    /// Free-form counters (completed/failed/error entries, API calls per system, …).
+    pub counts: BTreeMap<String, u64>,
+    /// Why an aborted run stopped.
+    pub detail: Option<String>,
+}
+
+/// What flexbridge knows it did for one sales order (Opportunity), keyed by Opportunity Id.
+/// This is the idempotency record: a re-run consults it before creating anything in FNO.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SalesOrderRecord {
+    pub opportunity_id: String,
+    pub account_id: String,
+    /// FNO entitlement id once created.
+    pub entitlement_id: Option<String>,
+    /// Salesforce OpportunityLineItem Id → FNO activation id.
+    pub line_items: BTreeMap<String, String>,
+    /// Fingerprint of the last request pushed, so unchanged orders are not re-sent.
+    pub fingerprint: Option<String>,
+    pub last_task_id: Option<String>,
+    pub updated: Option<DateTime<Utc>>,
+    /// Optimistic-concurrency version; `put_sales_order` succeeds only if the stored one matches.
+    pub version: u64,
+}
+
+#[async_trait]
+pub trait StateStore: Send + Sync {
+    /// R21: the last batch fire time of the scheduled sync (None before the first run).
+    async fn watermark(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
+    async fn set_watermark(&self, at: DateTime<Utc>) -> Result<(), StoreError>;
+
+    async fn put_run(&self, run: &RunRecord) -> Result<(), StoreError>;
+    async fn get_run(&self, task_id: &str) -> Result<Option<RunRecord>, StoreError>;
+    /// Most recent first.
+    async fn list_runs(&self, limit: u32) -> Result<Vec<RunRecord>, StoreError>;
+
+    async fn sales_order(&self, opportunity_id: &str) -> Result<Option<SalesOrderRecord>, StoreError>;
+    /// Conditional write: stores `record` with `version + 1` only if the stored version equals
+    /// `record.version` (or nothing is stored and `record.version == 0`); else `Conflict`.
+    async fn put_sales_order(&self, record: &SalesOrderRecord) -> Result<(), StoreError>;
+
+    /// Configuration documents by key: "mapping", "filters", "schedule", "license-task", …
+    /// (JSON of the `mapping` crate's types; the engine deserialises them).
+    async fn get_config(&self, key: &str) -> Result<Option<serde_json::Value>, StoreError>;
+    async fn put_config(&self, key: &str, value: &serde_json::Value) -> Result<(), StoreError>;
+}
+
+// ---------------------------------------------------------------- work queue (fan-out)
+
+/// Version of [`AccountWork`]'s wire schema (the SQS message body).
+pub const ACCOUNT_WORK_VERSION: u32 = 1;
+
+/// One message of the per-account fan-out: "sync this account for this run".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountWork {
+    /// Schema version, [`ACCOUNT_WORK_VERSION`]; consumers refuse other versions.
+    pub v: u32,
+    pub task_id: String,
+    /// Salesforce Account Id (18 chars).
+    pub account_id: String,
+    pub kind: RunKind,
+    pub window_from: Option<DateTime<Utc>>,
+    pub window_to: Option<DateTime<Utc>>,
+}
+
+#[async_trait]
+pub trait WorkQueue: Send + Sync {
+    /// Queue every item or fail; an adapter retries partial failures before giving up.
+    async fn enqueue(&self, items: &[AccountWork]) -> Result<(), StoreError>;
+}
+
+// ---------------------------------------------------------------- clock
+
+/// Injectable clock: the local runner uses the fixture's `now`, tests a fixed instant.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct FixedClock(pub DateTime<Utc>);
+
+impl Clock for FixedClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.0
+    }
+}
