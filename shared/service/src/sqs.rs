@@ -1,0 +1,240 @@
+//! SQS consumer side of the per-account fan-out, with partial batch failures.
+//!
+//! Each record is parsed on its own (a bad body fails that record only), processed with bounded
+//! concurrency, and every parse error, domain error and panic becomes a `batchItemFailures`
+//! entry, so SQS retries exactly those messages and, after `maxReceiveCount` receives, moves them
+//! to the dead-letter queue. Nothing is acknowledged that did not succeed.
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use engine::ports::{AccountWork, ACCOUNT_WORK_VERSION};
+use futures::{stream, FutureExt, StreamExt};
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+
+/// Why one record of a batch was not processed.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("message body is missing")]
+    MissingBody,
+    #[error("message body is not a flexbridge account-work message")]
+    Parse(#[source] serde_json::Error),
+    #[error(
+        "message schema version {found} is not supported (this consumer reads version {expected})"
+    )]
+    Version { found: u32, expected: u32 },
+    #[error("account id '{0}' is not a 15- or 18-character Salesforce id")]
+    BadAccountId(String),
+    #[error("processing the account failed")]
+    Failed(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("processing the account panicked: {0}")]
+    Panicked(String),
+}
+
+/// The batch cannot even be reported record by record.
+#[derive(Debug, thiserror::Error)]
+pub enum BatchError {
+    #[error("an SQS record without messageId failed; failing the whole batch so nothing is lost")]
+    MissingMessageId,
+}
+
+/// True for a 15- or 18-character alphanumeric Salesforce record id.
+pub fn is_salesforce_id(id: &str) -> bool {
+    (id.len() == 15 || id.len() == 18) && id.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// Parse and validate one message body.
+pub fn parse_work(message: &SqsMessage) -> Result<AccountWork, RecordError> {
+    let body = message.body.as_deref().ok_or(RecordError::MissingBody)?;
+    let work: AccountWork = serde_json::from_str(body).map_err(RecordError::Parse)?;
+    if work.v != ACCOUNT_WORK_VERSION {
+        return Err(RecordError::Version {
+            found: work.v,
+            expected: ACCOUNT_WORK_VERSION,
+        });
+    }
+    if !is_salesforce_id(&work.account_id) {
+        return Err(RecordError::BadAccountId(work.account_id));
+    }
+    Ok(work)
+}
+
+/// Process every record of `event` with at most `max_concurrency` in flight; returns the ids of
+/// the records that failed (in event order). `handler` gets each parsed message.
+pub async fn process_batch<F, Fut, E>(
+    event: SqsEvent,
+    max_concurrency: usize,
+    handler: F,
+) -> Result<SqsBatchResponse, BatchError>
+where
+    F: Fn(AccountWork) -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+    E: std::error::Error + Send + Sync + 'static,
+{
+    let handler = &handler;
+    let results: Vec<(usize, Option<String>, Result<(), RecordError>)> =
+        stream::iter(event.records.into_iter().enumerate())
+            .map(|(index, message)| async move {
+                let id = message.message_id.clone();
+                let outcome = match parse_work(&message) {
+                    Err(e) => Err(e),
+                    Ok(work) => match AssertUnwindSafe(handler(work)).catch_unwind().await {
+                        Ok(Ok(())) => Ok(()),
+                        Ok(Err(e)) => Err(RecordError::Failed(Box::new(e))),
+                        Err(panic) => Err(RecordError::Panicked(panic_text(&panic))),
+                    },
+                };
+                (index, id, outcome)
+            })
+            .buffer_unordered(max_concurrency.max(1))
+            .collect()
+            .await;
+
+    let mut failed: Vec<(usize, String)> = Vec::new();
+    for (index, id, outcome) in results {
+        if let Err(error) = outcome {
+            let Some(id) = id else {
+                tracing::error!(error = %error_chain(&error), "failed SQS record has no messageId");
+                return Err(BatchError::MissingMessageId);
+            };
+            tracing::warn!(message_id = %id, error = %error_chain(&error), "SQS record failed; it will be retried");
+            failed.push((index, id));
+        }
+    }
+    failed.sort();
+    let mut response = SqsBatchResponse::default();
+    response.batch_item_failures = failed
+        .into_iter()
+        .map(|(_, id)| {
+            let mut item = BatchItemFailure::default();
+            item.item_identifier = id;
+            item
+        })
+        .collect();
+    Ok(response)
+}
+
+fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "non-string panic payload".to_owned()
+    }
+}
+
+/// "outer: inner: innermost" for logs (never for API clients).
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        source = e.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use engine::ports::RunKind;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn message(id: Option<&str>, body: &str) -> SqsMessage {
+        let mut m = SqsMessage::default();
+        m.message_id = id.map(str::to_owned);
+        m.body = Some(body.to_owned());
+        m
+    }
+
+    fn work_body(account: &str) -> String {
+        serde_json::to_string(&AccountWork {
+            v: ACCOUNT_WORK_VERSION,
+            task_id: "task-1".into(),
+            account_id: account.into(),
+            kind: RunKind::Scheduled,
+            window_from: None,
+            window_to: None,
+        })
+        .unwrap()
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("boom for {0}")]
+    struct Boom(String);
+
+    fn event(records: Vec<SqsMessage>) -> SqsEvent {
+        let mut e = SqsEvent::default();
+        e.records = records;
+        e
+    }
+
+    #[tokio::test]
+    async fn every_kind_of_failure_is_reported_and_only_those() {
+        let calls = AtomicUsize::new(0);
+        let ev = event(vec![
+            message(Some("ok-1"), &work_body("001000000000001AAA")),
+            message(Some("bad-json"), "{not json"),
+            message(Some("bad-id"), &work_body("001'; DROP")),
+            message(
+                Some("old-version"),
+                &work_body("001000000000002AAA").replace("\"v\":1", "\"v\":99"),
+            ),
+            message(Some("domain-error"), &work_body("001000000000003AAA")),
+            message(Some("panics"), &work_body("001000000000004AAA")),
+            message(Some("ok-2"), &work_body("001000000000005")),
+        ]);
+        let response = process_batch(ev, 3, |work: AccountWork| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            async move {
+                match work.account_id.as_str() {
+                    "001000000000003AAA" => Err(Boom(work.account_id)),
+                    "001000000000004AAA" => panic!("handler bug"),
+                    _ => Ok(()),
+                }
+            }
+        })
+        .await
+        .unwrap();
+        let failed: Vec<_> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
+        assert_eq!(
+            failed,
+            [
+                "bad-json",
+                "bad-id",
+                "old-version",
+                "domain-error",
+                "panics"
+            ]
+        );
+        // only the four valid messages reached the handler
+        assert_eq!(calls.load(Ordering::SeqCst), 4);
+    }
+
+    #[tokio::test]
+    async fn a_failed_record_without_id_fails_the_whole_batch() {
+        let ev = event(vec![message(None, "garbage")]);
+        let r = process_batch(ev, 2, |_w: AccountWork| async { Ok::<(), Boom>(()) }).await;
+        assert!(matches!(r, Err(BatchError::MissingMessageId)));
+    }
+
+    #[test]
+    fn salesforce_ids_are_15_or_18_alphanumerics() {
+        assert!(is_salesforce_id("001000000000001"));
+        assert!(is_salesforce_id("001000000000001AAA"));
+        for bad in [
+            "",
+            "001",
+            "001000000000001AA",
+            "001000000000001AA'",
+            "001 00000000001AAA",
+        ] {
+            assert!(!is_salesforce_id(bad), "{bad}");
+        }
+    }
+}
