@@ -68,8 +68,13 @@ pub enum DurationUnit {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Expiration {
     Permanent,
-    Term { num_duration: u32, unit: DurationUnit },
-    Date { date: NaiveDate },
+    Term {
+        num_duration: u32,
+        unit: DurationUnit,
+    },
+    Date {
+        date: NaiveDate,
+    },
 }
 
 /// `lineItemType`.
