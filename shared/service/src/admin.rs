@@ -1,0 +1,351 @@
+//! Admin API routes that work on stored configuration and logs: field mappings (R17–R19,
+//! validated against the org's describe), filters (R2, R13), transaction logs (R24) and runs.
+//!
+//! Routes (all behind API Gateway IAM auth):
+//! - `GET /mappings` — every object's mappings; `GET /mappings/{object}` — one object (R19 view)
+//! - `PUT /mappings/{object}` — body: one mapping row `{"fno_attribute", "sf_field", "required",
+//!   "editable", "kind"}` (added or changed), or `{"fields": [rows…]}` (the object's whole list)
+//! - `DELETE /mappings/{object}?fno_attribute=NAME` — R19 delete (required ones refused, R17)
+//! - `GET /filters`, `PUT /filters` — `{"sync_stages": [...], "post_condition_state": "Draft"}`
+//! - `GET /logs?task=&status=&from=&to=&limit=&cursor=` — one page of the transaction log
+//! - `GET /runs?limit=` — the most recent runs
+
+use crate::http::{parse_body, ApiError, ApiRequest, ApiResponse};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use engine::ports::{LogQuery, LogStatus, StateStore, TransactionLog};
+use mapping::config::{Config, DataType, FieldMapping, Filters, MappingKind, ObjectMapping};
+use mapping::error::SfObject;
+use serde::Deserialize;
+use std::sync::Arc;
+
+/// Key of the configuration document in the [`StateStore`].
+pub const CONFIG_KEY: &str = "config";
+
+/// A field as the org's describe lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DescribedField {
+    pub name: String,
+    /// Salesforce field type: `string`, `double`, `boolean`, `date`, `picklist`, …
+    pub field_type: String,
+    pub picklist_values: Vec<String>,
+}
+
+/// What the admin routes need to know about the org (implemented over the Salesforce client).
+#[async_trait]
+pub trait OrgDescribe: Send + Sync {
+    async fn describe(&self, sobject: &str) -> Result<Vec<DescribedField>, ApiError>;
+}
+
+/// Load the stored configuration, or the guide's defaults when nothing is stored yet.
+pub async fn load_config(state: &dyn StateStore) -> Result<Config, ApiError> {
+    match state.get_config(CONFIG_KEY).await? {
+        None => Ok(Config::default()),
+        Some(v) => serde_json::from_value(v)
+            .map_err(|e| ApiError::internal("reading the stored configuration", e)),
+    }
+}
+
+async fn save_config(state: &dyn StateStore, config: &Config) -> Result<(), ApiError> {
+    let value = serde_json::to_value(config)
+        .map_err(|e| ApiError::internal("serialising the configuration", e))?;
+    state.put_config(CONFIG_KEY, &value).await?;
+    Ok(())
+}
+
+pub struct Admin {
+    pub state: Arc<dyn StateStore>,
+    pub log: Arc<dyn TransactionLog>,
+    pub org: Arc<dyn OrgDescribe>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum MappingBody {
+    Whole(ObjectMapping),
+    One(FieldMapping),
+}
+
+impl Admin {
+    /// Route one request; `None` when the path is not one of these routes.
+    pub async fn route(&self, req: &ApiRequest) -> Option<Result<ApiResponse, ApiError>> {
+        let seg = req.segments();
+        let r = match (req.method.as_str(), seg.as_slice()) {
+            ("GET", ["mappings"]) => self.get_all_mappings().await,
+            ("GET", ["mappings", object]) => self.get_mapping(object).await,
+            ("PUT", ["mappings", object]) => self.put_mapping(object, req).await,
+            ("DELETE", ["mappings", object]) => self.delete_mapping(object, req).await,
+            ("GET", ["filters"]) => self.get_filters().await,
+            ("PUT", ["filters"]) => self.put_filters(req).await,
+            ("GET", ["logs"]) => self.get_logs(req).await,
+            ("GET", ["runs"]) => self.get_runs(req).await,
+            _ => return None,
+        };
+        Some(r)
+    }
+
+    async fn get_all_mappings(&self) -> Result<ApiResponse, ApiError> {
+        let config = load_config(self.state.as_ref()).await?;
+        Ok(ApiResponse::json(200, &config.mappings))
+    }
+
+    async fn get_mapping(&self, object: &str) -> Result<ApiResponse, ApiError> {
+        let object = parse_object(object)?;
+        let config = load_config(self.state.as_ref()).await?;
+        let m = config.mapping(object).cloned().unwrap_or_default();
+        Ok(ApiResponse::json(
+            200,
+            serde_json::json!({"object": object, "fields": m.fields}),
+        ))
+    }
+
+    async fn put_mapping(&self, object: &str, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
+        let object = parse_object(object)?;
+        let body: MappingBody = parse_body(req)?;
+        let rows = match body {
+            MappingBody::Whole(m) => m.fields,
+            MappingBody::One(f) => vec![f],
+        };
+        let mut config = load_config(self.state.as_ref()).await?;
+        let described = self.org.describe(object.api_name()).await?;
+        for row in &rows {
+            check_against_describe(object, row, &described)?;
+            config
+                .set_mapping(object, row.clone())
+                .map_err(|e| ApiError::BadRequest {
+                    field: format!("fields.{}", e.fno_attribute),
+                    message: format!("{} ({})", e.message, e.rule),
+                })?;
+        }
+        if let Err(errors) = config.validate() {
+            let first = &errors[0];
+            return Err(ApiError::BadRequest {
+                field: format!("fields.{}", first.fno_attribute),
+                message: format!("{} ({})", first.message, first.rule),
+            });
+        }
+        save_config(self.state.as_ref(), &config).await?;
+        let m = config.mapping(object).cloned().unwrap_or_default();
+        Ok(ApiResponse::json(
+            200,
+            serde_json::json!({"object": object, "fields": m.fields}),
+        ))
+    }
+
+    async fn delete_mapping(
+        &self,
+        object: &str,
+        req: &ApiRequest,
+    ) -> Result<ApiResponse, ApiError> {
+        let object = parse_object(object)?;
+        let attribute = req
+            .query
+            .get("fno_attribute")
+            .filter(|a| !a.trim().is_empty())
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "fno_attribute",
+                    "name the FNO attribute whose mapping to delete (R19)",
+                )
+            })?;
+        let mut config = load_config(self.state.as_ref()).await?;
+        let old = config
+            .delete_mapping(object, attribute)
+            .map_err(|e| ApiError::BadRequest {
+                field: "fno_attribute".into(),
+                message: format!("{} ({})", e.message, e.rule),
+            })?;
+        save_config(self.state.as_ref(), &config).await?;
+        Ok(ApiResponse::json(200, serde_json::json!({"deleted": old})))
+    }
+
+    async fn get_filters(&self) -> Result<ApiResponse, ApiError> {
+        let config = load_config(self.state.as_ref()).await?;
+        Ok(ApiResponse::json(200, &config.filters))
+    }
+
+    async fn put_filters(&self, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
+        let filters: Filters = parse_body(req)?;
+        if filters.sync_stages.is_empty() || filters.sync_stages.iter().any(|s| s.trim().is_empty())
+        {
+            return Err(ApiError::bad_request(
+                "sync_stages",
+                "give at least one non-empty stage name (R2)",
+            ));
+        }
+        // R2: every stage must be a value of the org's Opportunity.StageName picklist.
+        let described = self.org.describe("Opportunity").await?;
+        if let Some(stage) = described.iter().find(|f| f.name == "StageName") {
+            if !stage.picklist_values.is_empty() {
+                if let Some(unknown) = filters
+                    .sync_stages
+                    .iter()
+                    .find(|s| !stage.picklist_values.contains(s))
+                {
+                    return Err(ApiError::bad_request(
+                        "sync_stages",
+                        format!(
+                            "'{unknown}' is not a stage of this org's Opportunity.StageName picklist ({}) (R2)",
+                            stage.picklist_values.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+        let mut config = load_config(self.state.as_ref()).await?;
+        config.filters = filters;
+        save_config(self.state.as_ref(), &config).await?;
+        Ok(ApiResponse::json(200, &config.filters))
+    }
+
+    async fn get_logs(&self, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
+        let q = &req.query;
+        let status = match q.get("status").map(String::as_str) {
+            None | Some("") => None,
+            Some(s) => Some(
+                serde_json::from_value::<LogStatus>(serde_json::Value::String(s.to_owned()))
+                    .map_err(|_| {
+                        ApiError::bad_request(
+                            "status",
+                            format!("'{s}' is not one of Completed, Failed, Error (R24)"),
+                        )
+                    })?,
+            ),
+        };
+        let limit = match q.get("limit") {
+            None => None,
+            Some(l) => Some(
+                l.parse::<u32>()
+                    .ok()
+                    .filter(|l| (1..=500).contains(l))
+                    .ok_or_else(|| {
+                        ApiError::bad_request(
+                            "limit",
+                            format!("'{l}' is not a page size from 1 to 500"),
+                        )
+                    })?,
+            ),
+        };
+        let query = LogQuery {
+            task_id: q.get("task").filter(|t| !t.is_empty()).cloned(),
+            status,
+            from: parse_time(q.get("from"), "from")?,
+            to: parse_time(q.get("to"), "to")?,
+            limit,
+            cursor: q.get("cursor").filter(|c| !c.is_empty()).cloned(),
+        };
+        let page = self.log.query(&query).await?;
+        Ok(ApiResponse::json(200, page))
+    }
+
+    async fn get_runs(&self, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
+        let limit = match req.query.get("limit") {
+            None => 20,
+            Some(l) => l
+                .parse::<u32>()
+                .ok()
+                .filter(|l| (1..=200).contains(l))
+                .ok_or_else(|| {
+                    ApiError::bad_request("limit", format!("'{l}' is not a count from 1 to 200"))
+                })?,
+        };
+        let runs = self.state.list_runs(limit).await?;
+        Ok(ApiResponse::json(200, serde_json::json!({"runs": runs})))
+    }
+}
+
+fn parse_object(s: &str) -> Result<SfObject, ApiError> {
+    SfObject::MAPPED.into_iter().find(|o| o.api_name().eq_ignore_ascii_case(s)).ok_or_else(|| {
+        ApiError::bad_request(
+            "object",
+            format!("'{s}' has no field mappings; use Account, Contact, Opportunity or OpportunityLineItem (R19)"),
+        )
+    })
+}
+
+fn parse_time(v: Option<&String>, field: &str) -> Result<Option<DateTime<Utc>>, ApiError> {
+    match v.map(String::as_str) {
+        None | Some("") => Ok(None),
+        Some(s) => DateTime::parse_from_rfc3339(s)
+            .map(|t| Some(t.with_timezone(&Utc)))
+            .map_err(|_| {
+                ApiError::bad_request(field, format!("'{s}' is not an RFC 3339 date-time"))
+            }),
+    }
+}
+
+/// The mapped Salesforce field must exist on the object (dotted parent paths are checked on
+/// their first segment's relationship only) and, for a custom attribute, have a type that can
+/// carry the FNO type (R18).
+fn check_against_describe(
+    object: SfObject,
+    row: &FieldMapping,
+    described: &[DescribedField],
+) -> Result<(), ApiError> {
+    let Some(field) = row.sf_field.as_deref() else {
+        return Ok(());
+    };
+    let field_name = format!("fields.{}.sf_field", row.fno_attribute);
+    if field.contains('.') {
+        let rel = field.split('.').next().unwrap_or_default();
+        let id_field = if let Some(base) = rel.strip_suffix("__r") {
+            format!("{base}__c")
+        } else {
+            format!("{rel}Id")
+        };
+        if described
+            .iter()
+            .any(|f| f.name.eq_ignore_ascii_case(&id_field))
+        {
+            return Ok(());
+        }
+        return Err(ApiError::bad_request(
+            &field_name,
+            format!("{object} has no relationship '{rel}' in this org"),
+        ));
+    }
+    let Some(found) = described
+        .iter()
+        .find(|f| f.name.eq_ignore_ascii_case(field))
+    else {
+        return Err(ApiError::bad_request(
+            &field_name,
+            format!("{object}.{field} does not exist in this org (or the integration user cannot see it) (R19)"),
+        ));
+    };
+    if let MappingKind::Custom { data_type, .. } = row.kind {
+        let t = found.field_type.as_str();
+        let fits = match data_type {
+            DataType::Number => matches!(t, "double" | "int" | "long" | "currency" | "percent"),
+            DataType::Text => matches!(
+                t,
+                "string"
+                    | "picklist"
+                    | "email"
+                    | "phone"
+                    | "url"
+                    | "id"
+                    | "reference"
+                    | "textarea"
+                    | "combobox"
+            ),
+            DataType::LongText => matches!(
+                t,
+                "textarea" | "string" | "multipicklist" | "picklist" | "email" | "url"
+            ),
+            DataType::Boolean => t == "boolean",
+            DataType::Date => matches!(t, "date" | "datetime"),
+        };
+        if !fits {
+            return Err(ApiError::bad_request(
+                &field_name,
+                format!(
+                    "{object}.{field} is a Salesforce '{t}' field and cannot carry the {} custom attribute '{}' (R18)",
+                    data_type.label(),
+                    row.fno_attribute
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
