@@ -5,6 +5,7 @@ pub mod config;
 pub mod error;
 pub mod fno;
 pub mod plan;
+pub mod rules;
 pub mod secret;
 pub mod sf;
 pub mod writeback;
