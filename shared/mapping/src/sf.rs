@@ -17,7 +17,7 @@
 use crate::error::SfObject;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 /// `attributes` of every record.
@@ -145,36 +145,81 @@ macro_rules! sf_record {
 
 /// `Account` (table 2-3, R9, R10).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(try_from = "Map<String, Value>")]
 pub struct Account {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attributes: Option<Attributes>,
-    #[serde(rename = "Id", default)]
+    #[serde(rename = "Id", default, skip_serializing_if = "String::is_empty")]
     pub id: String,
-    #[serde(rename = "Name", default)]
+    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(rename = "Description", default)]
+    #[serde(
+        rename = "Description",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub description: Option<String>,
-    #[serde(rename = "BillingStreet", default)]
+    #[serde(
+        rename = "BillingStreet",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub billing_street: Option<String>,
-    #[serde(rename = "ShippingStreet", default)]
+    #[serde(
+        rename = "ShippingStreet",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub shipping_street: Option<String>,
-    #[serde(rename = "ShippingCity", default)]
+    #[serde(
+        rename = "ShippingCity",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub shipping_city: Option<String>,
-    #[serde(rename = "ShippingState", default)]
+    #[serde(
+        rename = "ShippingState",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub shipping_state: Option<String>,
-    #[serde(rename = "ShippingPostalCode", default)]
+    #[serde(
+        rename = "ShippingPostalCode",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub shipping_postal_code: Option<String>,
-    #[serde(rename = "ShippingCountry", default)]
+    #[serde(
+        rename = "ShippingCountry",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub shipping_country: Option<String>,
     /// Picklist `End User` | `Channel Partner` (R9).
-    #[serde(rename = "FNO_Account_Type__c", default)]
+    #[serde(
+        rename = "FNO_Account_Type__c",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub fno_account_type: Option<String>,
     /// Written back (R10, R20).
-    #[serde(rename = "FNO_Account_ID__c", default)]
+    #[serde(
+        rename = "FNO_Account_ID__c",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub fno_account_id: Option<String>,
-    #[serde(rename = "SystemModstamp", default)]
+    #[serde(
+        rename = "SystemModstamp",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub system_modstamp: Option<SfDateTime>,
-    #[serde(rename = "LastModifiedDate", default)]
+    #[serde(
+        rename = "LastModifiedDate",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub last_modified_date: Option<SfDateTime>,
     #[serde(rename = "Contacts", default, skip_serializing_if = "Option::is_none")]
     pub contacts: Option<QueryResult<Contact>>,
@@ -192,38 +237,67 @@ sf_record!(Account, SfObject::Account);
 
 /// `Contact` (table 2-4, R11).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(try_from = "Map<String, Value>")]
 pub struct Contact {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attributes: Option<Attributes>,
-    #[serde(rename = "Id", default)]
+    #[serde(rename = "Id", default, skip_serializing_if = "String::is_empty")]
     pub id: String,
-    #[serde(rename = "AccountId", default)]
+    #[serde(rename = "AccountId", default, skip_serializing_if = "Option::is_none")]
     pub account_id: Option<String>,
-    #[serde(rename = "FirstName", default)]
+    #[serde(rename = "FirstName", default, skip_serializing_if = "Option::is_none")]
     pub first_name: Option<String>,
-    #[serde(rename = "LastName", default)]
+    #[serde(rename = "LastName", default, skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
-    #[serde(rename = "Email", default)]
+    #[serde(rename = "Email", default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
-    #[serde(rename = "Name", default)]
+    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(rename = "HasOptedOutOfEmail", default)]
+    #[serde(
+        rename = "HasOptedOutOfEmail",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub has_opted_out_of_email: Option<bool>,
-    #[serde(rename = "Phone", default)]
+    #[serde(rename = "Phone", default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
-    #[serde(rename = "Fax", default)]
+    #[serde(rename = "Fax", default, skip_serializing_if = "Option::is_none")]
     pub fax: Option<String>,
-    #[serde(rename = "MailingStreet", default)]
+    #[serde(
+        rename = "MailingStreet",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub mailing_street: Option<String>,
-    #[serde(rename = "MailingCity", default)]
+    #[serde(
+        rename = "MailingCity",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub mailing_city: Option<String>,
-    #[serde(rename = "MailingState", default)]
+    #[serde(
+        rename = "MailingState",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub mailing_state: Option<String>,
-    #[serde(rename = "MailingPostalCode", default)]
+    #[serde(
+        rename = "MailingPostalCode",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub mailing_postal_code: Option<String>,
-    #[serde(rename = "MailingCountry", default)]
+    #[serde(
+        rename = "MailingCountry",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub mailing_country: Option<String>,
-    #[serde(rename = "SystemModstamp", default)]
+    #[serde(
+        rename = "SystemModstamp",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub system_modstamp: Option<SfDateTime>,
     #[serde(flatten)]
     pub other: BTreeMap<String, Value>,
@@ -232,44 +306,81 @@ sf_record!(Contact, SfObject::Contact);
 
 /// `Opportunity` (table 2-5, R1, R2, R12, R13, renewals).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(try_from = "Map<String, Value>")]
 pub struct Opportunity {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attributes: Option<Attributes>,
-    #[serde(rename = "Id", default)]
+    #[serde(rename = "Id", default, skip_serializing_if = "String::is_empty")]
     pub id: String,
-    #[serde(rename = "AccountId", default)]
+    #[serde(rename = "AccountId", default, skip_serializing_if = "Option::is_none")]
     pub account_id: Option<String>,
-    #[serde(rename = "Name", default)]
+    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(rename = "StageName", default)]
+    #[serde(rename = "StageName", default, skip_serializing_if = "Option::is_none")]
     pub stage_name: Option<String>,
-    #[serde(rename = "IsWon", default)]
+    #[serde(rename = "IsWon", default, skip_serializing_if = "Option::is_none")]
     pub is_won: Option<bool>,
-    #[serde(rename = "IsClosed", default)]
+    #[serde(rename = "IsClosed", default, skip_serializing_if = "Option::is_none")]
     pub is_closed: Option<bool>,
-    #[serde(rename = "CloseDate", default)]
+    #[serde(rename = "CloseDate", default, skip_serializing_if = "Option::is_none")]
     pub close_date: Option<NaiveDate>,
-    #[serde(rename = "Description", default)]
+    #[serde(
+        rename = "Description",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub description: Option<String>,
-    #[serde(rename = "SystemModstamp", default)]
+    #[serde(
+        rename = "SystemModstamp",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub system_modstamp: Option<SfDateTime>,
-    #[serde(rename = "LastModifiedDate", default)]
+    #[serde(
+        rename = "LastModifiedDate",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub last_modified_date: Option<SfDateTime>,
     /// Picklist `Draft` | `Deployed` (R13).
-    #[serde(rename = "FNO_Entitlement_State__c", default)]
+    #[serde(
+        rename = "FNO_Entitlement_State__c",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub fno_entitlement_state: Option<String>,
     /// Lookup(Account): the end customer in a partner sale (R12).
-    #[serde(rename = "FNO_SoldTo_Account__c", default)]
+    #[serde(
+        rename = "FNO_SoldTo_Account__c",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub fno_sold_to_account: Option<String>,
-    #[serde(rename = "FNO_Ship_To_Email__c", default)]
+    #[serde(
+        rename = "FNO_Ship_To_Email__c",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub fno_ship_to_email: Option<String>,
-    #[serde(rename = "FNO_Ship_To_Mail__c", default)]
+    #[serde(
+        rename = "FNO_Ship_To_Mail__c",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub fno_ship_to_mail: Option<String>,
     /// Lookup(Opportunity): the opportunity this one renews.
-    #[serde(rename = "FNO_Renewed_Opportunity__c", default)]
+    #[serde(
+        rename = "FNO_Renewed_Opportunity__c",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub fno_renewed_opportunity: Option<String>,
     /// Written back (R20).
-    #[serde(rename = "FNO_Entitlement_ID__c", default)]
+    #[serde(
+        rename = "FNO_Entitlement_ID__c",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub fno_entitlement_id: Option<String>,
     #[serde(rename = "Account", default, skip_serializing_if = "Option::is_none")]
     pub account: Option<Box<Account>>,
@@ -296,44 +407,97 @@ impl Opportunity {
 
 /// `OpportunityLineItem` (table 2-6, R14–R16, R20).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(try_from = "Map<String, Value>")]
 pub struct OpportunityLineItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attributes: Option<Attributes>,
-    #[serde(rename = "Id", default)]
+    #[serde(rename = "Id", default, skip_serializing_if = "String::is_empty")]
     pub id: String,
-    #[serde(rename = "OpportunityId", default)]
+    #[serde(
+        rename = "OpportunityId",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub opportunity_id: Option<String>,
-    #[serde(rename = "Product2Id", default)]
+    #[serde(
+        rename = "Product2Id",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub product2_id: Option<String>,
-    #[serde(rename = "ProductCode", default)]
+    #[serde(
+        rename = "ProductCode",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub product_code: Option<String>,
     /// A double in Salesforce (`10.0`).
-    #[serde(rename = "Quantity", default)]
+    #[serde(rename = "Quantity", default, skip_serializing_if = "Option::is_none")]
     pub quantity: Option<f64>,
-    #[serde(rename = "Description", default)]
+    #[serde(
+        rename = "Description",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub description: Option<String>,
-    #[serde(rename = "SystemModstamp", default)]
+    #[serde(
+        rename = "SystemModstamp",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub system_modstamp: Option<SfDateTime>,
     /// `Specify Value Now` | `Use First Activation Date` | `Use Each Activation Date` (R14).
-    #[serde(rename = "FNO_Start_Date_Option__c", default)]
+    #[serde(
+        rename = "FNO_Start_Date_Option__c",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub fno_start_date_option: Option<String>,
-    #[serde(rename = "FNO_Start_Date__c", default)]
+    #[serde(
+        rename = "FNO_Start_Date__c",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub fno_start_date: Option<NaiveDate>,
     /// `Specify Duration` | `Permanent` | `Specify Expiration Date` (R15).
-    #[serde(rename = "FNO_Expiration_Date_Option__c", default)]
+    #[serde(
+        rename = "FNO_Expiration_Date_Option__c",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub fno_expiration_date_option: Option<String>,
-    #[serde(rename = "FNO_Expiration_Date__c", default)]
+    #[serde(
+        rename = "FNO_Expiration_Date__c",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub fno_expiration_date: Option<NaiveDate>,
-    #[serde(rename = "FNO_Expiration_Term__c", default)]
+    #[serde(
+        rename = "FNO_Expiration_Term__c",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub fno_expiration_term: Option<f64>,
     /// `Days` | `Weeks` | `Months` | `Years` (R15).
-    #[serde(rename = "FNO_Expiration_Term_Option__c", default)]
+    #[serde(
+        rename = "FNO_Expiration_Term_Option__c",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub fno_expiration_term_option: Option<String>,
     /// Written back (R20).
-    #[serde(rename = "FNO_Activation_ID__c", default)]
+    #[serde(
+        rename = "FNO_Activation_ID__c",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub fno_activation_id: Option<String>,
     /// Written back (R20).
-    #[serde(rename = "FNO_Remaining_Quantity__c", default)]
+    #[serde(
+        rename = "FNO_Remaining_Quantity__c",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub fno_remaining_quantity: Option<f64>,
     #[serde(rename = "Product2", default, skip_serializing_if = "Option::is_none")]
     pub product2: Option<Box<Product2>>,
@@ -344,26 +508,179 @@ sf_record!(OpportunityLineItem, SfObject::OpportunityLineItem);
 
 /// `Product2` (R6, R7).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(try_from = "Map<String, Value>")]
 pub struct Product2 {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attributes: Option<Attributes>,
-    #[serde(rename = "Id", default)]
+    #[serde(rename = "Id", default, skip_serializing_if = "String::is_empty")]
     pub id: String,
-    #[serde(rename = "Name", default)]
+    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(rename = "ProductCode", default)]
+    #[serde(
+        rename = "ProductCode",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub product_code: Option<String>,
-    #[serde(rename = "IsActive", default)]
+    #[serde(rename = "IsActive", default, skip_serializing_if = "Option::is_none")]
     pub is_active: Option<bool>,
     /// "Include in FlexNet Operations Sync" (R6).
-    #[serde(rename = "FNO_Include_In_Sync__c", default)]
+    #[serde(
+        rename = "FNO_Include_In_Sync__c",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub fno_include_in_sync: Option<bool>,
-    #[serde(rename = "Description", default)]
+    #[serde(
+        rename = "Description",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub description: Option<String>,
     #[serde(flatten)]
     pub other: BTreeMap<String, Value>,
 }
 sf_record!(Product2, SfObject::Product2);
+
+/// Takes a typed field out of a record's JSON object. A value of the wrong type stays in
+/// the map (and so in the record's `other`), where the mapper reports it with the field's
+/// name instead of the whole record failing to deserialise.
+fn take<T: serde::de::DeserializeOwned>(m: &mut Map<String, Value>, key: &str) -> Option<T> {
+    let v = m.remove(key)?;
+    if v.is_null() {
+        return None;
+    }
+    match T::deserialize(&v) {
+        Ok(t) => Some(t),
+        Err(_) => {
+            m.insert(key.to_owned(), v);
+            None
+        }
+    }
+}
+
+impl TryFrom<Map<String, Value>> for Account {
+    type Error = std::convert::Infallible;
+    fn try_from(mut m: Map<String, Value>) -> Result<Self, Self::Error> {
+        Ok(Account {
+            attributes: take::<Attributes>(&mut m, "attributes"),
+            id: take::<String>(&mut m, "Id").unwrap_or_default(),
+            name: take::<String>(&mut m, "Name"),
+            description: take::<String>(&mut m, "Description"),
+            billing_street: take::<String>(&mut m, "BillingStreet"),
+            shipping_street: take::<String>(&mut m, "ShippingStreet"),
+            shipping_city: take::<String>(&mut m, "ShippingCity"),
+            shipping_state: take::<String>(&mut m, "ShippingState"),
+            shipping_postal_code: take::<String>(&mut m, "ShippingPostalCode"),
+            shipping_country: take::<String>(&mut m, "ShippingCountry"),
+            fno_account_type: take::<String>(&mut m, "FNO_Account_Type__c"),
+            fno_account_id: take::<String>(&mut m, "FNO_Account_ID__c"),
+            system_modstamp: take::<SfDateTime>(&mut m, "SystemModstamp"),
+            last_modified_date: take::<SfDateTime>(&mut m, "LastModifiedDate"),
+            contacts: take::<QueryResult<Contact>>(&mut m, "Contacts"),
+            opportunities: take::<QueryResult<Opportunity>>(&mut m, "Opportunities"),
+            other: m.into_iter().collect(),
+        })
+    }
+}
+
+impl TryFrom<Map<String, Value>> for Contact {
+    type Error = std::convert::Infallible;
+    fn try_from(mut m: Map<String, Value>) -> Result<Self, Self::Error> {
+        Ok(Contact {
+            attributes: take::<Attributes>(&mut m, "attributes"),
+            id: take::<String>(&mut m, "Id").unwrap_or_default(),
+            account_id: take::<String>(&mut m, "AccountId"),
+            first_name: take::<String>(&mut m, "FirstName"),
+            last_name: take::<String>(&mut m, "LastName"),
+            email: take::<String>(&mut m, "Email"),
+            name: take::<String>(&mut m, "Name"),
+            has_opted_out_of_email: take::<bool>(&mut m, "HasOptedOutOfEmail"),
+            phone: take::<String>(&mut m, "Phone"),
+            fax: take::<String>(&mut m, "Fax"),
+            mailing_street: take::<String>(&mut m, "MailingStreet"),
+            mailing_city: take::<String>(&mut m, "MailingCity"),
+            mailing_state: take::<String>(&mut m, "MailingState"),
+            mailing_postal_code: take::<String>(&mut m, "MailingPostalCode"),
+            mailing_country: take::<String>(&mut m, "MailingCountry"),
+            system_modstamp: take::<SfDateTime>(&mut m, "SystemModstamp"),
+            other: m.into_iter().collect(),
+        })
+    }
+}
+
+impl TryFrom<Map<String, Value>> for Opportunity {
+    type Error = std::convert::Infallible;
+    fn try_from(mut m: Map<String, Value>) -> Result<Self, Self::Error> {
+        Ok(Opportunity {
+            attributes: take::<Attributes>(&mut m, "attributes"),
+            id: take::<String>(&mut m, "Id").unwrap_or_default(),
+            account_id: take::<String>(&mut m, "AccountId"),
+            name: take::<String>(&mut m, "Name"),
+            stage_name: take::<String>(&mut m, "StageName"),
+            is_won: take::<bool>(&mut m, "IsWon"),
+            is_closed: take::<bool>(&mut m, "IsClosed"),
+            close_date: take::<NaiveDate>(&mut m, "CloseDate"),
+            description: take::<String>(&mut m, "Description"),
+            system_modstamp: take::<SfDateTime>(&mut m, "SystemModstamp"),
+            last_modified_date: take::<SfDateTime>(&mut m, "LastModifiedDate"),
+            fno_entitlement_state: take::<String>(&mut m, "FNO_Entitlement_State__c"),
+            fno_sold_to_account: take::<String>(&mut m, "FNO_SoldTo_Account__c"),
+            fno_ship_to_email: take::<String>(&mut m, "FNO_Ship_To_Email__c"),
+            fno_ship_to_mail: take::<String>(&mut m, "FNO_Ship_To_Mail__c"),
+            fno_renewed_opportunity: take::<String>(&mut m, "FNO_Renewed_Opportunity__c"),
+            fno_entitlement_id: take::<String>(&mut m, "FNO_Entitlement_ID__c"),
+            account: take::<Box<Account>>(&mut m, "Account"),
+            opportunity_line_items: take::<QueryResult<OpportunityLineItem>>(
+                &mut m,
+                "OpportunityLineItems",
+            ),
+            other: m.into_iter().collect(),
+        })
+    }
+}
+
+impl TryFrom<Map<String, Value>> for OpportunityLineItem {
+    type Error = std::convert::Infallible;
+    fn try_from(mut m: Map<String, Value>) -> Result<Self, Self::Error> {
+        Ok(OpportunityLineItem {
+            attributes: take::<Attributes>(&mut m, "attributes"),
+            id: take::<String>(&mut m, "Id").unwrap_or_default(),
+            opportunity_id: take::<String>(&mut m, "OpportunityId"),
+            product2_id: take::<String>(&mut m, "Product2Id"),
+            product_code: take::<String>(&mut m, "ProductCode"),
+            quantity: take::<f64>(&mut m, "Quantity"),
+            description: take::<String>(&mut m, "Description"),
+            system_modstamp: take::<SfDateTime>(&mut m, "SystemModstamp"),
+            fno_start_date_option: take::<String>(&mut m, "FNO_Start_Date_Option__c"),
+            fno_start_date: take::<NaiveDate>(&mut m, "FNO_Start_Date__c"),
+            fno_expiration_date_option: take::<String>(&mut m, "FNO_Expiration_Date_Option__c"),
+            fno_expiration_date: take::<NaiveDate>(&mut m, "FNO_Expiration_Date__c"),
+            fno_expiration_term: take::<f64>(&mut m, "FNO_Expiration_Term__c"),
+            fno_expiration_term_option: take::<String>(&mut m, "FNO_Expiration_Term_Option__c"),
+            fno_activation_id: take::<String>(&mut m, "FNO_Activation_ID__c"),
+            fno_remaining_quantity: take::<f64>(&mut m, "FNO_Remaining_Quantity__c"),
+            product2: take::<Box<Product2>>(&mut m, "Product2"),
+            other: m.into_iter().collect(),
+        })
+    }
+}
+
+impl TryFrom<Map<String, Value>> for Product2 {
+    type Error = std::convert::Infallible;
+    fn try_from(mut m: Map<String, Value>) -> Result<Self, Self::Error> {
+        Ok(Product2 {
+            attributes: take::<Attributes>(&mut m, "attributes"),
+            id: take::<String>(&mut m, "Id").unwrap_or_default(),
+            name: take::<String>(&mut m, "Name"),
+            product_code: take::<String>(&mut m, "ProductCode"),
+            is_active: take::<bool>(&mut m, "IsActive"),
+            fno_include_in_sync: take::<bool>(&mut m, "FNO_Include_In_Sync__c"),
+            description: take::<String>(&mut m, "Description"),
+            other: m.into_iter().collect(),
+        })
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -412,6 +729,25 @@ mod tests {
         assert_eq!(a, d);
         assert_eq!(a.to_sf_string(), "2025-06-04T11:02:25.000+0000");
         assert!(SfDateTime::parse("2025-06-04").is_none());
+    }
+
+    #[test]
+    fn a_wrongly_typed_field_stays_in_other_instead_of_failing_the_record() {
+        let v = json!({"Id": null, "FirstName": {"x": 1}, "LastName": "L", "HasOptedOutOfEmail": "maybe",
+                       "SystemModstamp": "yesterday"});
+        let c: Contact = serde_json::from_value(v).unwrap();
+        assert_eq!(c.id, "");
+        assert_eq!(c.first_name, None);
+        assert_eq!(c.last_name.as_deref(), Some("L"));
+        assert_eq!(c.other.get("FirstName"), Some(&json!({"x": 1})));
+        assert_eq!(c.other.get("HasOptedOutOfEmail"), Some(&json!("maybe")));
+        assert_eq!(c.other.get("SystemModstamp"), Some(&json!("yesterday")));
+        // the raw value is what a field read sees, so the mapper reports it by name
+        assert_eq!(c.field("FirstName"), Some(json!({"x": 1})));
+        let back: Contact = serde_json::from_value(c.to_json()).unwrap();
+        assert_eq!(back, c);
+        // a record must still be a JSON object
+        assert!(serde_json::from_value::<Contact>(json!([1, 2])).is_err());
     }
 
     #[test]

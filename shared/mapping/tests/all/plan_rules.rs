@@ -728,3 +728,23 @@ fn nested_contacts_and_opportunities_on_the_account_are_used_when_lists_are_empt
     assert_eq!(p.users, p0.users);
     assert_eq!(p.sales_orders, p0.sales_orders);
 }
+
+#[test]
+fn wrongly_typed_values_are_reported_by_field_and_rule() {
+    let mut b = bundle();
+    with_line_item(&mut b, |li| {
+        li["Quantity"] = json!("ten");
+        li["FNO_Start_Date_Option__c"] = json!({"oops": true});
+    });
+    let e = errors(&plan(&b)).clone();
+    let got: Vec<(Rule, &str)> = e.iter().map(|e| (e.rule, e.field.as_str())).collect();
+    assert_eq!(
+        got,
+        [
+            (Rule::R16, "Quantity"),
+            (Rule::R14, "FNO_Start_Date_Option__c")
+        ],
+        "{e:?}"
+    );
+    assert!(e[0].message.contains("'ten'"), "{}", e[0]);
+}
