@@ -145,7 +145,7 @@ macro_rules! sf_record {
 
 /// `Account` (table 2-3, R9, R10).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-#[serde(try_from = "Map<String, Value>")]
+#[serde(from = "Map<String, Value>")]
 pub struct Account {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attributes: Option<Attributes>,
@@ -237,7 +237,7 @@ sf_record!(Account, SfObject::Account);
 
 /// `Contact` (table 2-4, R11).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-#[serde(try_from = "Map<String, Value>")]
+#[serde(from = "Map<String, Value>")]
 pub struct Contact {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attributes: Option<Attributes>,
@@ -306,7 +306,7 @@ sf_record!(Contact, SfObject::Contact);
 
 /// `Opportunity` (table 2-5, R1, R2, R12, R13, renewals).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-#[serde(try_from = "Map<String, Value>")]
+#[serde(from = "Map<String, Value>")]
 pub struct Opportunity {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attributes: Option<Attributes>,
@@ -407,7 +407,7 @@ impl Opportunity {
 
 /// `OpportunityLineItem` (table 2-6, R14–R16, R20).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-#[serde(try_from = "Map<String, Value>")]
+#[serde(from = "Map<String, Value>")]
 pub struct OpportunityLineItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attributes: Option<Attributes>,
@@ -508,7 +508,7 @@ sf_record!(OpportunityLineItem, SfObject::OpportunityLineItem);
 
 /// `Product2` (R6, R7).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-#[serde(try_from = "Map<String, Value>")]
+#[serde(from = "Map<String, Value>")]
 pub struct Product2 {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attributes: Option<Attributes>,
@@ -559,10 +559,9 @@ fn take<T: serde::de::DeserializeOwned>(m: &mut Map<String, Value>, key: &str) -
     }
 }
 
-impl TryFrom<Map<String, Value>> for Account {
-    type Error = std::convert::Infallible;
-    fn try_from(mut m: Map<String, Value>) -> Result<Self, Self::Error> {
-        Ok(Account {
+impl From<Map<String, Value>> for Account {
+    fn from(mut m: Map<String, Value>) -> Self {
+        Account {
             attributes: take::<Attributes>(&mut m, "attributes"),
             id: take::<String>(&mut m, "Id").unwrap_or_default(),
             name: take::<String>(&mut m, "Name"),
@@ -580,14 +579,13 @@ impl TryFrom<Map<String, Value>> for Account {
             contacts: take::<QueryResult<Contact>>(&mut m, "Contacts"),
             opportunities: take::<QueryResult<Opportunity>>(&mut m, "Opportunities"),
             other: m.into_iter().collect(),
-        })
+        }
     }
 }
 
-impl TryFrom<Map<String, Value>> for Contact {
-    type Error = std::convert::Infallible;
-    fn try_from(mut m: Map<String, Value>) -> Result<Self, Self::Error> {
-        Ok(Contact {
+impl From<Map<String, Value>> for Contact {
+    fn from(mut m: Map<String, Value>) -> Self {
+        Contact {
             attributes: take::<Attributes>(&mut m, "attributes"),
             id: take::<String>(&mut m, "Id").unwrap_or_default(),
             account_id: take::<String>(&mut m, "AccountId"),
@@ -605,14 +603,13 @@ impl TryFrom<Map<String, Value>> for Contact {
             mailing_country: take::<String>(&mut m, "MailingCountry"),
             system_modstamp: take::<SfDateTime>(&mut m, "SystemModstamp"),
             other: m.into_iter().collect(),
-        })
+        }
     }
 }
 
-impl TryFrom<Map<String, Value>> for Opportunity {
-    type Error = std::convert::Infallible;
-    fn try_from(mut m: Map<String, Value>) -> Result<Self, Self::Error> {
-        Ok(Opportunity {
+impl From<Map<String, Value>> for Opportunity {
+    fn from(mut m: Map<String, Value>) -> Self {
+        Opportunity {
             attributes: take::<Attributes>(&mut m, "attributes"),
             id: take::<String>(&mut m, "Id").unwrap_or_default(),
             account_id: take::<String>(&mut m, "AccountId"),
@@ -636,14 +633,13 @@ impl TryFrom<Map<String, Value>> for Opportunity {
                 "OpportunityLineItems",
             ),
             other: m.into_iter().collect(),
-        })
+        }
     }
 }
 
-impl TryFrom<Map<String, Value>> for OpportunityLineItem {
-    type Error = std::convert::Infallible;
-    fn try_from(mut m: Map<String, Value>) -> Result<Self, Self::Error> {
-        Ok(OpportunityLineItem {
+impl From<Map<String, Value>> for OpportunityLineItem {
+    fn from(mut m: Map<String, Value>) -> Self {
+        OpportunityLineItem {
             attributes: take::<Attributes>(&mut m, "attributes"),
             id: take::<String>(&mut m, "Id").unwrap_or_default(),
             opportunity_id: take::<String>(&mut m, "OpportunityId"),
@@ -662,14 +658,13 @@ impl TryFrom<Map<String, Value>> for OpportunityLineItem {
             fno_remaining_quantity: take::<f64>(&mut m, "FNO_Remaining_Quantity__c"),
             product2: take::<Box<Product2>>(&mut m, "Product2"),
             other: m.into_iter().collect(),
-        })
+        }
     }
 }
 
-impl TryFrom<Map<String, Value>> for Product2 {
-    type Error = std::convert::Infallible;
-    fn try_from(mut m: Map<String, Value>) -> Result<Self, Self::Error> {
-        Ok(Product2 {
+impl From<Map<String, Value>> for Product2 {
+    fn from(mut m: Map<String, Value>) -> Self {
+        Product2 {
             attributes: take::<Attributes>(&mut m, "attributes"),
             id: take::<String>(&mut m, "Id").unwrap_or_default(),
             name: take::<String>(&mut m, "Name"),
@@ -678,7 +673,7 @@ impl TryFrom<Map<String, Value>> for Product2 {
             fno_include_in_sync: take::<bool>(&mut m, "FNO_Include_In_Sync__c"),
             description: take::<String>(&mut m, "Description"),
             other: m.into_iter().collect(),
-        })
+        }
     }
 }
 

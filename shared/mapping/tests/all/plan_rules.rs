@@ -350,8 +350,10 @@ fn r11_contact_becomes_user_with_configured_role_and_missing_fields_fail_only_it
         "a bad contact does not stop the order"
     );
 
-    let mut cfg = Config::default();
-    cfg.user_role = "Portal User".into();
+    let cfg = Config {
+        user_role: "Portal User".into(),
+        ..Default::default()
+    };
     let p = plan_account(&bundle(), &catalogue(), &cfg);
     assert_eq!(
         p.users[0].outcome.as_ref().unwrap().account_roles[0].roles,
