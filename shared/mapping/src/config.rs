@@ -478,6 +478,58 @@ pub struct FnoAttributeDef {
 }
 
 impl Config {
+    /// The Salesforce fields the connector reads for `object`: the fixed ones its rules use,
+    /// the write-back fields (to compare before writing, R20) and every mapped field
+    /// (standard and custom; dotted parent paths as they are). For building SOQL `SELECT`
+    /// lists; sorted, no duplicates.
+    pub fn fields_to_read(&self, object: SfObject) -> std::collections::BTreeSet<String> {
+        let fixed: &[&str] = match object {
+            SfObject::Account => &[
+                "Id",
+                "Name",
+                "FNO_Account_Type__c",
+                "SystemModstamp",
+                "LastModifiedDate",
+            ],
+            SfObject::Contact => &["Id", "AccountId", "SystemModstamp"],
+            SfObject::Opportunity => &[
+                "Id",
+                "AccountId",
+                "StageName",
+                "FNO_Renewed_Opportunity__c",
+                "SystemModstamp",
+                "LastModifiedDate",
+            ],
+            SfObject::OpportunityLineItem => &[
+                "Id",
+                "OpportunityId",
+                "Product2Id",
+                "ProductCode",
+                "Quantity",
+                "SystemModstamp",
+            ],
+            SfObject::Product2 => &[
+                "Id",
+                "Name",
+                "ProductCode",
+                "IsActive",
+                "FNO_Include_In_Sync__c",
+            ],
+        };
+        let mut out: std::collections::BTreeSet<String> =
+            fixed.iter().map(|s| (*s).to_owned()).collect();
+        out.extend(
+            self.writeback
+                .fields_of(object)
+                .into_iter()
+                .map(str::to_owned),
+        );
+        if let Some(m) = self.mapping(object) {
+            out.extend(m.fields.iter().filter_map(|f| f.sf_field.clone()));
+        }
+        out
+    }
+
     /// R19 view: the mappings of one object (`None` for Product2).
     pub fn mapping(&self, object: SfObject) -> Option<&ObjectMapping> {
         self.mappings.get(&object)

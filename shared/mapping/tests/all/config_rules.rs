@@ -414,3 +414,39 @@ fn r2_validate_needs_a_sync_stage() {
     let errs = c.validate().unwrap_err();
     assert_eq!(errs[0].rule, Rule::R2);
 }
+
+#[test]
+fn r19_fields_to_read_follow_the_mappings() {
+    let mut c = Config::default();
+    let li = c.fields_to_read(SfObject::OpportunityLineItem);
+    for f in [
+        "Id",
+        "ProductCode",
+        "Quantity",
+        "FNO_Start_Date_Option__c",
+        "FNO_Expiration_Term_Option__c",
+        "FNO_Activation_ID__c",
+        "FNO_Remaining_Quantity__c",
+    ] {
+        assert!(li.contains(f), "{f} in {li:?}");
+    }
+    assert!(c
+        .fields_to_read(SfObject::Product2)
+        .contains("FNO_Include_In_Sync__c"));
+    c.set_mapping(
+        SfObject::Account,
+        FieldMapping::custom(
+            "AccountDate",
+            "Founded__c",
+            CustomEntity::Account,
+            DataType::Date,
+        ),
+    )
+    .unwrap();
+    assert!(c.fields_to_read(SfObject::Account).contains("Founded__c"));
+    assert!(c
+        .fields_to_read(SfObject::Account)
+        .contains("FNO_Account_ID__c"));
+    c.delete_mapping(SfObject::Account, "AccountDate").unwrap();
+    assert!(!c.fields_to_read(SfObject::Account).contains("Founded__c"));
+}
