@@ -16,7 +16,7 @@
 //! * [`catalogue`]: the FNO side of product eligibility (part number → product, state).
 //! * [`plan`]: [`plan_account`] — one account's Salesforce data → what to push to FNO.
 //! * [`rules`]: the value rules as pure functions (R9, R13, R14, R15, R16).
-//! * [`writeback`]: R20 — FNO results → Salesforce field updates (only changed fields).
+//! * [`writeback`](mod@writeback): R20 — FNO results → Salesforce field updates (only changed fields).
 //! * [`fno`]: the FNO request models the `flexnet` crate renders to SOAP.
 //! * [`error`]: [`Rule`] (`R1`…`R32`), [`RuleError`] and [`ConfigError`].
 //!
