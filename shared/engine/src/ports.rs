@@ -32,7 +32,10 @@ impl StoreError {
         context: impl Into<String>,
         source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
     ) -> Self {
-        StoreError::Backend { context: context.into(), source: source.into() }
+        StoreError::Backend {
+            context: context.into(),
+            source: source.into(),
+        }
     }
 }
 
@@ -173,7 +176,10 @@ pub trait StateStore: Send + Sync {
     /// Most recent first.
     async fn list_runs(&self, limit: u32) -> Result<Vec<RunRecord>, StoreError>;
 
-    async fn sales_order(&self, opportunity_id: &str) -> Result<Option<SalesOrderRecord>, StoreError>;
+    async fn sales_order(
+        &self,
+        opportunity_id: &str,
+    ) -> Result<Option<SalesOrderRecord>, StoreError>;
     /// Conditional write: stores `record` with `version + 1` only if the stored version equals
     /// `record.version` (or nothing is stored and `record.version == 0`); else `Conflict`.
     async fn put_sales_order(&self, record: &SalesOrderRecord) -> Result<(), StoreError>;

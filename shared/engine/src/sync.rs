@@ -1,0 +1,1490 @@
+//! The engine: plan a window (R21, R22), sync one account (push R3/R4, pull R20), runs.
+
+use crate::io::{self, CallFailure, FnoLineItem};
+use crate::ports::{
+    AccountWork, Clock, LogEntry, LogStatus, RunKind, RunRecord, RunStatus, SalesOrderRecord,
+    StateStore, StoreError, TransactionLog, WorkQueue, ACCOUNT_WORK_VERSION,
+};
+use crate::redact::Redactor;
+use crate::soql;
+use crate::txlog::{error_chain, names, Draft, LogWriter};
+use chrono::{DateTime, Duration, Utc};
+use futures::StreamExt;
+use mapping::sf::{self, QueryResult};
+use mapping::{
+    fno, plan_account, writeback, AccountBundle, AccountPlan, Catalogue, Config, FnoResults,
+    KnownFno, KnownLineItem, LineItemResult, SalesOrder, Skipped,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+/// Key of the mapping configuration in the [`StateStore`] (the admin API writes it).
+pub const CONFIG_KEY: &str = "config";
+/// Key of the [`EngineSettings`] in the [`StateStore`].
+pub const SETTINGS_KEY: &str = "engine";
+/// Prefix of a sales-order record's fingerprint while its FNO writes are under way.
+pub const PENDING: &str = "pending:";
+
+/// The engine's own knobs (stored as JSON under [`SETTINGS_KEY`]; all optional).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EngineSettings {
+    /// R21/R22: the window's start is moved back this many minutes, so records committed late
+    /// (SystemModstamp before the last run's end, visible only after it) are not missed.
+    pub lookback_minutes: i64,
+    /// Accounts synced at once by the in-process runs.
+    pub concurrency: usize,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        EngineSettings {
+            lookback_minutes: 15,
+            concurrency: 4,
+        }
+    }
+}
+
+/// What went wrong with a run or an account as a whole (not: an item that Failed).
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("the sync state store failed")]
+    Store(#[from] StoreError),
+    #[error("Salesforce could not be read: {0}")]
+    Salesforce(#[source] CallFailure),
+    #[error("FlexNet Operations could not be read: {0}")]
+    Flexnet(#[source] CallFailure),
+    #[error("the stored configuration '{key}' is invalid: {detail}")]
+    Config { key: String, detail: String },
+    #[error("the run was stopped: {0}")]
+    Stopped(String),
+}
+
+impl EngineError {
+    /// True when retrying later may help (the SQS consumer reports the item as failed).
+    pub fn is_retryable(&self) -> bool {
+        !matches!(self, EngineError::Config { .. })
+    }
+}
+
+/// What one account's sync did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AccountOutcome {
+    pub account_id: String,
+    pub account_name: Option<String>,
+    /// The transaction-log entries written for this account, in order.
+    pub entries: Vec<LogEntry>,
+    /// Records deliberately not pushed, with the rule (R1, R2, R4).
+    pub skipped: Vec<Skipped>,
+    /// Sales orders that had not changed since their last push (no FNO call).
+    pub unchanged_orders: u32,
+    /// Sales orders pushed (created or updated) in this sync.
+    pub pushed_orders: u32,
+    /// Salesforce records written back (R20).
+    pub written_back: u32,
+}
+
+impl AccountOutcome {
+    pub fn count(&self, status: LogStatus) -> usize {
+        self.entries.iter().filter(|e| e.status == status).count()
+    }
+}
+
+/// A run's plan: the run record and one work item per account.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedRun {
+    pub run: RunRecord,
+    pub work: Vec<AccountWork>,
+}
+
+/// What a whole in-process run did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunReport {
+    pub run: RunRecord,
+    pub accounts: Vec<AccountOutcome>,
+}
+
+/// Observes progress of an in-process run: `(accounts done, total)`.
+pub type Progress = Arc<dyn Fn(usize, usize) + Send + Sync>;
+
+/// The sync engine. Cheap to share (`Arc<Engine>`); every method takes `&self`.
+pub struct Engine {
+    sf: io::Sf,
+    fno: io::Fno,
+    log: Arc<dyn TransactionLog>,
+    state: Arc<dyn StateStore>,
+    clock: Arc<dyn Clock>,
+    redactor: Redactor,
+    settings: EngineSettings,
+    catalogue: tokio::sync::Mutex<Option<Arc<Catalogue>>>,
+    progress: Option<Progress>,
+}
+
+/// Everything the engine is built from.
+pub struct EngineParts {
+    pub salesforce: io::SalesforceClient,
+    pub flexnet: io::FlexnetClient,
+    pub log: Arc<dyn TransactionLog>,
+    pub state: Arc<dyn StateStore>,
+    pub clock: Arc<dyn Clock>,
+    /// Secret values to remove from every log payload (client secret, FNO password, …).
+    pub secrets: Vec<String>,
+}
+
+impl Engine {
+    pub fn new(parts: EngineParts) -> Self {
+        Engine {
+            sf: io::Sf {
+                client: parts.salesforce,
+            },
+            fno: io::Fno {
+                client: parts.flexnet,
+            },
+            log: parts.log,
+            state: parts.state,
+            clock: parts.clock,
+            redactor: Redactor::new(parts.secrets),
+            settings: EngineSettings::default(),
+            catalogue: tokio::sync::Mutex::new(None),
+            progress: None,
+        }
+    }
+
+    pub fn with_settings(mut self, settings: EngineSettings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    pub fn with_progress(mut self, progress: Progress) -> Self {
+        self.progress = Some(progress);
+        self
+    }
+
+    pub fn settings(&self) -> &EngineSettings {
+        &self.settings
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Salesforce API calls made by this engine's client so far.
+    pub fn salesforce_calls(&self) -> u64 {
+        self.sf.api_calls()
+    }
+
+    /// FNO calls made by this engine's client so far.
+    pub fn flexnet_calls(&self) -> u64 {
+        self.fno.calls()
+    }
+
+    /// The mapping configuration: the stored one ([`CONFIG_KEY`]), else the guide's defaults.
+    pub async fn load_config(&self) -> Result<Config, EngineError> {
+        match self.state.get_config(CONFIG_KEY).await? {
+            None => Ok(Config::default()),
+            Some(v) => {
+                let c: Config = serde_json::from_value(v).map_err(|e| EngineError::Config {
+                    key: CONFIG_KEY.into(),
+                    detail: e.to_string(),
+                })?;
+                c.validate().map_err(|errs| EngineError::Config {
+                    key: CONFIG_KEY.into(),
+                    detail: errs
+                        .iter()
+                        .map(|e| e.to_string())
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                })?;
+                Ok(c)
+            }
+        }
+    }
+
+    /// Loads [`EngineSettings`] from the store when present (keeps the current ones otherwise).
+    pub async fn load_settings(&mut self) -> Result<(), EngineError> {
+        if let Some(v) = self.state.get_config(SETTINGS_KEY).await? {
+            self.settings = serde_json::from_value(v).map_err(|e| EngineError::Config {
+                key: SETTINGS_KEY.into(),
+                detail: e.to_string(),
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Forgets the cached FNO catalogue (read again on next use). Runs call this at the start.
+    pub async fn reset_catalogue(&self) {
+        *self.catalogue.lock().await = None;
+    }
+
+    async fn catalogue(&self) -> Result<Arc<Catalogue>, EngineError> {
+        let mut guard = self.catalogue.lock().await;
+        if let Some(c) = guard.as_ref() {
+            return Ok(c.clone());
+        }
+        let c = Arc::new(self.fno.catalogue().await.map_err(EngineError::Flexnet)?);
+        *guard = Some(c.clone());
+        Ok(c)
+    }
+
+    // ------------------------------------------------------------------ planning (R21, R22)
+
+    /// The accounts with work in `[from, to)` (R21, R22): opportunities in a sync stage or their
+    /// line items changed (by SystemModstamp, `from` moved back by the lookback), and — when
+    /// `pull` — accounts whose FNO line items changed. `from = None` covers all history.
+    /// Two or three Salesforce queries and one FNO query, whatever the number of records.
+    pub async fn plan_window(
+        &self,
+        from: Option<DateTime<Utc>>,
+        to: DateTime<Utc>,
+        pull: bool,
+        config: &Config,
+    ) -> Result<Vec<String>, EngineError> {
+        let from = from.map(|f| f - Duration::minutes(self.settings.lookback_minutes.max(0)));
+        let stages = soql::in_list(&config.filters.sync_stages);
+        let window = |field: &str| {
+            let mut w = format!("{field} < {}", soql::datetime(to));
+            if let Some(f) = from {
+                w = format!("{field} >= {} AND {w}", soql::datetime(f));
+            }
+            w
+        };
+        let mut ids: Vec<String> = Vec::new();
+        let mut seen = BTreeSet::new();
+        let mut add = |id: Option<&str>, ids: &mut Vec<String>| {
+            if let Some(id) = id.filter(|i| soql::is_id(i)) {
+                if seen.insert(id.to_owned()) {
+                    ids.push(id.to_owned());
+                }
+            }
+        };
+        let q1 = format!(
+            "SELECT AccountId FROM Opportunity WHERE StageName IN {stages} AND {} ORDER BY AccountId",
+            window("SystemModstamp")
+        );
+        for r in self.sf.query(&q1).await.map_err(EngineError::Salesforce)? {
+            add(r.get("AccountId").and_then(Value::as_str), &mut ids);
+        }
+        let q2 = format!(
+            "SELECT Opportunity.AccountId FROM OpportunityLineItem WHERE Opportunity.StageName IN {stages} AND {}",
+            window("SystemModstamp")
+        );
+        for r in self.sf.query(&q2).await.map_err(EngineError::Salesforce)? {
+            add(
+                sf::get_path(&r, "Opportunity.AccountId").and_then(Value::as_str),
+                &mut ids,
+            );
+        }
+        if pull {
+            // The pull side: FNO line items changed in the window → their orders' accounts.
+            let items = self
+                .fno
+                .line_items_modified_since(from)
+                .await
+                .map_err(EngineError::Flexnet)?;
+            let mut opps: BTreeSet<String> = BTreeSet::new();
+            for li in items {
+                if li.last_modified.is_some_and(|t| t >= to) {
+                    continue;
+                }
+                if let Some(o) = li.order_id.filter(|o| soql::is_id(o)) {
+                    opps.insert(o);
+                }
+            }
+            let opps: Vec<String> = opps.into_iter().collect();
+            for chunk in opps.chunks(200) {
+                let q = format!(
+                    "SELECT AccountId FROM Opportunity WHERE Id IN {}",
+                    soql::in_list(chunk)
+                );
+                for r in self.sf.query(&q).await.map_err(EngineError::Salesforce)? {
+                    add(r.get("AccountId").and_then(Value::as_str), &mut ids);
+                }
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Starts a run: stores its record (status Running) and plans its accounts. For
+    /// [`RunKind::Scheduled`] the window is `[watermark, now)` (all history before the first
+    /// run); for Immediate the given window; for Account the one account.
+    pub async fn plan_run(
+        &self,
+        kind: RunKind,
+        window: Option<(Option<DateTime<Utc>>, DateTime<Utc>)>,
+        account: Option<&str>,
+    ) -> Result<PlannedRun, EngineError> {
+        let now = self.clock.now();
+        let task_id = new_task_id(kind, now);
+        let (from, to) = match kind {
+            RunKind::Scheduled => (self.state.watermark().await?, now),
+            _ => window.unwrap_or((None, now)),
+        };
+        let mut run = RunRecord {
+            task_id: task_id.clone(),
+            kind,
+            status: RunStatus::Running,
+            window_from: from,
+            window_to: Some(to),
+            started: now,
+            finished: None,
+            accounts_planned: 0,
+            counts: BTreeMap::new(),
+            detail: None,
+        };
+        self.state.put_run(&run).await?;
+        self.reset_catalogue().await;
+        let accounts = match (kind, account) {
+            (RunKind::Account, Some(id)) => vec![id.to_owned()],
+            (RunKind::Account, None) => {
+                return Err(EngineError::Stopped(
+                    "a single-account sync needs an account id (R23)".into(),
+                ))
+            }
+            _ => {
+                let config = self.load_config().await?;
+                match self
+                    .plan_window(from, to, kind != RunKind::Account, &config)
+                    .await
+                {
+                    Ok(a) => a,
+                    Err(e) => {
+                        self.abort_run(&mut run, &e).await;
+                        return Err(e);
+                    }
+                }
+            }
+        };
+        run.accounts_planned = accounts.len() as u32;
+        run.counts
+            .insert("sf_api_calls_planning".into(), self.sf.api_calls());
+        self.state.put_run(&run).await?;
+        let work = accounts
+            .into_iter()
+            .map(|account_id| AccountWork {
+                v: ACCOUNT_WORK_VERSION,
+                task_id: task_id.clone(),
+                account_id,
+                kind,
+                window_from: from,
+                window_to: Some(to),
+            })
+            .collect();
+        Ok(PlannedRun { run, work })
+    }
+
+    /// Plans a run and queues one message per account (the cloud fan-out).
+    pub async fn plan_and_enqueue(
+        &self,
+        kind: RunKind,
+        window: Option<(Option<DateTime<Utc>>, DateTime<Utc>)>,
+        queue: &dyn WorkQueue,
+    ) -> Result<PlannedRun, EngineError> {
+        let planned = self.plan_run(kind, window, None).await?;
+        queue.enqueue(&planned.work).await?;
+        Ok(planned)
+    }
+
+    async fn abort_run(&self, run: &mut RunRecord, e: &EngineError) {
+        run.status = RunStatus::Aborted;
+        run.finished = Some(self.clock.now());
+        run.detail = Some(error_chain(e));
+        if let Err(store) = self.state.put_run(run).await {
+            tracing::error!(task_id = %run.task_id, error = %error_chain(&store), "could not record the aborted run");
+        }
+    }
+
+    /// Marks a run finished with counts from its outcomes; for a scheduled run, moves the
+    /// watermark to the window's end (R21: only after the run completed).
+    pub async fn finish_run(
+        &self,
+        mut run: RunRecord,
+        outcomes: &[AccountOutcome],
+    ) -> Result<RunRecord, EngineError> {
+        let mut c = |k: &str, v: u64| {
+            *run.counts.entry(k.to_owned()).or_insert(0) += v;
+        };
+        for o in outcomes {
+            c("completed", o.count(LogStatus::Completed) as u64);
+            c("failed", o.count(LogStatus::Failed) as u64);
+            c("error", o.count(LogStatus::Error) as u64);
+            c("accounts_done", 1);
+            c("orders_pushed", u64::from(o.pushed_orders));
+            c("orders_unchanged", u64::from(o.unchanged_orders));
+            c("records_written_back", u64::from(o.written_back));
+        }
+        run.counts
+            .insert("sf_api_calls".into(), self.sf.api_calls());
+        run.counts.insert("fno_calls".into(), self.fno.calls());
+        run.status = RunStatus::Completed;
+        run.finished = Some(self.clock.now());
+        self.state.put_run(&run).await?;
+        if run.kind == RunKind::Scheduled {
+            if let Some(to) = run.window_to {
+                self.state.set_watermark(to).await?;
+            }
+        }
+        Ok(run)
+    }
+
+    /// Processes one work item (the SQS consumer's job). A returned error means "retry later";
+    /// problems with records are Failed log entries inside the outcome, not errors.
+    pub async fn process(&self, work: &AccountWork) -> Result<AccountOutcome, EngineError> {
+        if work.v != ACCOUNT_WORK_VERSION {
+            return Err(EngineError::Config {
+                key: "AccountWork.v".into(),
+                detail: format!("version {} is not {}", work.v, ACCOUNT_WORK_VERSION),
+            });
+        }
+        self.sync_account(&work.task_id, &work.account_id, work.kind)
+            .await
+    }
+
+    /// Runs a whole run in process: plan, every account with bounded concurrency, finish.
+    /// An account that cannot be synced at all gets a Failed/Error entry and the run goes on;
+    /// the run stops early only when the Salesforce quota is spent or the store fails.
+    pub async fn run_in_process(&self, planned: PlannedRun) -> Result<RunReport, EngineError> {
+        let PlannedRun { mut run, work } = planned;
+        let total = work.len();
+        if let Some(p) = &self.progress {
+            p(0, total);
+        }
+        let mut done = 0usize;
+        let mut outcomes: Vec<(usize, AccountOutcome)> = Vec::with_capacity(total);
+        let mut stop: Option<EngineError> = None;
+        {
+            let mut stream = futures::stream::iter(work.iter().enumerate())
+                .map(|(i, w)| async move { (i, self.process_logged(w).await) })
+                .buffer_unordered(self.settings.concurrency.max(1));
+            while let Some((i, r)) = stream.next().await {
+                done += 1;
+                if let Some(p) = &self.progress {
+                    p(done, total);
+                }
+                match r {
+                    Ok(o) => outcomes.push((i, o)),
+                    Err(e) => {
+                        stop = Some(e);
+                        break;
+                    }
+                }
+            }
+        }
+        outcomes.sort_by_key(|(i, _)| *i);
+        let outcomes: Vec<AccountOutcome> = outcomes.into_iter().map(|(_, o)| o).collect();
+        if let Some(e) = stop {
+            self.abort_run(&mut run, &e).await;
+            return Err(e);
+        }
+        let run = self.finish_run(run, &outcomes).await?;
+        Ok(RunReport {
+            run,
+            accounts: outcomes,
+        })
+    }
+
+    /// [`Engine::process`], but an account-level failure becomes a log entry instead of an
+    /// error; only run-stopping problems (store down, quota spent) are returned.
+    async fn process_logged(&self, work: &AccountWork) -> Result<AccountOutcome, EngineError> {
+        match self.process(work).await {
+            Ok(o) => Ok(o),
+            Err(EngineError::Store(e)) => Err(EngineError::Store(e)),
+            Err(EngineError::Salesforce(f)) if f.quota_exhausted => Err(EngineError::Stopped(format!(
+                "the Salesforce API quota is spent; the run stops before the org is out of calls ({})",
+                f.message
+            ))),
+            Err(e) => {
+                let mut w = LogWriter::new(&*self.log, &self.redactor, &work.task_id, Some(&work.account_id));
+                let (status, component, request, response) = match &e {
+                    EngineError::Salesforce(f) | EngineError::Flexnet(f) => (
+                        if f.unexpected { LogStatus::Error } else { LogStatus::Failed },
+                        f.component,
+                        f.request.clone(),
+                        f.response.clone(),
+                    ),
+                    _ => (LogStatus::Error, "engine", None, None),
+                };
+                let d = Draft::new(
+                    names::ACCOUNT_SYNC,
+                    status,
+                    Some(&work.account_id),
+                    format!("Account {} could not be synchronised", work.account_id),
+                )
+                .reason(error_chain(&e))
+                .component(component)
+                .request(request)
+                .response(response);
+                w.write(vec![d], self.clock.now()).await?;
+                Ok(AccountOutcome { account_id: work.account_id.clone(), entries: w.into_entries(), ..Default::default() })
+            }
+        }
+    }
+
+    /// R21: a scheduled sync over `[watermark − lookback, now)`, push then pull, in process.
+    pub async fn run_scheduled(&self) -> Result<RunReport, EngineError> {
+        let planned = self.plan_run(RunKind::Scheduled, None, None).await?;
+        self.run_in_process(planned).await
+    }
+
+    /// R22: an immediate sync over `[from − lookback, to)`, push then pull, in process.
+    pub async fn run_immediate(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<RunReport, EngineError> {
+        let planned = self
+            .plan_run(RunKind::Immediate, Some((Some(from), to)), None)
+            .await?;
+        self.run_in_process(planned).await
+    }
+
+    /// R23: one account, push only (no write-back).
+    pub async fn run_account(&self, account_id: &str) -> Result<RunReport, EngineError> {
+        if !soql::is_id(account_id) {
+            return Err(EngineError::Stopped(format!(
+                "'{account_id}' is not a Salesforce Account Id (15 or 18 letters and digits) (R23)"
+            )));
+        }
+        let planned = self
+            .plan_run(RunKind::Account, None, Some(account_id))
+            .await?;
+        self.run_in_process(planned).await
+    }
+
+    // ------------------------------------------------------------------ one account (R3, R4)
+
+    /// Syncs one account: push (R3 order) and, unless `kind` is [`RunKind::Account`] (R23),
+    /// pull (R20). Idempotent: sales-order records and stable FNO keys make a re-run update
+    /// instead of create, and recover orders a previous run left half-done.
+    pub async fn sync_account(
+        &self,
+        task_id: &str,
+        account_id: &str,
+        kind: RunKind,
+    ) -> Result<AccountOutcome, EngineError> {
+        if !soql::is_id(account_id) {
+            return Err(EngineError::Config {
+                key: "account_id".into(),
+                detail: format!("'{account_id}' is not a Salesforce Id"),
+            });
+        }
+        let config = self.load_config().await?;
+        let mut out = AccountOutcome {
+            account_id: account_id.to_owned(),
+            ..Default::default()
+        };
+        let mut w = LogWriter::new(&*self.log, &self.redactor, task_id, Some(account_id));
+
+        let Some(mut bundle) = self.read_bundle(account_id, &config).await? else {
+            let d = Draft::failed(
+                names::ACCOUNT_SYNC,
+                account_id,
+                format!("Account {account_id} was not found in Salesforce"),
+                format!("Account {account_id} does not exist or is not visible to the integration user (R4)"),
+            );
+            w.write(vec![d], self.clock.now()).await?;
+            out.entries = w.into_entries();
+            return Ok(out);
+        };
+        out.account_name = bundle.account.name.clone();
+        let mut records = self.load_records(&bundle).await?;
+        self.recover_pending(&mut records).await?;
+        bundle.known = known_from(&records, &bundle);
+        let catalogue = self.catalogue().await?;
+
+        // ---- push: accounts, users, entitlements (R3)
+        let plan = plan_account(&bundle, &catalogue, &config);
+        out.skipped = plan.skipped.clone();
+        let pushed_accounts = self.push_accounts(&plan, &mut w).await?;
+        let owner_ok = pushed_accounts.contains_key(account_id);
+        self.push_users(&plan, &mut w).await?;
+
+        let renewal_ids: BTreeSet<&str> = bundle
+            .opportunities
+            .iter()
+            .filter(|o| {
+                o.fno_renewed_opportunity
+                    .as_deref()
+                    .is_some_and(|s| !s.trim().is_empty())
+            })
+            .map(|o| o.id.as_str())
+            .collect();
+        for order in plan
+            .sales_orders
+            .iter()
+            .filter(|o| !renewal_ids.contains(o.opportunity_id.as_str()))
+        {
+            self.push_order(
+                task_id,
+                &bundle,
+                &order.opportunity_id,
+                &order.outcome,
+                owner_ok,
+                &mut records,
+                &mut out,
+                &mut w,
+            )
+            .await?;
+        }
+        // Renewals after their originals: plan again with what FNO now holds.
+        if !renewal_ids.is_empty() {
+            bundle.known = known_from(&records, &bundle);
+            let plan2 = plan_account(&bundle, &catalogue, &config);
+            for order in plan2
+                .sales_orders
+                .iter()
+                .filter(|o| renewal_ids.contains(o.opportunity_id.as_str()))
+            {
+                self.push_order(
+                    task_id,
+                    &bundle,
+                    &order.opportunity_id,
+                    &order.outcome,
+                    owner_ok,
+                    &mut records,
+                    &mut out,
+                    &mut w,
+                )
+                .await?;
+            }
+        }
+
+        // ---- pull (R20), not for a single-account sync (R23)
+        if kind != RunKind::Account {
+            self.pull(
+                &bundle,
+                &records,
+                &pushed_accounts,
+                &config,
+                &mut out,
+                &mut w,
+            )
+            .await?;
+        }
+        out.entries = w.into_entries();
+        Ok(out)
+    }
+
+    /// Reads the account with its contacts and opportunities (one relationship query), the
+    /// opportunities' line items with their products (one query), SoldTo accounts and
+    /// renewal originals outside the account (one query each, only when there are any).
+    async fn read_bundle(
+        &self,
+        account_id: &str,
+        config: &Config,
+    ) -> Result<Option<AccountBundle>, EngineError> {
+        use mapping::SfObject as O;
+        let fields = |o: O| {
+            config
+                .fields_to_read(o)
+                .into_iter()
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut opp_fields = config.fields_to_read(O::Opportunity);
+        opp_fields.extend(
+            [
+                "Name",
+                "StageName",
+                "FNO_Renewed_Opportunity__c",
+                "FNO_Entitlement_ID__c",
+                "FNO_SoldTo_Account__c",
+            ]
+            .map(str::to_owned),
+        );
+        let opp_fields = opp_fields.into_iter().collect::<Vec<_>>().join(", ");
+        let q = format!(
+            "SELECT {}, (SELECT {} FROM Contacts), (SELECT {opp_fields} FROM Opportunities) FROM Account WHERE Id = {}",
+            fields(O::Account),
+            fields(O::Contact),
+            soql::quote(account_id)
+        );
+        let rows = self.sf.query(&q).await.map_err(EngineError::Salesforce)?;
+        let Some(row) = rows.into_iter().next() else {
+            return Ok(None);
+        };
+        let mut account: sf::Account = serde_json::from_value(row).map_err(|e| {
+            EngineError::Salesforce(CallFailure {
+                unexpected: true,
+                component: "salesforce",
+                message: format!("the Account {account_id} record could not be read: {e}"),
+                request: None,
+                response: None,
+                quota_exhausted: false,
+            })
+        })?;
+        let contacts = account
+            .contacts
+            .take()
+            .map(|q| q.records)
+            .unwrap_or_default();
+        let mut opportunities = account
+            .opportunities
+            .take()
+            .map(|q| q.records)
+            .unwrap_or_default();
+
+        // Line items with their products, nested into their opportunities.
+        let mut li_fields = config.fields_to_read(O::OpportunityLineItem);
+        for f in config.fields_to_read(O::Product2) {
+            li_fields.insert(format!("Product2.{f}"));
+        }
+        let li_fields = li_fields.into_iter().collect::<Vec<_>>().join(", ");
+        let mut items: BTreeMap<String, Vec<sf::OpportunityLineItem>> = BTreeMap::new();
+        if !opportunities.is_empty() {
+            let q = format!(
+                "SELECT {li_fields} FROM OpportunityLineItem WHERE Opportunity.AccountId = {} ORDER BY OpportunityId, Id",
+                soql::quote(account_id)
+            );
+            for r in self.sf.query(&q).await.map_err(EngineError::Salesforce)? {
+                if let Ok(li) = serde_json::from_value::<sf::OpportunityLineItem>(r) {
+                    if let Some(o) = li.opportunity_id.clone() {
+                        items.entry(o).or_default().push(li);
+                    }
+                }
+            }
+        }
+        for o in &mut opportunities {
+            let lis = items.remove(&o.id).unwrap_or_default();
+            o.opportunity_line_items = Some(QueryResult::new(lis));
+        }
+
+        // SoldTo accounts (R12) outside this account.
+        let sold_to: BTreeSet<String> = opportunities
+            .iter()
+            .filter_map(|o| {
+                let f = config
+                    .sf_field(O::Opportunity, "soldTo")
+                    .unwrap_or("FNO_SoldTo_Account__c");
+                sf::SfRecord::field(o, f).and_then(|v| v.as_str().map(str::to_owned))
+            })
+            .filter(|id| id != account_id && soql::is_id(id))
+            .collect();
+        let mut related_accounts = BTreeMap::new();
+        if !sold_to.is_empty() {
+            let ids: Vec<String> = sold_to.into_iter().collect();
+            let q = format!(
+                "SELECT {} FROM Account WHERE Id IN {}",
+                fields(O::Account),
+                soql::in_list(&ids)
+            );
+            for r in self.sf.query(&q).await.map_err(EngineError::Salesforce)? {
+                if let Ok(a) = serde_json::from_value::<sf::Account>(r) {
+                    related_accounts.insert(a.id.clone(), a);
+                }
+            }
+        }
+        Ok(Some(AccountBundle {
+            account,
+            contacts,
+            opportunities,
+            products: BTreeMap::new(),
+            related_accounts,
+            known: KnownFno::default(),
+        }))
+    }
+
+    /// The sales-order records of the account's opportunities and of the originals they renew.
+    async fn load_records(
+        &self,
+        bundle: &AccountBundle,
+    ) -> Result<BTreeMap<String, SalesOrderRecord>, EngineError> {
+        let mut ids: BTreeSet<String> = bundle.opportunities.iter().map(|o| o.id.clone()).collect();
+        ids.extend(
+            bundle
+                .opportunities
+                .iter()
+                .filter_map(|o| o.fno_renewed_opportunity.clone()),
+        );
+        let mut out = BTreeMap::new();
+        for id in ids {
+            if let Some(r) = self.state.sales_order(&id).await? {
+                out.insert(id, r);
+            }
+        }
+        Ok(out)
+    }
+
+    /// A record left "pending" by a run that stopped during its FNO writes: ask FNO what it
+    /// holds for that entitlement, so the re-push updates instead of creating twice.
+    async fn recover_pending(
+        &self,
+        records: &mut BTreeMap<String, SalesOrderRecord>,
+    ) -> Result<(), EngineError> {
+        for rec in records.values_mut() {
+            let pending = rec
+                .fingerprint
+                .as_deref()
+                .is_some_and(|f| f.starts_with(PENDING));
+            let Some(ent) = rec.entitlement_id.clone().filter(|_| pending) else {
+                continue;
+            };
+            let items = self
+                .fno
+                .line_items_of_entitlement(&ent)
+                .await
+                .map_err(EngineError::Flexnet)?;
+            for li in items {
+                if let Some(line) = li.order_line_number.clone() {
+                    rec.line_items.entry(line).or_insert(li.activation_id);
+                }
+            }
+            tracing::info!(opportunity = %rec.opportunity_id, entitlement = %ent, "recovered a half-done sales order from FNO");
+        }
+        Ok(())
+    }
+
+    async fn push_accounts(
+        &self,
+        plan: &AccountPlan,
+        w: &mut LogWriter<'_>,
+    ) -> Result<BTreeMap<String, String>, EngineError> {
+        let mut drafts = Vec::new();
+        let mut ok_items: Vec<(&str, &fno::Account)> = Vec::new();
+        for a in &plan.accounts {
+            match &a.outcome {
+                Ok(acc) => ok_items.push((a.sf_account_id.as_str(), acc)),
+                Err(errs) => drafts.push(
+                    Draft::failed(
+                        names::ACCOUNT,
+                        &a.sf_account_id,
+                        format!(
+                            "Account {} was not pushed to FlexNet Operations",
+                            a.sf_account_id
+                        ),
+                        join_reasons(errs),
+                    )
+                    .component("mapping"),
+                ),
+            }
+        }
+        let mut pushed = BTreeMap::new();
+        if !ok_items.is_empty() {
+            let models: Vec<fno::Account> = ok_items.iter().map(|(_, a)| (*a).clone()).collect();
+            match self.fno.create_accounts(&models).await {
+                Ok(results) => {
+                    for ((sf_id, acc), r) in ok_items.iter().zip(results) {
+                        let d = if r.ok {
+                            pushed.insert((*sf_id).to_owned(), acc.id.clone());
+                            Draft::completed(
+                                names::ACCOUNT,
+                                sf_id,
+                                format!(
+                                    "FNO account '{}' ({}) created or updated",
+                                    acc.name, acc.id
+                                ),
+                            )
+                        } else {
+                            Draft::failed(
+                                names::ACCOUNT,
+                                sf_id,
+                                format!("FNO refused account '{}' ({})", acc.name, acc.id),
+                                r.reason
+                                    .clone()
+                                    .unwrap_or_else(|| "FlexNet Operations gave no reason".into()),
+                            )
+                            .component("flexnet")
+                        };
+                        drafts.push(d.request(Some(io::to_json(acc))).response(Some(r.response)));
+                    }
+                }
+                Err(f) => {
+                    for (sf_id, acc) in &ok_items {
+                        drafts.push(failure_draft(
+                            names::ACCOUNT,
+                            sf_id,
+                            format!("FNO account {} was not created or updated", acc.id),
+                            &f,
+                            Some(io::to_json(acc)),
+                        ));
+                    }
+                }
+            }
+        }
+        w.write(drafts, self.clock.now()).await?;
+        Ok(pushed)
+    }
+
+    async fn push_users(
+        &self,
+        plan: &AccountPlan,
+        w: &mut LogWriter<'_>,
+    ) -> Result<(), EngineError> {
+        let mut drafts = Vec::new();
+        let mut ok_items: Vec<(&str, &fno::User)> = Vec::new();
+        for u in &plan.users {
+            match &u.outcome {
+                Ok(user) => ok_items.push((u.contact_id.as_str(), user)),
+                Err(errs) => drafts.push(
+                    Draft::failed(
+                        names::CONTACT,
+                        &u.contact_id,
+                        format!("Contact {} was not pushed as an FNO user", u.contact_id),
+                        join_reasons(errs),
+                    )
+                    .component("mapping"),
+                ),
+            }
+        }
+        if !ok_items.is_empty() {
+            let models: Vec<fno::User> = ok_items.iter().map(|(_, u)| (*u).clone()).collect();
+            match self.fno.create_users(&models).await {
+                Ok(results) => {
+                    for ((cid, user), r) in ok_items.iter().zip(results) {
+                        let roles = user
+                            .account_roles
+                            .iter()
+                            .map(|a| format!("{} on {}", a.roles.join(", "), a.account_id))
+                            .collect::<Vec<_>>()
+                            .join("; ");
+                        let d = if r.ok {
+                            Draft::completed(
+                                names::CONTACT,
+                                cid,
+                                format!(
+                                    "FNO user {} {} <{}> created or updated with role {roles}",
+                                    user.first_name, user.last_name, user.email_address
+                                ),
+                            )
+                        } else {
+                            Draft::failed(
+                                names::CONTACT,
+                                cid,
+                                format!("FNO refused user <{}>", user.email_address),
+                                r.reason
+                                    .clone()
+                                    .unwrap_or_else(|| "FlexNet Operations gave no reason".into()),
+                            )
+                            .component("flexnet")
+                        };
+                        drafts.push(
+                            d.request(Some(io::to_json(user)))
+                                .response(Some(r.response)),
+                        );
+                    }
+                }
+                Err(f) => {
+                    for (cid, user) in &ok_items {
+                        drafts.push(failure_draft(
+                            names::CONTACT,
+                            cid,
+                            format!(
+                                "FNO user <{}> was not created or updated",
+                                user.email_address
+                            ),
+                            &f,
+                            Some(io::to_json(user)),
+                        ));
+                    }
+                }
+            }
+        }
+        w.write(drafts, self.clock.now()).await?;
+        Ok(())
+    }
+
+    /// One sales order: skip when unchanged, else record "pending", write to FNO, record the
+    /// result. Failures are log entries; only store trouble is returned.
+    #[allow(clippy::too_many_arguments)]
+    async fn push_order(
+        &self,
+        task_id: &str,
+        bundle: &AccountBundle,
+        opp_id: &str,
+        outcome: &Result<SalesOrder, Vec<mapping::RuleError>>,
+        owner_ok: bool,
+        records: &mut BTreeMap<String, SalesOrderRecord>,
+        out: &mut AccountOutcome,
+        w: &mut LogWriter<'_>,
+    ) -> Result<(), EngineError> {
+        let is_renewal = bundle.opportunities.iter().any(|o| {
+            o.id == opp_id
+                && o.fno_renewed_opportunity
+                    .as_deref()
+                    .is_some_and(|s| !s.trim().is_empty())
+        });
+        let name = if is_renewal {
+            names::RENEWAL_LINE_ITEM
+        } else {
+            names::ENTITLEMENT
+        };
+        let order = match outcome {
+            Err(errs) => {
+                let d = Draft::failed(
+                    name,
+                    opp_id,
+                    format!("Sales order {opp_id} was not pushed to FlexNet Operations"),
+                    join_reasons(errs),
+                )
+                .component("mapping");
+                w.write(vec![d], self.clock.now()).await?;
+                return Ok(());
+            }
+            Ok(o) => o,
+        };
+        if !owner_ok {
+            let d = Draft::failed(
+                name,
+                opp_id,
+                format!("Sales order {opp_id} was not pushed to FlexNet Operations"),
+                format!(
+                    "its Account {} could not be created or updated in FlexNet Operations, so its orders wait for the next sync (R3)",
+                    bundle.account.id
+                ),
+            )
+            .component("engine");
+            w.write(vec![d], self.clock.now()).await?;
+            return Ok(());
+        }
+        let fp = order.fingerprint();
+        let mut rec = records
+            .get(opp_id)
+            .cloned()
+            .unwrap_or_else(|| SalesOrderRecord {
+                opportunity_id: opp_id.to_owned(),
+                account_id: bundle.account.id.clone(),
+                ..Default::default()
+            });
+        if rec.fingerprint.as_deref() == Some(fp.as_str()) {
+            out.unchanged_orders += 1;
+            return Ok(());
+        }
+        // Before FNO: mark pending (a crash from here on is recovered by asking FNO).
+        rec.entitlement_id = Some(order.entitlement_id().to_owned());
+        rec.fingerprint = Some(format!("{PENDING}{fp}"));
+        rec.last_task_id = Some(task_id.to_owned());
+        rec.updated = Some(self.clock.now());
+        rec = self.put_record(rec).await?;
+
+        let opp_name = bundle
+            .opportunities
+            .iter()
+            .find(|o| o.id == opp_id)
+            .and_then(|o| o.name.clone())
+            .unwrap_or_default();
+        let line_ids: Vec<Option<String>> = order
+            .line_items()
+            .iter()
+            .map(|li| li.order_line_number.clone())
+            .collect();
+        let mut drafts = Vec::new();
+        let mut complete = false;
+        match order {
+            SalesOrder::Entitlement { entitlement, state } => {
+                match self.fno.create_entitlement(entitlement).await {
+                    Ok(r) if r.ok => {
+                        drafts.push(
+                        Draft::completed(
+                            names::ENTITLEMENT,
+                            opp_id,
+                            format!(
+                                "Entitlement {} for '{opp_name}' created or updated (sold to {}, {} line item(s))",
+                                entitlement.entitlement_id,
+                                entitlement.sold_to,
+                                entitlement.line_items.len()
+                            ),
+                        )
+                        .request(Some(io::to_json(entitlement)))
+                        .response(Some(r.response.clone())),
+                    );
+                        line_drafts(
+                            &mut drafts,
+                            names::LINE_ITEM,
+                            &entitlement.line_items,
+                            &r.activation_ids,
+                            &mut rec,
+                        );
+                        // R13: the entitlement's state.
+                        match self.fno.set_state(state).await {
+                            Ok(s) if s.ok => {
+                                complete = true;
+                                drafts.push(
+                                    Draft::completed(
+                                        names::ENTITLEMENT_STATE,
+                                        opp_id,
+                                        format!(
+                                            "Entitlement {} set to {:?}",
+                                            state.entitlement_id, state.state
+                                        ),
+                                    )
+                                    .request(Some(io::to_json(state)))
+                                    .response(Some(s.response)),
+                                );
+                            }
+                            Ok(s) => drafts.push(
+                                Draft::failed(
+                                    names::ENTITLEMENT_STATE,
+                                    opp_id,
+                                    format!(
+                                        "Entitlement {} could not be set to {:?}",
+                                        state.entitlement_id, state.state
+                                    ),
+                                    s.reason.unwrap_or_else(|| {
+                                        "FlexNet Operations gave no reason".into()
+                                    }),
+                                )
+                                .component("flexnet")
+                                .request(Some(io::to_json(state)))
+                                .response(Some(s.response)),
+                            ),
+                            Err(f) => drafts.push(failure_draft(
+                                names::ENTITLEMENT_STATE,
+                                opp_id,
+                                format!(
+                                    "Entitlement {} could not be set to {:?}",
+                                    state.entitlement_id, state.state
+                                ),
+                                &f,
+                                Some(io::to_json(state)),
+                            )),
+                        }
+                    }
+                    Ok(r) => drafts.push(
+                        Draft::failed(
+                            names::ENTITLEMENT,
+                            opp_id,
+                            format!(
+                                "FNO refused entitlement {} for '{opp_name}'",
+                                entitlement.entitlement_id
+                            ),
+                            r.reason
+                                .unwrap_or_else(|| "FlexNet Operations gave no reason".into()),
+                        )
+                        .component("flexnet")
+                        .request(Some(io::to_json(entitlement)))
+                        .response(Some(r.response)),
+                    ),
+                    Err(f) => drafts.push(failure_draft(
+                        names::ENTITLEMENT,
+                        opp_id,
+                        format!(
+                            "Entitlement {} for '{opp_name}' was not created or updated",
+                            entitlement.entitlement_id
+                        ),
+                        &f,
+                        Some(io::to_json(entitlement)),
+                    )),
+                }
+            }
+            SalesOrder::Renewal { add } => match self.fno.add_line_items(add).await {
+                Ok(r) if r.ok => {
+                    complete = true;
+                    line_drafts(
+                        &mut drafts,
+                        names::RENEWAL_LINE_ITEM,
+                        &add.line_items,
+                        &r.activation_ids,
+                        &mut rec,
+                    );
+                    if let Some(first) = drafts.first_mut() {
+                        first.request = Some(io::to_json(add));
+                        first.response = Some(r.response);
+                    }
+                }
+                Ok(r) => drafts.push(
+                    Draft::failed(
+                        names::RENEWAL_LINE_ITEM,
+                        opp_id,
+                        format!(
+                            "FNO refused the renewal line items of '{opp_name}' on entitlement {}",
+                            add.entitlement_id
+                        ),
+                        r.reason
+                            .unwrap_or_else(|| "FlexNet Operations gave no reason".into()),
+                    )
+                    .component("flexnet")
+                    .request(Some(io::to_json(add)))
+                    .response(Some(r.response)),
+                ),
+                Err(f) => drafts.push(failure_draft(
+                    names::RENEWAL_LINE_ITEM,
+                    opp_id,
+                    format!(
+                        "The renewal line items of '{opp_name}' were not added to entitlement {}",
+                        add.entitlement_id
+                    ),
+                    &f,
+                    Some(io::to_json(add)),
+                )),
+            },
+        }
+        // Line items FNO did not return an activation id for: keep the record pending.
+        if line_ids
+            .iter()
+            .flatten()
+            .any(|l| !rec.line_items.contains_key(l))
+        {
+            complete = false;
+        }
+        if complete {
+            rec.fingerprint = Some(fp);
+            out.pushed_orders += 1;
+        }
+        rec.updated = Some(self.clock.now());
+        let rec = self.put_record(rec).await?;
+        records.insert(opp_id.to_owned(), rec);
+        w.write(drafts, self.clock.now()).await?;
+        Ok(())
+    }
+
+    /// Stores a record (optimistic version); returns it as now stored.
+    async fn put_record(&self, rec: SalesOrderRecord) -> Result<SalesOrderRecord, EngineError> {
+        self.state.put_sales_order(&rec).await?;
+        Ok(SalesOrderRecord {
+            version: rec.version + 1,
+            ..rec
+        })
+    }
+
+    /// R20: read FNO's line items of the account's entitlements and write back what changed,
+    /// in composite batches; one "Salesforce Write-back" entry per record.
+    async fn pull(
+        &self,
+        bundle: &AccountBundle,
+        records: &BTreeMap<String, SalesOrderRecord>,
+        pushed_accounts: &BTreeMap<String, String>,
+        config: &Config,
+        out: &mut AccountOutcome,
+        w: &mut LogWriter<'_>,
+    ) -> Result<(), EngineError> {
+        let mut results = FnoResults {
+            account_ids: pushed_accounts.clone(),
+            ..Default::default()
+        };
+        let opp_ids: BTreeSet<&str> = bundle.opportunities.iter().map(|o| o.id.as_str()).collect();
+        let mut entitlements: BTreeSet<String> = BTreeSet::new();
+        for o in &bundle.opportunities {
+            let ent = records
+                .get(&o.id)
+                .and_then(|r| r.entitlement_id.clone())
+                .or_else(|| {
+                    o.fno_entitlement_id
+                        .clone()
+                        .filter(|s| !s.trim().is_empty())
+                });
+            if let Some(e) = ent {
+                // Only orders FNO really holds: a record that is complete or pending-recovered.
+                let known = records.get(&o.id).is_some_and(|r| !r.line_items.is_empty())
+                    || o.fno_entitlement_id.is_some();
+                if known {
+                    if o.fno_renewed_opportunity.is_none() {
+                        results.entitlements.insert(o.id.clone(), e.clone());
+                    }
+                    entitlements.insert(e);
+                }
+            }
+        }
+        let mut drafts = Vec::new();
+        for ent in &entitlements {
+            match self.fno.line_items_of_entitlement(ent).await {
+                Ok(items) => {
+                    for li in items {
+                        add_line_result(&mut results, &li, &opp_ids);
+                    }
+                }
+                Err(f) => drafts.push(failure_draft(
+                    names::WRITEBACK,
+                    &bundle.account.id,
+                    format!("The line items of entitlement {ent} could not be read from FlexNet Operations"),
+                    &f,
+                    None,
+                )),
+            }
+        }
+        let updates = writeback(bundle, &results, config);
+        for chunk in updates.chunks(200) {
+            match self.sf.update(chunk).await {
+                Ok(saved) => {
+                    for (u, s) in chunk.iter().zip(saved) {
+                        let fields = u.fields.keys().cloned().collect::<Vec<_>>().join(", ");
+                        let d = if s.ok {
+                            out.written_back += 1;
+                            Draft::completed(
+                                names::WRITEBACK,
+                                &u.id,
+                                format!("{} {} updated: {fields}", u.sobject, u.id),
+                            )
+                        } else {
+                            Draft::failed(
+                                names::WRITEBACK,
+                                &u.id,
+                                format!("{} {} was not updated ({fields})", u.sobject, u.id),
+                                s.errors.join("; "),
+                            )
+                            .component("salesforce")
+                        };
+                        drafts.push(
+                            d.request(Some(
+                                json!({"sobject": u.sobject, "id": u.id, "fields": u.fields}),
+                            ))
+                            .response(Some(io::to_json(&s))),
+                        );
+                    }
+                }
+                Err(f) => {
+                    for u in chunk {
+                        drafts.push(failure_draft(
+                            names::WRITEBACK,
+                            &u.id,
+                            format!("{} {} was not updated", u.sobject, u.id),
+                            &f,
+                            Some(json!({"sobject": u.sobject, "id": u.id, "fields": u.fields})),
+                        ));
+                    }
+                    if f.quota_exhausted {
+                        w.write(drafts, self.clock.now()).await?;
+                        return Err(EngineError::Salesforce(f));
+                    }
+                }
+            }
+        }
+        w.write(drafts, self.clock.now()).await?;
+        Ok(())
+    }
+}
+
+fn add_line_result(results: &mut FnoResults, li: &FnoLineItem, opp_ids: &BTreeSet<&str>) {
+    let Some(line) = li.order_line_number.clone() else {
+        return;
+    };
+    if let Some(o) = li.order_id.as_deref() {
+        if !opp_ids.contains(o) {
+            return;
+        }
+    }
+    results.line_items.insert(
+        line,
+        LineItemResult {
+            activation_id: Some(li.activation_id.clone()),
+            remaining_copies: li
+                .remaining_copies
+                .or_else(|| Some(li.number_of_copies? - li.fulfilled_amount.unwrap_or(0))),
+        },
+    );
+}
+
+fn line_drafts(
+    drafts: &mut Vec<Draft>,
+    name: &'static str,
+    items: &[fno::LineItem],
+    activation_ids: &[Option<String>],
+    rec: &mut SalesOrderRecord,
+) {
+    for (i, li) in items.iter().enumerate() {
+        let act = activation_ids
+            .get(i)
+            .cloned()
+            .flatten()
+            .or_else(|| li.activation_id.clone());
+        let line = li.order_line_number.clone().unwrap_or_default();
+        if let Some(a) = &act {
+            if !line.is_empty() {
+                rec.line_items.insert(line.clone(), a.clone());
+            }
+        }
+        let d = Draft::completed(
+            name,
+            &line,
+            format!(
+                "Line item {line}: {} x{} → activation id {}",
+                li.part_number,
+                li.number_of_copies,
+                act.as_deref().unwrap_or("(not returned)")
+            ),
+        )
+        .request(Some(io::to_json(li)))
+        .response(Some(json!({"activationId": act})));
+        drafts.push(d);
+    }
+}
+
+/// What the engine knows about FNO for planning: its records first, then the ids written back
+/// to Salesforce (so a lost store still updates instead of creating twice).
+fn known_from(records: &BTreeMap<String, SalesOrderRecord>, bundle: &AccountBundle) -> KnownFno {
+    let mut k = KnownFno::default();
+    for o in &bundle.opportunities {
+        if let Some(e) = o
+            .fno_entitlement_id
+            .clone()
+            .filter(|s| !s.trim().is_empty())
+        {
+            k.entitlements.insert(o.id.clone(), e);
+        }
+        for li in o.line_items() {
+            if let Some(a) = li
+                .fno_activation_id
+                .clone()
+                .filter(|s| !s.trim().is_empty())
+            {
+                k.activations.insert(li.id.clone(), a);
+            }
+        }
+    }
+    for (opp, r) in records {
+        // Only an entitlement FNO acknowledged (or a recovered one) counts as known.
+        if let Some(e) = r
+            .entitlement_id
+            .clone()
+            .filter(|_| !r.line_items.is_empty())
+        {
+            k.entitlements.insert(opp.clone(), e);
+        }
+        for (li, a) in &r.line_items {
+            k.activations.insert(li.clone(), a.clone());
+        }
+        // Renewal originals outside the bundle: their line items as FNO knows them.
+        if !bundle.opportunities.iter().any(|o| &o.id == opp) {
+            k.original_line_items.insert(
+                opp.clone(),
+                r.line_items
+                    .iter()
+                    .map(|(li, a)| KnownLineItem {
+                        line_item_id: li.clone(),
+                        activation_id: a.clone(),
+                        part_number: None,
+                    })
+                    .collect(),
+            );
+        }
+    }
+    k
+}
+
+fn join_reasons(errs: &[mapping::RuleError]) -> String {
+    errs.iter()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn failure_draft(
+    name: &'static str,
+    record_id: &str,
+    message: String,
+    f: &CallFailure,
+    request: Option<Value>,
+) -> Draft {
+    let status = if f.unexpected {
+        LogStatus::Error
+    } else {
+        LogStatus::Failed
+    };
+    Draft::new(name, status, Some(record_id), message)
+        .reason(f.message.clone())
+        .component(f.component)
+        .request(request.or_else(|| f.request.clone()))
+        .response(f.response.clone())
+}
+
+/// `sched-20261120T090000Z-1a2b3c4d`: kind, start time and a random suffix.
+pub fn new_task_id(kind: RunKind, now: DateTime<Utc>) -> String {
+    let k = match kind {
+        RunKind::Scheduled => "sched",
+        RunKind::Immediate => "imm",
+        RunKind::Account => "acct",
+        RunKind::Licenses => "lic",
+    };
+    let u = uuid::Uuid::new_v4().simple().to_string();
+    format!("{k}-{}-{}", now.format("%Y%m%dT%H%M%SZ"), &u[..8])
+}
