@@ -238,3 +238,27 @@ impl Clock for FixedClock {
         self.0
     }
 }
+
+/// A clock that starts at a given instant and then runs at wall-clock speed (the local runner
+/// uses the fixture's `now` as the start, so windows match the fixture and log times advance).
+#[derive(Debug, Clone, Copy)]
+pub struct OffsetClock {
+    base: DateTime<Utc>,
+    started: std::time::Instant,
+}
+
+impl OffsetClock {
+    pub fn starting_at(base: DateTime<Utc>) -> Self {
+        OffsetClock {
+            base,
+            started: std::time::Instant::now(),
+        }
+    }
+}
+
+impl Clock for OffsetClock {
+    fn now(&self) -> DateTime<Utc> {
+        let elapsed = chrono::Duration::from_std(self.started.elapsed()).unwrap_or_default();
+        self.base + elapsed
+    }
+}

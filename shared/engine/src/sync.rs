@@ -1252,7 +1252,12 @@ impl Engine {
             account_ids: pushed_accounts.clone(),
             ..Default::default()
         };
-        let opp_ids: BTreeSet<&str> = bundle.opportunities.iter().map(|o| o.id.as_str()).collect();
+        let line_ids: BTreeSet<&str> = bundle
+            .opportunities
+            .iter()
+            .flat_map(|o| o.line_items())
+            .map(|li| li.id.as_str())
+            .collect();
         let mut entitlements: BTreeSet<String> = BTreeSet::new();
         for o in &bundle.opportunities {
             let ent = records
@@ -1268,9 +1273,7 @@ impl Engine {
                 let known = records.get(&o.id).is_some_and(|r| !r.line_items.is_empty())
                     || o.fno_entitlement_id.is_some();
                 if known {
-                    if o.fno_renewed_opportunity.is_none() {
-                        results.entitlements.insert(o.id.clone(), e.clone());
-                    }
+                    results.entitlements.insert(o.id.clone(), e.clone());
                     entitlements.insert(e);
                 }
             }
@@ -1280,7 +1283,7 @@ impl Engine {
             match self.fno.line_items_of_entitlement(ent).await {
                 Ok(items) => {
                     for li in items {
-                        add_line_result(&mut results, &li, &opp_ids);
+                        add_line_result(&mut results, &li, &line_ids);
                     }
                 }
                 Err(f) => drafts.push(failure_draft(
@@ -1344,15 +1347,16 @@ impl Engine {
     }
 }
 
-fn add_line_result(results: &mut FnoResults, li: &FnoLineItem, opp_ids: &BTreeSet<&str>) {
-    let Some(line) = li.order_line_number.clone() else {
+/// A line item FNO holds for one of the account's Salesforce line items (others, e.g. created
+/// in FNO by hand, have nothing to write back to).
+fn add_line_result(results: &mut FnoResults, li: &FnoLineItem, line_ids: &BTreeSet<&str>) {
+    let Some(line) = li
+        .order_line_number
+        .clone()
+        .filter(|l| line_ids.contains(l.as_str()))
+    else {
         return;
     };
-    if let Some(o) = li.order_id.as_deref() {
-        if !opp_ids.contains(o) {
-            return;
-        }
-    }
     results.line_items.insert(
         line,
         LineItemResult {
