@@ -1095,8 +1095,27 @@ impl Engine {
                             &r.activation_ids,
                             &mut rec,
                         );
-                        // R13: the entitlement's state.
-                        match self.fno.set_state(state).await {
+                        // R13: the entitlement's state — on an update only when the
+                        // Opportunity asks for one (FNO refuses DEPLOYED → DRAFT, and an
+                        // entitlement deployed in FNO stays deployed).
+                        let existed = bundle.known.entitlements.contains_key(opp_id);
+                        let explicit = bundle.opportunities.iter().any(|o| {
+                            o.id == opp_id
+                                && o.fno_entitlement_state
+                                    .as_deref()
+                                    .is_some_and(|s| !s.trim().is_empty())
+                        });
+                        let set_state = if existed && !explicit {
+                            Ok(io::ItemOutcome {
+                                ok: true,
+                                reason: None,
+                                response: Value::Null,
+                            })
+                        } else {
+                            self.fno.set_state(state).await
+                        };
+                        match set_state {
+                            Ok(s) if s.ok && s.response.is_null() => complete = true,
                             Ok(s) if s.ok => {
                                 complete = true;
                                 drafts.push(
