@@ -1511,3 +1511,123 @@ pub fn new_task_id(kind: RunKind, now: DateTime<Utc>) -> String {
     let u = uuid::Uuid::new_v4().simple().to_string();
     format!("{k}-{}-{}", now.format("%Y%m%dT%H%M%SZ"), &u[..8])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn bundle() -> AccountBundle {
+        let opp: sf::Opportunity = serde_json::from_value(json!({
+            "Id": "006Tt0000000001AAA", "AccountId": "001Tt0000000001AAA", "StageName": "Closed Won",
+            "FNO_Entitlement_ID__c": "ENT-FROM-SF",
+            "OpportunityLineItems": {"totalSize": 2, "done": true, "records": [
+                {"Id": "00kTt0000000001AAA", "FNO_Activation_ID__c": "ACT-FROM-SF"},
+                {"Id": "00kTt0000000002AAA"}
+            ]}
+        }))
+        .unwrap();
+        AccountBundle {
+            opportunities: vec![opp],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn known_ids_come_from_records_first_then_from_salesforce_write_backs() {
+        let b = bundle();
+        let none = known_from(&BTreeMap::new(), &b);
+        assert_eq!(
+            none.entitlements
+                .get("006Tt0000000001AAA")
+                .map(String::as_str),
+            Some("ENT-FROM-SF")
+        );
+        assert_eq!(
+            none.activations
+                .get("00kTt0000000001AAA")
+                .map(String::as_str),
+            Some("ACT-FROM-SF")
+        );
+        let mut rec = SalesOrderRecord {
+            opportunity_id: "006Tt0000000001AAA".into(),
+            entitlement_id: Some("ENT-REC".into()),
+            ..Default::default()
+        };
+        // a pending record FNO never confirmed does not count as an entitlement in FNO
+        let k = known_from(
+            &BTreeMap::from([(rec.opportunity_id.clone(), rec.clone())]),
+            &b,
+        );
+        assert_eq!(
+            k.entitlements.get("006Tt0000000001AAA").map(String::as_str),
+            Some("ENT-FROM-SF")
+        );
+        rec.line_items
+            .insert("00kTt0000000002AAA".into(), "ACT-REC".into());
+        let k = known_from(
+            &BTreeMap::from([(rec.opportunity_id.clone(), rec.clone())]),
+            &b,
+        );
+        assert_eq!(
+            k.entitlements.get("006Tt0000000001AAA").map(String::as_str),
+            Some("ENT-REC")
+        );
+        assert_eq!(
+            k.activations.get("00kTt0000000002AAA").map(String::as_str),
+            Some("ACT-REC")
+        );
+        // a renewal original outside the bundle gives its line items
+        let orig = SalesOrderRecord {
+            opportunity_id: "006Tt0000000009AAA".into(),
+            entitlement_id: Some("ENT-ORIG".into()),
+            line_items: BTreeMap::from([("00kTt0000000009AAA".into(), "ACT-ORIG".into())]),
+            ..Default::default()
+        };
+        let k = known_from(&BTreeMap::from([(orig.opportunity_id.clone(), orig)]), &b);
+        assert_eq!(
+            k.original_line_items["006Tt0000000009AAA"][0].activation_id,
+            "ACT-ORIG"
+        );
+    }
+
+    #[test]
+    fn r20_only_the_accounts_own_line_items_are_written_back() {
+        let b = bundle();
+        let ids: BTreeSet<&str> = b
+            .opportunities
+            .iter()
+            .flat_map(|o| o.line_items())
+            .map(|l| l.id.as_str())
+            .collect();
+        let mut results = FnoResults::default();
+        let li = |line: &str| FnoLineItem {
+            activation_id: "A".into(),
+            entitlement_id: None,
+            order_id: None,
+            order_line_number: Some(line.into()),
+            number_of_copies: Some(10),
+            fulfilled_amount: Some(3),
+            remaining_copies: None,
+            state: None,
+            last_modified: None,
+        };
+        add_line_result(&mut results, &li("00kTt0000000002AAA"), &ids);
+        add_line_result(&mut results, &li("made-in-fno-by-hand"), &ids);
+        assert_eq!(results.line_items.len(), 1);
+        assert_eq!(
+            results.line_items["00kTt0000000002AAA"].remaining_copies,
+            Some(7)
+        );
+    }
+
+    #[test]
+    fn task_ids_name_the_kind_and_time() {
+        let t = DateTime::parse_from_rfc3339("2026-11-20T09:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let id = new_task_id(RunKind::Scheduled, t);
+        assert!(id.starts_with("sched-20261120T090000Z-"), "{id}");
+        assert_ne!(id, new_task_id(RunKind::Scheduled, t));
+    }
+}
