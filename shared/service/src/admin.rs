@@ -19,8 +19,7 @@ use mapping::error::SfObject;
 use serde::Deserialize;
 use std::sync::Arc;
 
-/// Key of the configuration document in the [`StateStore`].
-pub const CONFIG_KEY: &str = "config";
+use engine::CONFIG_KEY;
 
 /// A field as the org's describe lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]

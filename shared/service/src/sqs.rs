@@ -37,10 +37,7 @@ pub enum BatchError {
     MissingMessageId,
 }
 
-/// True for a 15- or 18-character alphanumeric Salesforce record id.
-pub fn is_salesforce_id(id: &str) -> bool {
-    (id.len() == 15 || id.len() == 18) && id.bytes().all(|b| b.is_ascii_alphanumeric())
-}
+pub use engine::soql::is_id as is_salesforce_id;
 
 /// Parse and validate one message body.
 pub fn parse_work(message: &SqsMessage) -> Result<AccountWork, RecordError> {
