@@ -1,0 +1,129 @@
+//! DynamoDB adapters. All `AttributeValue` mapping of flexbridge lives in this module.
+
+pub mod log;
+pub mod state;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, SecondsFormat, Utc};
+use engine::ports::StoreError;
+use std::collections::HashMap;
+use std::str::FromStr;
+
+pub(crate) type Item = HashMap<String, AttributeValue>;
+
+pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+pub(crate) fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+/// Fixed-width UTC time (nanoseconds), so string order is time order in sort keys.
+pub(crate) fn time_key(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Nanos, true)
+}
+
+pub(crate) fn corrupt(key: &str, detail: impl Into<String>) -> StoreError {
+    StoreError::Corrupt {
+        key: key.to_owned(),
+        detail: detail.into(),
+    }
+}
+
+/// Optional string attribute: absent or NULL → None; any other type → Corrupt.
+pub(crate) fn opt_s(item: &Item, name: &str, key: &str) -> Result<Option<String>, StoreError> {
+    match item.get(name) {
+        None | Some(AttributeValue::Null(_)) => Ok(None),
+        Some(AttributeValue::S(v)) => Ok(Some(v.clone())),
+        Some(_) => Err(corrupt(key, format!("attribute {name} is not a string"))),
+    }
+}
+
+pub(crate) fn req_s(item: &Item, name: &str, key: &str) -> Result<String, StoreError> {
+    opt_s(item, name, key)?.ok_or_else(|| corrupt(key, format!("attribute {name} is missing")))
+}
+
+pub(crate) fn opt_n<T: FromStr>(
+    item: &Item,
+    name: &str,
+    key: &str,
+) -> Result<Option<T>, StoreError> {
+    match item.get(name) {
+        None | Some(AttributeValue::Null(_)) => Ok(None),
+        Some(AttributeValue::N(v)) => v
+            .parse::<T>()
+            .map(Some)
+            .map_err(|_| corrupt(key, format!("attribute {name} is not a valid number"))),
+        Some(_) => Err(corrupt(key, format!("attribute {name} is not a number"))),
+    }
+}
+
+pub(crate) fn req_n<T: FromStr>(item: &Item, name: &str, key: &str) -> Result<T, StoreError> {
+    opt_n(item, name, key)?.ok_or_else(|| corrupt(key, format!("attribute {name} is missing")))
+}
+
+pub(crate) fn opt_time(
+    item: &Item,
+    name: &str,
+    key: &str,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    match opt_s(item, name, key)? {
+        None => Ok(None),
+        Some(v) => DateTime::parse_from_rfc3339(&v)
+            .map(|t| Some(t.with_timezone(&Utc)))
+            .map_err(|_| corrupt(key, format!("attribute {name} is not an RFC 3339 time"))),
+    }
+}
+
+pub(crate) fn req_time(item: &Item, name: &str, key: &str) -> Result<DateTime<Utc>, StoreError> {
+    opt_time(item, name, key)?.ok_or_else(|| corrupt(key, format!("attribute {name} is missing")))
+}
+
+/// A JSON value stored as a string attribute.
+pub(crate) fn opt_json(
+    item: &Item,
+    name: &str,
+    key: &str,
+) -> Result<Option<serde_json::Value>, StoreError> {
+    match opt_s(item, name, key)? {
+        None => Ok(None),
+        Some(v) => serde_json::from_str(&v).map(Some).map_err(|e| {
+            corrupt(
+                key,
+                format!(
+                    "attribute {name} is not JSON (line {}, column {})",
+                    e.line(),
+                    e.column()
+                ),
+            )
+        }),
+    }
+}
+
+/// Inserts `name` only when `value` is Some (DynamoDB items carry no nulls here).
+pub(crate) fn put_opt(item: &mut Item, name: &str, value: Option<AttributeValue>) {
+    if let Some(v) = value {
+        item.insert(name.to_owned(), v);
+    }
+}
+
+/// Wire name of a serde enum (e.g. `RunKind::Scheduled` → "scheduled"), so the stored names
+/// are exactly the JSON names of the port types.
+pub(crate) fn enum_name<T: serde::Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        // unit variants always serialise to strings; keep a readable fallback anyway
+        _ => String::new(),
+    }
+}
+
+pub(crate) fn enum_from_name<T: serde::de::DeserializeOwned>(
+    item: &Item,
+    name: &str,
+    key: &str,
+) -> Result<T, StoreError> {
+    let raw = req_s(item, name, key)?;
+    serde_json::from_value(serde_json::Value::String(raw.clone()))
+        .map_err(|_| corrupt(key, format!("attribute {name} has unknown value {raw:?}")))
+}
