@@ -2,7 +2,7 @@
 //! maxReceiveCount and every environment variable `AwsConfig::from_env` reads.
 
 use aws_adapters::sqs::DLQ_MAX_RECEIVE_COUNT;
-use aws_adapters::tables::{KeyKind, ALL_TABLES};
+use aws_adapters::tables::ALL_TABLES;
 use aws_adapters::AwsConfig;
 use serde_norway::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -115,7 +115,6 @@ fn tables_in_template_match_the_code() {
                 def.logical_id
             ),
         }
-        let _ = KeyKind::S;
     }
 }
 
