@@ -183,6 +183,7 @@ fn every_api_route_uses_iam_auth_and_every_function_builds_with_cargo_lambda() {
         "POST /licenses/ingest",
         "GET /settings/connection",
         "PUT /settings/connection",
+        "GET /mappings",
         "GET /mappings/{object}",
         "PUT /mappings/{object}",
         "DELETE /mappings/{object}",
