@@ -185,3 +185,5 @@ impl WorkQueue for SqsWorkQueue {
 /// Receives before a fan-out message moves to the dead-letter queue (template.yaml's
 /// `RedrivePolicy.maxReceiveCount` must equal it; a test checks).
 pub const DLQ_MAX_RECEIVE_COUNT: u32 = 3;
+// the issue asks for at least 3 receives before a message is dead-lettered
+const _: () = assert!(DLQ_MAX_RECEIVE_COUNT >= 3);

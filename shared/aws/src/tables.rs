@@ -144,13 +144,13 @@ impl TableDef {
         &self,
         client: &aws_sdk_dynamodb::Client,
         name: &str,
-    ) -> Result<(), aws_sdk_dynamodb::Error> {
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         let key = |a: KeyAttr, t: KeyType| {
             KeySchemaElement::builder()
                 .attribute_name(a.name)
                 .key_type(t)
                 .build()
-                .map_err(aws_sdk_dynamodb::Error::from)
+                .map_err(Box::new)
         };
         let mut req = client
             .create_table()
@@ -162,7 +162,7 @@ impl TableDef {
                     .attribute_name(a.name)
                     .attribute_type(a.kind.scalar())
                     .build()
-                    .map_err(aws_sdk_dynamodb::Error::from)?,
+                    .map_err(Box::new)?,
             );
         }
         req = req.key_schema(key(self.hash, KeyType::Hash)?);
@@ -181,7 +181,7 @@ impl TableDef {
             if let Some(r) = g.range {
                 gsi = gsi.key_schema(key(r, KeyType::Range)?);
             }
-            req = req.global_secondary_indexes(gsi.build().map_err(aws_sdk_dynamodb::Error::from)?);
+            req = req.global_secondary_indexes(gsi.build().map_err(Box::new)?);
         }
         req.send().await?;
         if let Some(attr) = self.ttl_attribute {
@@ -193,7 +193,7 @@ impl TableDef {
                         .attribute_name(attr)
                         .enabled(true)
                         .build()
-                        .map_err(aws_sdk_dynamodb::Error::from)?,
+                        .map_err(Box::new)?,
                 )
                 .send()
                 .await?;

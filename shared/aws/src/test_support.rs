@@ -51,7 +51,7 @@ fn start_moto() -> String {
          trap 'kill $m 2>/dev/null' EXIT INT TERM; \
          while kill -0 {parent} 2>/dev/null && kill -0 $m 2>/dev/null; do sleep 0.5; done"
     );
-    Command::new("sh")
+    let mut child = Command::new("sh")
         .arg("-c")
         .arg(script)
         .arg(python())
@@ -60,6 +60,8 @@ fn start_moto() -> String {
         .stderr(Stdio::null())
         .spawn()
         .expect("start moto server (pip install 'moto[server]')");
+    // reap the watchdog when it exits (with the test process, or if moto dies)
+    std::thread::spawn(move || child.wait());
     let deadline = Instant::now() + Duration::from_secs(30);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(Instant::now() < deadline, "moto server did not listen on 127.0.0.1:{port} within 30 s (is moto[server] installed?)");
