@@ -80,12 +80,11 @@ pub struct Sf {
 
 /// FNO as the engine uses it.
 pub struct Fno {
-    pub client: FlexnetClient,
+    pub client: flexnet::FlexnetClient,
 }
 
-// TEMPORARY placeholders until the clients land.
+// TEMPORARY placeholder until the Salesforce client lands.
 pub struct SalesforceClient;
-pub struct FlexnetClient;
 
 fn pending_client() -> CallFailure {
     CallFailure {
@@ -110,48 +109,193 @@ impl Sf {
     }
 }
 
+fn fno_failure(e: flexnet::FlexnetError, client: &flexnet::FlexnetClient) -> CallFailure {
+    use flexnet::FlexnetError as E;
+    let unexpected = matches!(e, E::Malformed { .. } | E::Config(_));
+    let response = client.last_exchange().map(|x| exchange_json(&x));
+    CallFailure {
+        unexpected,
+        component: "flexnet",
+        message: crate::txlog::error_chain(&e),
+        request: None,
+        response,
+        quota_exhausted: false,
+    }
+}
+
+/// The response side of a SOAP exchange, for the log (the request is logged as its model).
+fn exchange_json(x: &flexnet::Exchange) -> Value {
+    serde_json::json!({
+        "operation": x.operation,
+        "endpoint": x.endpoint,
+        "http_status": x.http_status,
+        "response_xml": x.response_xml,
+    })
+}
+
+fn item<T: Serialize>(o: flexnet::Outcome<T>) -> ItemOutcome {
+    let ex = exchange_json(&o.exchange);
+    match o.result {
+        Ok(v) => ItemOutcome {
+            ok: true,
+            reason: None,
+            response: serde_json::json!({"result": to_json(&v), "exchange": ex}),
+        },
+        Err(f) => ItemOutcome {
+            ok: false,
+            reason: Some(f.reason.clone()),
+            response: serde_json::json!({"exchange": ex}),
+        },
+    }
+}
+
+fn entitlement(o: flexnet::Outcome<flexnet::CreatedEntitlement>) -> EntitlementOutcome {
+    let ex = exchange_json(&o.exchange);
+    match o.result {
+        Ok(c) => EntitlementOutcome {
+            ok: true,
+            reason: None,
+            activation_ids: c
+                .line_items
+                .iter()
+                .map(|l| Some(l.activation_id.clone()))
+                .collect(),
+            response: serde_json::json!({"result": to_json(&c), "exchange": ex}),
+        },
+        Err(f) => EntitlementOutcome {
+            ok: false,
+            reason: Some(f.reason.clone()),
+            activation_ids: Vec::new(),
+            response: serde_json::json!({"exchange": ex}),
+        },
+    }
+}
+
+fn line(p: flexnet::LineItemProperties) -> FnoLineItem {
+    FnoLineItem {
+        activation_id: p.activation_id,
+        entitlement_id: p.entitlement_id,
+        order_id: p.order_id,
+        order_line_number: p.order_line_number,
+        number_of_copies: p.number_of_copies,
+        fulfilled_amount: p.fulfilled_amount,
+        remaining_copies: p.remaining_copies,
+        state: p.state.map(|s| format!("{s:?}")),
+        last_modified: p.last_modified,
+    }
+}
+
 impl Fno {
+    pub fn calls(&self) -> u64 {
+        self.client.calls()
+    }
+
     pub async fn create_accounts(
         &self,
-        _a: &[fno::Account],
+        a: &[fno::Account],
     ) -> Result<Vec<ItemOutcome>, CallFailure> {
-        Err(pending_client())
+        let r = self
+            .client
+            .create_accounts(a, fno::OpType::CreateOrUpdate)
+            .await;
+        r.map(|v| v.into_iter().map(item).collect())
+            .map_err(|e| fno_failure(e, &self.client))
     }
-    pub async fn create_users(&self, _a: &[fno::User]) -> Result<Vec<ItemOutcome>, CallFailure> {
-        Err(pending_client())
+
+    pub async fn create_users(&self, u: &[fno::User]) -> Result<Vec<ItemOutcome>, CallFailure> {
+        let r = self
+            .client
+            .create_users(u, fno::OpType::CreateOrUpdate)
+            .await;
+        r.map(|v| v.into_iter().map(item).collect())
+            .map_err(|e| fno_failure(e, &self.client))
     }
+
     pub async fn create_entitlement(
         &self,
-        _a: &fno::Entitlement,
+        e: &fno::Entitlement,
     ) -> Result<EntitlementOutcome, CallFailure> {
-        Err(pending_client())
+        let r = self
+            .client
+            .create_entitlements(std::slice::from_ref(e), fno::OpType::CreateOrUpdate)
+            .await;
+        match r {
+            Ok(mut v) if !v.is_empty() => Ok(entitlement(v.remove(0))),
+            Ok(_) => Err(CallFailure {
+                unexpected: true,
+                component: "flexnet",
+                message: format!(
+                    "FNO returned no outcome for entitlement {}",
+                    e.entitlement_id
+                ),
+                request: None,
+                response: None,
+                quota_exhausted: false,
+            }),
+            Err(err) => Err(fno_failure(err, &self.client)),
+        }
     }
+
     pub async fn add_line_items(
         &self,
-        _a: &fno::AddLineItems,
+        a: &fno::AddLineItems,
     ) -> Result<EntitlementOutcome, CallFailure> {
-        Err(pending_client())
+        let r = self
+            .client
+            .add_line_items(a, fno::OpType::CreateOrUpdate)
+            .await;
+        r.map(entitlement).map_err(|e| fno_failure(e, &self.client))
     }
-    pub async fn set_state(&self, _a: &fno::StateChange) -> Result<ItemOutcome, CallFailure> {
-        Err(pending_client())
+
+    pub async fn set_state(&self, s: &fno::StateChange) -> Result<ItemOutcome, CallFailure> {
+        match self
+            .client
+            .set_entitlement_state(std::slice::from_ref(s))
+            .await
+        {
+            Ok(mut v) if !v.is_empty() => Ok(item(v.remove(0))),
+            Ok(_) => Ok(ItemOutcome {
+                ok: true,
+                reason: None,
+                response: Value::Null,
+            }),
+            Err(e) => Err(fno_failure(e, &self.client)),
+        }
     }
+
     pub async fn line_items_of_entitlement(
         &self,
-        _e: &str,
+        id: &str,
     ) -> Result<Vec<FnoLineItem>, CallFailure> {
-        Err(pending_client())
+        let q = flexnet::LineItemQuery {
+            entitlement_id: Some(id.to_owned()),
+            ..Default::default()
+        };
+        let r = self.client.search_line_items(&q).await;
+        r.map(|v| v.into_iter().map(line).collect())
+            .map_err(|e| fno_failure(e, &self.client))
     }
+
     pub async fn line_items_modified_since(
         &self,
-        _s: Option<DateTime<Utc>>,
+        since: Option<DateTime<Utc>>,
     ) -> Result<Vec<FnoLineItem>, CallFailure> {
-        Err(pending_client())
+        let q = flexnet::LineItemQuery {
+            modified_since: since,
+            ..Default::default()
+        };
+        let r = self.client.search_line_items(&q).await;
+        r.map(|v| v.into_iter().map(line).collect())
+            .map_err(|e| fno_failure(e, &self.client))
     }
+
+    /// R5/R7: every part number of every product, whatever its state (the planner reports
+    /// a product that is not DEPLOYED by name).
     pub async fn catalogue(&self) -> Result<Catalogue, CallFailure> {
-        Err(pending_client())
-    }
-    pub fn calls(&self) -> u64 {
-        0
+        self.client
+            .catalogue(None)
+            .await
+            .map_err(|e| fno_failure(e, &self.client))
     }
 }
 

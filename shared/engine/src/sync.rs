@@ -125,7 +125,7 @@ pub struct Engine {
 /// Everything the engine is built from.
 pub struct EngineParts {
     pub salesforce: io::SalesforceClient,
-    pub flexnet: io::FlexnetClient,
+    pub flexnet: flexnet::FlexnetClient,
     pub log: Arc<dyn TransactionLog>,
     pub state: Arc<dyn StateStore>,
     pub clock: Arc<dyn Clock>,
