@@ -10,6 +10,13 @@
 //! One extra item, `task_id = "#meta", log_no = 0`, holds the log-number counter (`next_log`,
 //! advanced atomically with `UpdateItem ADD`) and the first/last day written, which bound
 //! time queries that give no `from`/`to`.
+//!
+//! Query paths: a task id → the run's partition (status/time as filters), else a status → GSI
+//! `by-status-time`, else → GSI `by-day-time`, one day after the other (days older than the
+//! retention before the newest entry are not visited: TTL removes them). Pages are ordered by
+//! log number on the run path and by creation time (then log number) on the index paths —
+//! the same order, as log numbers are allocated in time order. Page size: default 100, cap
+//! 100; the cursor is opaque (base64 JSON of the resume key) and tied to its path.
 
 use super::{corrupt, n, opt_json, opt_s, put_opt, req_n, req_s, req_time, s, time_key, Item};
 use crate::tables::{LOG_BY_DAY_TIME, LOG_BY_STATUS_TIME};
@@ -37,10 +44,13 @@ pub struct DynamoTransactionLog {
     client: aws_sdk_dynamodb::Client,
     table: String,
     retention: Duration,
+    /// Day bounds this process already stored, so most appends skip the bounds update.
+    known_days: std::sync::Arc<std::sync::Mutex<Option<(String, String)>>>,
 }
 
 impl DynamoTransactionLog {
-    pub const DEFAULT_PAGE: u32 = 50;
+    /// Same default as the embedded log; the cap is lower (Lambda responses are ≤ 6 MB).
+    pub const DEFAULT_PAGE: u32 = 100;
     pub const MAX_PAGE: u32 = 100;
 
     pub fn new(
@@ -52,6 +62,7 @@ impl DynamoTransactionLog {
             client,
             table: table.into(),
             retention: Duration::days(i64::from(retention_days.max(1))),
+            known_days: Default::default(),
         }
     }
 
@@ -65,6 +76,14 @@ impl DynamoTransactionLog {
     /// Extends the first/last day bounds on the meta item (conditional; a lost race is fine,
     /// the winner wrote a wider bound).
     async fn widen_day_bounds(&self, first: &str, last: &str) -> Result<(), StoreError> {
+        {
+            let known = self.known_days.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((lo, hi)) = known.as_ref() {
+                if lo.as_str() <= first && last <= hi.as_str() {
+                    return Ok(());
+                }
+            }
+        }
         for (attr, cmp, day) in [("first_day", ">", first), ("last_day", "<", last)] {
             let res = self
                 .client
@@ -90,6 +109,12 @@ impl DynamoTransactionLog {
                 }
             }
         }
+        let mut known = self.known_days.lock().unwrap_or_else(|p| p.into_inner());
+        let (lo, hi) = match known.take() {
+            Some((lo, hi)) => (lo.min(first.to_owned()), hi.max(last.to_owned())),
+            None => (first.to_owned(), last.to_owned()),
+        };
+        *known = Some((lo, hi));
         Ok(())
     }
 
@@ -531,14 +556,16 @@ impl TransactionLog for DynamoTransactionLog {
             };
             // entries older than the retention are gone (TTL): do not walk empty days
             let horizon = last - Duration::days(self.retention.num_days() + 1);
+            // only days that can hold entries: within [first, last] and the retention
+            let lowest = first.max(horizon);
             let start = query
                 .from
                 .map(|f| f.date_naive())
-                .unwrap_or(first.max(horizon));
+                .map_or(lowest, |d| d.max(lowest));
             let end = query
                 .to
                 .map(|t| (t - Duration::nanoseconds(1)).date_naive())
-                .unwrap_or(last);
+                .map_or(last, |d| d.min(last));
             if start > end {
                 return Ok(LogPage::default());
             }

@@ -315,3 +315,16 @@ async fn r24_a_log_number_without_digits_is_refused_not_stored() {
         .entries
         .is_empty());
 }
+
+#[tokio::test]
+async fn r24_a_time_range_wider_than_the_log_walks_only_days_with_entries() {
+    let (log, entries) = seeded().await;
+    let q = LogQuery {
+        from: Some("2020-01-01T00:00:00Z".parse().unwrap()),
+        to: Some("2030-01-01T00:00:00Z".parse().unwrap()),
+        ..Default::default()
+    };
+    let page = log.query(&q).await.unwrap();
+    assert_eq!(page.entries, entries, "one page, not years of empty days");
+    assert_eq!(page.next_cursor, None);
+}
