@@ -332,7 +332,11 @@ fn unauthorized() -> Response {
             (header::WWW_AUTHENTICATE, "Basic realm=\"FlexNet\""),
             (header::CONTENT_TYPE, "text/html;charset=utf-8"),
         ],
-        "<html><body><h1>HTTP Status 401 - Unauthorized</h1></body></html>",
+        // Tomcat's status page (HTML, not XML: a SOAP client sees a transport error)
+        "<!doctype html><html lang=\"en\"><head><title>HTTP Status 401 - Unauthorized</title></head>\
+         <body><h1>HTTP Status 401 - Unauthorized</h1><hr class=\"line\"><p><b>Type</b> Status Report</p>\
+         <p><b>Description</b> The request has not been applied to the target resource because it lacks \
+         valid authentication credentials for that resource.</p><hr class=\"line\"><h3>Apache Tomcat</h3></body></html>",
     )
         .into_response()
 }
@@ -428,9 +432,18 @@ async fn handle(
     soap_call(&inner, svc, &headers, &body).await
 }
 
-/// The WSDL with its `soap:address` pointing at this simulator.
+/// The WSDL with its `soap:address` pointing at this simulator. Axis names the binding, service
+/// and port `vN/ServiceName…`, which is not an XML NCName (lxml, hence zeep, refuses it); those
+/// names never appear on the wire, so they are served as `vN_ServiceName…`.
 pub fn served_wsdl(base_url: &str, svc: usize) -> String {
     let (path, wsdl) = SERVICES[svc];
+    let mut fixed = wsdl.to_owned();
+    for v in ["v2", "v3", "v4"] {
+        fixed = fixed
+            .replace(&format!("name=\"{v}/"), &format!("name=\"{v}_"))
+            .replace(&format!(":{v}/"), &format!(":{v}_"));
+    }
+    let wsdl = fixed.as_str();
     let mut out = String::with_capacity(wsdl.len());
     let mut rest = wsdl;
     while let Some(i) = rest.find("address location=\"") {
