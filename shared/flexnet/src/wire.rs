@@ -865,12 +865,14 @@ impl RenewParameters {
         RenewParameters {
             activation_id: base.activation_id,
             is_permanent: base.is_permanent,
-            expiration_terms: (base.term.is_some() || base.expiration_date.is_some()).then(|| {
-                ExpirationTerms {
+            expiration_terms: if base.term.is_some() || base.expiration_date.is_some() {
+                Some(ExpirationTerms {
                     term: base.term,
                     expiration_date: base.expiration_date,
-                }
-            }),
+                })
+            } else {
+                None
+            },
             number_of_copies: Some(base.number_of_copies),
             start_date: base.start_date,
             start_date_option: base.start_date_option,

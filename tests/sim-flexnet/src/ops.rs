@@ -151,22 +151,22 @@ impl Db {
             if p.state.is_empty() {
                 p.state = "DEPLOYED".into();
             }
-            p.created.get_or_insert(now);
-            p.last_modified.get_or_insert(now);
+            let lm = *p.last_modified.get_or_insert(now);
+            p.created.get_or_insert(lm.min(now));
         }
         for a in &mut t.accounts {
             if a.unique_id.is_empty() {
                 a.unique_id = self.uid();
             }
-            a.created.get_or_insert(now);
-            a.last_modified.get_or_insert(now);
+            let lm = *a.last_modified.get_or_insert(now);
+            a.created.get_or_insert(lm.min(now));
         }
         for u in &mut t.users {
             if u.unique_id.is_empty() {
                 u.unique_id = self.uid();
             }
-            u.created.get_or_insert(now);
-            u.last_modified.get_or_insert(now);
+            let lm = *u.last_modified.get_or_insert(now);
+            u.created.get_or_insert(lm.min(now));
         }
         for e in &mut t.entitlements {
             if e.unique_id.is_empty() {
@@ -175,8 +175,8 @@ impl Db {
             if e.state.is_empty() {
                 e.state = "DRAFT".into();
             }
-            e.created.get_or_insert(now);
-            e.last_modified.get_or_insert(now);
+            let lm = *e.last_modified.get_or_insert(now);
+            e.created.get_or_insert(lm.min(now));
             for l in &mut e.line_items {
                 if l.unique_id.is_empty() {
                     l.unique_id = self.uid();
@@ -198,8 +198,8 @@ impl Db {
                     }
                 }
                 l.number_of_remaining_copies = l.number_of_copies - l.fulfilled_amount;
-                l.created.get_or_insert(now);
-                l.last_modified.get_or_insert(now);
+                let lm = *l.last_modified.get_or_insert(now);
+                l.created.get_or_insert(lm.min(now));
             }
         }
         self.t = t;
@@ -716,7 +716,7 @@ fn parse_roles(db: &Db, list: Option<&El>) -> Result<Vec<AccountRoles>, String> 
         if let Some(rs) = ar.child("roles") {
             for r in rs.all("role") {
                 let name = r.text_at(&["primaryKeys", "name"]).unwrap_or_default();
-                if !db.t.roles.iter().any(|x| *x == name) {
+                if !db.t.roles.contains(&name) {
                     return Err(format!("Role '{name}' does not exist"));
                 }
                 roles.push(name);

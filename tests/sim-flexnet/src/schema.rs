@@ -328,3 +328,72 @@ pub fn validate_xml(schema: &Schema, body_xml: &str) -> Result<(), String> {
     let el = xml::parse(body_xml)?;
     schema.validate(&el, true)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn uah() -> Schema {
+        Schema::from_wsdl(crate::SERVICES[0].1).unwrap()
+    }
+
+    fn req(body: &str) -> El {
+        xml::parse(&format!(
+            "<r xmlns=\"urn:v3.webservices.operations.flexnet.com\">{body}</r>"
+        ))
+        .unwrap()
+        .children
+        .remove(0)
+    }
+
+    #[test]
+    fn all_three_wsdls_load_with_their_namespaces() {
+        let ns: Vec<String> = crate::SERVICES
+            .iter()
+            .map(|(_, w)| Schema::from_wsdl(w).unwrap().ns)
+            .collect();
+        assert_eq!(
+            ns,
+            vec![
+                "urn:v3.webservices.operations.flexnet.com",
+                "urn:v4.webservices.operations.flexnet.com",
+                "urn:v2.webservices.operations.flexnet.com"
+            ]
+        );
+    }
+
+    #[test]
+    fn checks_order_required_elements_enums_and_simple_types() {
+        let s = uah();
+        let ok = req("<createAcctRequest><account><id>A</id><name>N</name><accountType>CUSTOMER</accountType></account><opType>CREATE_OR_UPDATE</opType></createAcctRequest>");
+        s.validate(&ok, true).unwrap();
+        // the doc example's name-before-id order: refused strictly, accepted leniently
+        let swapped = req(
+            "<createAcctRequest><account><name>N</name><id>A</id></account></createAcctRequest>",
+        );
+        assert!(s.validate(&swapped, true).is_err());
+        s.validate(&swapped, false).unwrap();
+        let missing = req("<createAcctRequest><account><id>A</id></account></createAcctRequest>");
+        assert!(s
+            .validate(&missing, true)
+            .unwrap_err()
+            .contains("required element name missing"));
+        let bad_enum = req("<createAcctRequest><account><id>A</id><name>N</name><accountType>END_USER</accountType></account></createAcctRequest>");
+        assert!(s
+            .validate(&bad_enum, true)
+            .unwrap_err()
+            .contains("END_USER"));
+        let bad_bool = req("<createAcctRequest><account><id>A</id><name>N</name><visible>yes</visible></account></createAcctRequest>");
+        assert!(s.validate(&bad_bool, true).unwrap_err().contains("boolean"));
+        let unknown = req("<createAcctRequest><account><id>A</id><name>N</name><colour>red</colour></account></createAcctRequest>");
+        assert!(s
+            .validate(&unknown, false)
+            .unwrap_err()
+            .contains("Invalid element"));
+        let no_op = req("<deleteEverythingRequest/>");
+        assert!(s
+            .validate(&no_op, true)
+            .unwrap_err()
+            .contains("No such operation"));
+    }
+}
