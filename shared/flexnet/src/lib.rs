@@ -26,7 +26,7 @@ pub mod wire;
 use chrono::{DateTime, Duration as ChronoDuration, NaiveDate, Utc};
 use mapping::fno;
 use mapping::Secret;
-use quick_xml::events::{BytesEnd, BytesStart, Event};
+use quick_xml::events::{BytesEnd, BytesStart, BytesText, Event};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -381,7 +381,9 @@ fn body_of(xml: &str) -> Result<Body, String> {
                 }
             }
             Event::Text(t) if depth > 0 => {
-                w.write_event(Event::Text(t)).map_err(|e| e.to_string())?
+                let raw = std::str::from_utf8(t.as_ref()).map_err(|e| e.to_string())?;
+                w.write_event(Event::Text(BytesText::from_escaped(keep_edges(raw))))
+                    .map_err(|e| e.to_string())?
             }
             Event::CData(t) if depth > 0 => {
                 w.write_event(Event::CData(t)).map_err(|e| e.to_string())?
@@ -409,6 +411,23 @@ fn body_of(xml: &str) -> Result<Body, String> {
         });
     }
     Ok(Body::Element { name, xml: out })
+}
+
+/// quick-xml's deserializer trims text; a value's own leading/trailing whitespace is data
+/// (R7: part numbers match exactly, spaces included), so it is kept as character references,
+/// which survive the trim. Whitespace-only text (indentation) is left to be trimmed.
+fn keep_edges(raw: &str) -> String {
+    let body = raw.trim_matches(|c: char| c.is_ascii_whitespace());
+    if body.is_empty() {
+        return raw.to_owned();
+    }
+    let start = raw.len()
+        - raw
+            .trim_start_matches(|c: char| c.is_ascii_whitespace())
+            .len();
+    let end = start + body.len();
+    let enc = |s: &str| -> String { s.chars().map(|c| format!("&#x{:X};", c as u32)).collect() };
+    format!("{}{}{}", enc(&raw[..start]), body, enc(&raw[end..]))
 }
 
 fn parse_dt(s: &Option<String>) -> Option<DateTime<Utc>> {

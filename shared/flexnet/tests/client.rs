@@ -1197,3 +1197,39 @@ async fn password_never_appears_in_logs_errors_exchanges_or_debug() {
         assert!(!t.contains(&basic), "Authorization header leaked in: {t}");
     }
 }
+
+#[tokio::test]
+async fn r7_part_numbers_keep_their_whitespace_end_to_end() {
+    let mut fx = fixture();
+    fx["flexnet"]["products"].as_array_mut().unwrap().push(
+        json!({"name": "Spacey", "version": "1", "state": "DEPLOYED", "partNumbers": ["SP_01 "]}),
+    );
+    let sim = FlexnetSim::start(&fx, SimOptions::default()).await.unwrap();
+    let c = client(&sim);
+    let cat = c.catalogue(None).await.unwrap();
+    assert!(cat.parts.contains_key("SP_01 "), "{:?}", cat.parts.keys());
+    assert_eq!(
+        cat.check("SP_01"),
+        Err(mapping::PartProblem::NearMatch("SP_01 ".into()))
+    );
+    let out = c
+        .create_entitlements(
+            &[
+                entitlement("006SP1", vec![line("SP_01", 1, "a")]),
+                entitlement("006SP2", vec![line("SP_01 ", 1, "b")]),
+            ],
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(reason(&out[0]).contains("'SP_01'"), "{}", reason(&out[0]));
+    assert!(out[1].result.is_ok());
+    let back = c
+        .search_line_items(&LineItemQuery {
+            entitlement_id: Some("006SP2".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(back[0].part_number.as_deref(), Some("SP_01 "));
+}

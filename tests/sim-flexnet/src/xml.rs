@@ -31,19 +31,24 @@ impl El {
         }
         Some(cur)
     }
-    /// Trimmed text of a descendant, `None` when absent or nil.
+    /// Text of a descendant, `None` when absent or nil. A leaf's text is kept exactly
+    /// (`xsd:string` preserves whitespace; R7 part numbers match with their spaces).
     pub fn text_at(&self, path: &[&str]) -> Option<String> {
         let e = self.at(path)?;
         if e.nil {
             return None;
         }
-        Some(e.text.trim().to_owned())
+        if e.children.is_empty() {
+            Some(e.text.clone())
+        } else {
+            Some(e.text.trim().to_owned())
+        }
     }
     pub fn bool_at(&self, path: &[&str]) -> Option<bool> {
-        self.text_at(path).map(|t| t == "true" || t == "1")
+        self.text_at(path).map(|t| matches!(t.trim(), "true" | "1"))
     }
     pub fn int_at(&self, path: &[&str]) -> Option<i64> {
-        self.text_at(path).and_then(|t| t.parse().ok())
+        self.text_at(path).and_then(|t| t.trim().parse().ok())
     }
 }
 
