@@ -1022,6 +1022,35 @@ async fn raw(sim: &RunningSim, path: &str, body: &str) -> (u16, String) {
 }
 
 #[tokio::test]
+async fn sim_accepts_basic_or_a_configured_bearer_token_only() {
+    let mut fx = fixture();
+    fx["flexnet"]["credentials"]["token"] = json!("tok-123");
+    let sim = FlexnetSim::start(&fx, SimOptions::default()).await.unwrap();
+    let url = format!(
+        "{}/flexnet/services/v3/UserAcctHierarchyService",
+        sim.base_url()
+    );
+    let body = "<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\"><soapenv:Body><getAccountsQueryRequest xmlns=\"urn:v3.webservices.operations.flexnet.com\"><pageNumber>1</pageNumber><batchSize>1</batchSize></getAccountsQueryRequest></soapenv:Body></soapenv:Envelope>";
+    let http = reqwest::Client::new();
+    let send = |auth: Option<&'static str>| {
+        let mut r = http.post(&url).body(body);
+        if let Some(a) = auth {
+            r = r.header("Authorization", a);
+        }
+        r.send()
+    };
+    assert_eq!(send(Some("Bearer tok-123")).await.unwrap().status(), 200);
+    let refused = send(Some("Bearer nope")).await.unwrap();
+    assert_eq!(refused.status(), 401);
+    assert_eq!(
+        refused.headers()["www-authenticate"],
+        "Basic realm=\"FlexNet\""
+    );
+    assert_eq!(send(None).await.unwrap().status(), 401);
+    assert_eq!(sim.state()["credentials"]["token"], "[redacted]");
+}
+
+#[tokio::test]
 async fn sim_caps_write_batches_at_25_and_read_batches_at_2000() {
     let sim = sim().await;
     let accts: String = (0..26)

@@ -14,8 +14,9 @@
 //! cardinality, enums) and every response the simulator renders is checked the same way
 //! before it is sent, so a schema-driven client accepts it.
 //!
-//! Authentication: HTTP Basic against the fixture's `credentials`; anything else gets
-//! HTTP 401 with `WWW-Authenticate: Basic realm="FlexNet"`.
+//! Authentication: HTTP Basic against the fixture's `credentials` (or `Bearer <token>` when
+//! the fixture sets `credentials.token`); anything else gets HTTP 401 with
+//! `WWW-Authenticate: Basic realm="FlexNet"` and Tomcat's HTML status page.
 //!
 //! Operations: createAccount, updateAccount, getAccountsQuery, createUser, updateUser,
 //! getUsersQuery (UAH v3); createSimpleEntitlement, createEntitlementLineItem,
@@ -291,6 +292,9 @@ impl Drop for RunningSim {
 fn state_json(inner: &Inner) -> Value {
     let mut t = lock(&inner.db).t.clone();
     t.credentials.password = "[redacted]".into();
+    if t.credentials.token.is_some() {
+        t.credentials.token = Some("[redacted]".into());
+    }
     serde_json::to_value(&t).unwrap_or(Value::Null)
 }
 
@@ -349,6 +353,15 @@ fn authorized(inner: &Inner, headers: &HeaderMap) -> bool {
     else {
         return false;
     };
+    if let Some(token) = h.strip_prefix("Bearer ") {
+        let db = lock(&inner.db);
+        return db
+            .t
+            .credentials
+            .token
+            .as_deref()
+            .is_some_and(|t| !t.is_empty() && t == token.trim());
+    }
     let Some(b64) = h.strip_prefix("Basic ") else {
         return false;
     };

@@ -13,6 +13,9 @@ pub type Attrs = BTreeMap<String, Value>;
 pub struct Credentials {
     pub username: String,
     pub password: String,
+    /// Optional access token accepted as `Authorization: Bearer <token>` (FNO 2024.09+).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
