@@ -1165,6 +1165,8 @@ async fn password_never_appears_in_logs_errors_exchanges_or_debug() {
         .with_ansi(false)
         .finish();
     let _guard = tracing::subscriber::set_default(sub);
+    // other test threads may have cached "no interest" for these callsites
+    tracing::callsite::rebuild_interest_cache();
     let basic = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}"));
 
     let sim = sim_with(faulty(|o| {

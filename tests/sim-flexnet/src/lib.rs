@@ -109,7 +109,8 @@ pub struct SimOptions {
     pub strict_order: bool,
     /// Limit injected faults to these operations (WSDL operation names); empty = all.
     pub fault_operations: Vec<String>,
-    /// Overrides the fixture's `now` (the simulator's clock; `None` = system time).
+    /// Overrides the fixture's `now`: the simulator's clock starts there and runs at wall
+    /// speed (`None` and no fixture `now` = system time).
     pub now: Option<DateTime<Utc>>,
 }
 
@@ -177,7 +178,10 @@ impl FlexnetSim {
             seq: 0,
             act_seq: 0,
             seed: opts.seed,
-            clock: opts.now.or(fixture_now),
+            clock: opts
+                .now
+                .or(fixture_now)
+                .map(|t| (t, std::time::Instant::now())),
         };
         db.normalise_fixture();
         let schemas = SERVICES
@@ -269,10 +273,10 @@ impl RunningSim {
     pub fn options(&self) -> SimOptions {
         lock(&self.inner.opts).clone()
     }
-    /// Sets the simulator's clock (`None` = system time); `lastModifiedDateTime` of later
-    /// writes uses it.
+    /// Sets the simulator's clock to read `now` from this instant on, running at wall speed
+    /// (`None` = system time); `lastModifiedDateTime` of later writes uses it.
     pub fn set_now(&self, now: Option<DateTime<Utc>>) {
-        lock(&self.inner.db).clock = now;
+        lock(&self.inner.db).set_clock(now);
     }
     /// Sets a line item's fulfilled amount, as activations would; false if unknown.
     pub fn set_fulfilled(&self, activation_id: &str, amount: i64) -> bool {
@@ -403,7 +407,7 @@ async fn handle(
                     .ok()
                     .map(|d| d.with_timezone(&Utc))
             });
-            lock(&inner.db).clock = now;
+            lock(&inner.db).set_clock(now);
             return StatusCode::NO_CONTENT.into_response();
         }
         ("POST", "/__sim/fulfill") => {

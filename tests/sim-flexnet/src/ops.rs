@@ -22,7 +22,9 @@ pub struct Db {
     pub seq: u64,
     pub act_seq: u64,
     pub seed: u64,
-    pub clock: Option<DateTime<Utc>>,
+    /// `Some((t, at))`: the clock read `t` at instant `at` and runs at wall speed from there
+    /// (like the engine's OffsetClock); `None`: system time.
+    pub clock: Option<(DateTime<Utc>, std::time::Instant)>,
 }
 
 fn splitmix(mut z: u64) -> u64 {
@@ -54,8 +56,14 @@ fn parse_dt(s: &str) -> Option<DateTime<Utc>> {
 }
 
 impl Db {
+    pub fn set_clock(&mut self, now: Option<DateTime<Utc>>) {
+        self.clock = now.map(|t| (t, std::time::Instant::now()));
+    }
     pub fn now(&self) -> DateTime<Utc> {
-        self.clock.unwrap_or_else(Utc::now)
+        match self.clock {
+            Some((t, at)) => t + chrono::Duration::from_std(at.elapsed()).unwrap_or_default(),
+            None => Utc::now(),
+        }
     }
     fn uid(&mut self) -> String {
         self.seq += 1;
