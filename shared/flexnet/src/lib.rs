@@ -1092,14 +1092,24 @@ impl FlexnetClient {
             let (failed, created) = split(r, "createSimpleEntitlement", |f| {
                 f.simple_entitlement.as_ref().and_then(REntEcho::id)
             })?;
+            let created = created.map(|c| c.created).unwrap_or_default();
             let ok: HashMap<String, RCreatedEntitlement> = created
-                .map(|c| c.created)
-                .unwrap_or_default()
-                .into_iter()
-                .filter_map(|c| Some((c.entitlement_id.clone()?, c)))
+                .iter()
+                .filter_map(|c| Some((c.entitlement_id.clone()?, c.clone())))
                 .collect();
-            for e in chunk {
-                let result = match (failed.get(&e.entitlement_id), ok.get(&e.entitlement_id)) {
+            for (j, e) in chunk.iter().enumerate() {
+                // recordRefNo is the item's 1-based position in the request: exact even when
+                // one entitlement id occurs twice in a chunk; else match by entitlement id
+                let by_position = created.iter().find(|c| {
+                    c.record_ref_no.as_deref().map(str::trim) == Some(&(j + 1).to_string())
+                        && c.entitlement_id.as_deref() == Some(e.entitlement_id.as_str())
+                });
+                let failure = match by_position {
+                    Some(_) => None,
+                    None => failed.get(&e.entitlement_id),
+                };
+                let found = by_position.or_else(|| ok.get(&e.entitlement_id));
+                let result = match (failure, found) {
                     (Some(reason), _) => Err(item_failure(
                         reason,
                         format!("entitlement {}", e.entitlement_id),

@@ -565,6 +565,28 @@ async fn r3_entitlement_op_types_fail_update_or_ignore_existing() {
 }
 
 #[tokio::test]
+async fn same_entitlement_twice_in_one_call_maps_outcomes_by_record_position() {
+    let sim = sim().await;
+    let c = client(&sim);
+    let out = c
+        .create_entitlements(
+            &[
+                entitlement("006TWICE", vec![line("AM_SF01", 1, "00kT1")]),
+                entitlement("006TWICE", vec![line("AM_SF02", 2, "00kT2")]),
+            ],
+            None,
+        )
+        .await
+        .unwrap();
+    let first = out[0].result.as_ref().unwrap();
+    assert_eq!(
+        first.line_items[0].order_line_number.as_deref(),
+        Some("00kT1")
+    );
+    assert!(reason(&out[1]).contains("already exists"));
+}
+
+#[tokio::test]
 async fn r13_set_entitlement_state_moves_entitlement_and_line_items() {
     let sim = sim().await;
     let c = client(&sim);
