@@ -1014,6 +1014,17 @@ async fn fault_latency_is_added_to_every_call() {
 }
 
 #[tokio::test]
+async fn a_stopped_simulator_is_unreachable_even_over_pooled_connections() {
+    let sim = sim().await;
+    let c = client_with(&sim, PASSWORD, 0);
+    c.verify().await.unwrap();
+    sim.shutdown();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let err = c.verify().await.unwrap_err();
+    assert!(matches!(err, FlexnetError::Transport { .. }), "{err:?}");
+}
+
+#[tokio::test]
 async fn fault_credentials_expire_after_n_calls() {
     let sim = sim_with(faulty(|o| o.expire_credentials_after = Some(2))).await;
     let c = client(&sim);

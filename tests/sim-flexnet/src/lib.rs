@@ -216,8 +216,17 @@ impl FlexnetSim {
         let app = axum::Router::new()
             .fallback(handle)
             .with_state(inner.clone());
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        // graceful: on stop, idle keep-alive connections are closed too, so a client's pooled
+        // connection cannot reach a stopped simulator
         let task = tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
+            let stop = async move {
+                let _ = stop_rx.await;
+            };
+            if let Err(e) = axum::serve(listener, app)
+                .with_graceful_shutdown(stop)
+                .await
+            {
                 tracing::error!(error = %e, "sim-flexnet server stopped");
             }
         });
@@ -225,7 +234,8 @@ impl FlexnetSim {
         Ok(RunningSim {
             base_url,
             inner,
-            task,
+            _task: task,
+            stop: Some(stop_tx),
         })
     }
 }
@@ -234,7 +244,8 @@ impl FlexnetSim {
 pub struct RunningSim {
     base_url: String,
     inner: Arc<Inner>,
-    task: tokio::task::JoinHandle<()>,
+    _task: tokio::task::JoinHandle<()>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -282,14 +293,17 @@ impl RunningSim {
     pub fn set_fulfilled(&self, activation_id: &str, amount: i64) -> bool {
         lock(&self.inner.db).set_fulfilled(activation_id, amount)
     }
-    pub fn shutdown(self) {
-        self.task.abort();
+    /// Stops accepting calls and closes idle connections (also done on drop).
+    pub fn shutdown(mut self) {
+        self.stop.take();
     }
 }
 
 impl Drop for RunningSim {
     fn drop(&mut self) {
-        self.task.abort();
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
     }
 }
 
