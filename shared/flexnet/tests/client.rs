@@ -1297,3 +1297,152 @@ async fn r7_part_numbers_keep_their_whitespace_end_to_end() {
         .unwrap();
     assert_eq!(back[0].part_number.as_deref(), Some("SP_01 "));
 }
+
+/// Every optional part the client can send, read back through every query: the simulator
+/// checks each response against the WSDL before sending, so a rendering slip fails here.
+#[tokio::test]
+async fn r18_rich_records_round_trip_through_every_query() {
+    let mut fx = fixture();
+    let defs = fx["flexnet"]["customAttributes"].as_array_mut().unwrap();
+    defs.push(json!({"entity": "user", "name": "DEPT", "type": "Text"}));
+    defs.push(json!({"entity": "entitlement", "name": "SF_OPP", "type": "Text"}));
+    defs.push(json!({"entity": "entitlement", "name": "SIGNED", "type": "Date"}));
+    defs.push(json!({"entity": "account", "name": "VIP", "type": "Boolean"}));
+    let sim = FlexnetSim::start(&fx, SimOptions::default()).await.unwrap();
+    let c = client(&sim);
+
+    let mut a = account("001RICH", "Rich & <Famous>");
+    a.description = Some("quotes \" and ' apostrophes".into());
+    a.address = Some(fno::Address {
+        address1: Some("1 Main St".into()),
+        address2: Some("Suite 2".into()),
+        city: Some("Austin".into()),
+        state: Some("TX".into()),
+        zipcode: Some("78701".into()),
+        country: Some("US".into()),
+        region: Some("North America".into()),
+    });
+    a.account_type = Some(fno::AccountType::ChannelPartner);
+    a.attributes = vec![
+        fno::Attribute {
+            name: "SF_ACCOUNT_ID".into(),
+            value: fno::AttributeValue::String("001RICH".into()),
+        },
+        fno::Attribute {
+            name: "VIP".into(),
+            value: fno::AttributeValue::Boolean(true),
+        },
+    ];
+    let out = c.create_accounts(&[a], None).await.unwrap();
+    assert!(out[0].result.is_ok(), "{:?}", out[0].result);
+
+    let mut u = user("rich@acme.example", "001RICH", &["Portal User"]);
+    u.display_name = Some("Rich User".into());
+    u.opt_in = Some(false);
+    u.phone_number = Some("+1 512 555 0100".into());
+    u.fax_number = Some("+1 512 555 0101".into());
+    u.street = Some("1 Main St".into());
+    u.city = Some("Austin".into());
+    u.state = Some("TX".into());
+    u.zipcode = Some("78701".into());
+    u.locale = Some("en_US".into());
+    u.timezone = Some("America/Chicago".into());
+    u.attributes = vec![fno::Attribute {
+        name: "DEPT".into(),
+        value: fno::AttributeValue::String("IT".into()),
+    }];
+    let out = c.create_users(&[u.clone()], None).await.unwrap();
+    assert!(out[0].result.is_ok(), "{:?}", out[0].result);
+    let out = c.update_users(&[u]).await.unwrap();
+    assert!(out[0].result.is_ok(), "{:?}", out[0].result);
+
+    let mut perm = line("AM_SF01", 3, "00kP");
+    perm.expiration = Some(fno::Expiration::Permanent);
+    perm.start_date = None;
+    perm.start_date_option = Some(fno::StartDateOption::DefineAtFirstActivation);
+    perm.description = Some("permanent seats".into());
+    perm.attributes = vec![fno::Attribute {
+        name: "SEATS_NOTE".into(),
+        value: fno::AttributeValue::Integer(42),
+    }];
+    let mut dated = line("AM_SF02", 4, "00kD");
+    dated.expiration = Some(fno::Expiration::Date {
+        date: NaiveDate::from_ymd_opt(2027, 12, 31).unwrap(),
+    });
+    dated.line_item_type = Some(fno::LineItemType::Upsell);
+    let mut e = entitlement("006RICH", vec![perm, dated]);
+    e.sold_to = ACME.into();
+    e.ship_to_email = Some("ship@acme.example".into());
+    e.ship_to_address = Some("1 Main St, Austin".into());
+    e.email_template_variation = Some("Default".into());
+    e.channel_partners = vec![fno::ChannelPartner {
+        tier_name: "bo.constants.partnertiernames.endcustomer".into(),
+        account_id: "001RICH".into(),
+    }];
+    e.attributes = vec![
+        fno::Attribute {
+            name: "SF_OPP".into(),
+            value: fno::AttributeValue::String("006RICH".into()),
+        },
+        fno::Attribute {
+            name: "SIGNED".into(),
+            value: fno::AttributeValue::Date(NaiveDate::from_ymd_opt(2026, 10, 30).unwrap()),
+        },
+    ];
+    let out = c.create_entitlements(&[e], None).await.unwrap();
+    assert!(out[0].result.is_ok(), "{:?}", out[0].result);
+
+    let accts = c
+        .get_accounts(&AccountQuery {
+            id: Some("001RICH".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(accts[0].name.as_deref(), Some("Rich & <Famous>"));
+    assert_eq!(
+        accts[0].account_type,
+        Some(fno::AccountType::ChannelPartner)
+    );
+    assert!(accts[0]
+        .attributes
+        .contains(&("VIP".to_owned(), "true".to_owned())));
+    let users = c
+        .get_users(&UserQuery {
+            user_name: Some("rich@acme.example".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(users[0].display_name.as_deref(), Some("Rich User"));
+    let ents = c
+        .get_entitlements(&EntitlementQuery {
+            entitlement_id: Some("006RICH".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(ents[0].line_items.len(), 2);
+    assert_eq!(ents[0].line_items[0].is_permanent, Some(true));
+    assert_eq!(
+        ents[0].line_items[1].expiration_date,
+        Some(NaiveDate::from_ymd_opt(2027, 12, 31).unwrap())
+    );
+    let lines = c
+        .search_line_items(&LineItemQuery {
+            entitlement_id: Some("006RICH".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(lines[1].line_item_type.as_deref(), Some("UPSELL"));
+    let st = sim.state();
+    let e = state_of(&st, "entitlements", "entitlementId", "006RICH");
+    assert_eq!(e["channelPartners"][0]["accountId"], "001RICH");
+    assert_eq!(e["customAttributes"]["SIGNED"], "2026-10-30");
+    assert_eq!(e["lineItems"][0]["customAttributes"]["SEATS_NOTE"], 42);
+    assert_eq!(
+        state_of(&st, "users", "emailAddress", "rich@acme.example")["zipcode"],
+        "78701"
+    );
+}
