@@ -42,7 +42,25 @@ fn fixture() -> Value {
     })
 }
 
+/// Every log line of this test binary (all tests), at TRACE: the secrecy test reads it.
+static LOGS: std::sync::OnceLock<Buf> = std::sync::OnceLock::new();
+
+fn capture_logs() -> Buf {
+    LOGS.get_or_init(|| {
+        let buf = Buf::default();
+        let sub = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(buf.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::set_global_default(sub).expect("one global subscriber");
+        buf
+    })
+    .clone()
+}
+
 async fn sim_with(opts: SimOptions) -> RunningSim {
+    capture_logs();
     FlexnetSim::start(&fixture(), opts)
         .await
         .expect("sim starts")
@@ -1191,15 +1209,7 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Buf {
 #[tokio::test]
 async fn password_never_appears_in_logs_errors_exchanges_or_debug() {
     use base64::Engine;
-    let buf = Buf::default();
-    let sub = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(buf.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(sub);
-    // other test threads may have cached "no interest" for these callsites
-    tracing::callsite::rebuild_interest_cache();
+    let buf = capture_logs();
     let basic = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}"));
 
     let sim = sim_with(faulty(|o| {
@@ -1251,10 +1261,7 @@ async fn password_never_appears_in_logs_errors_exchanges_or_debug() {
     texts.push(format!("{cfg:?}"));
 
     let logs = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
-    assert!(
-        logs.contains("FNO SOAP call"),
-        "logging was captured: {logs}"
-    );
+    assert!(logs.contains("FNO SOAP call"), "logging was captured");
     texts.push(logs);
     for t in &texts {
         assert!(!t.contains(PASSWORD), "password leaked in: {t}");
