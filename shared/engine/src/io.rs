@@ -83,14 +83,14 @@ pub struct Fno {
     pub client: flexnet::FlexnetClient,
 }
 
-// TEMPORARY placeholder until the Salesforce client lands.
+/// TEMPORARY placeholder until the Salesforce client lands (see /work/team/SF_CONTRACT.md).
 pub struct SalesforceClient;
 
 fn pending_client() -> CallFailure {
     CallFailure {
         unexpected: true,
         component: "engine",
-        message: "client not wired".into(),
+        message: "the Salesforce client is not wired yet".into(),
         request: None,
         response: None,
         quota_exhausted: false,
@@ -106,6 +106,9 @@ impl Sf {
     }
     pub fn api_calls(&self) -> u64 {
         0
+    }
+    pub fn api_usage(&self) -> Option<(u64, u64)> {
+        None
     }
 }
 

@@ -175,6 +175,11 @@ impl Engine {
         self.sf.api_calls()
     }
 
+    /// The org's daily API usage `(used, max)` as Salesforce last reported it.
+    pub fn salesforce_usage(&self) -> Option<(u64, u64)> {
+        self.sf.api_usage()
+    }
+
     /// FNO calls made by this engine's client so far.
     pub fn flexnet_calls(&self) -> u64 {
         self.fno.calls()
