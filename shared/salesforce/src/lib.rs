@@ -1,1 +1,1038 @@
-//! placeholder
+//! # salesforce: the Salesforce REST client
+//!
+//! What flexbridge needs from an org, over the real wire format
+//! (shared/reference/salesforce-rest.md):
+//!
+//! * OAuth 2.0 server-to-server login: client credentials or JWT bearer (RS256 assertion,
+//!   iss = client id, sub = username, aud = audience or login URL, exp = now + 3 min). Neither
+//!   flow returns an expiry or a refresh token, so the token is cached (shared by clones) and
+//!   re-minted once when a data call answers 401 INVALID_SESSION_ID;
+//! * SOQL through `/query` and `/queryAll`, following `nextRecordsUrl` until `done` (never
+//!   trusting page sizes), `Sforce-Query-Options: batchSize=N`, child sub-query pages too;
+//! * single-record `PATCH` (204) and sObject Collections `PATCH /composite/sobjects` in chunks
+//!   of at most 200 records (at most 10 runs of one type each), `allOrNone=false`, results
+//!   mapped back to the request by position;
+//! * describe and `/limits`;
+//! * bounded retries with exponential backoff on 5xx and timeouts/connection errors (every
+//!   call made here is idempotent: GETs and PATCHes of fixed values);
+//!   403 REQUEST_LIMIT_EXCEEDED stops at once ([`SalesforceError::LimitExceeded`]);
+//! * a running count of API calls, the last `Sforce-Limit-Info: api-usage=N/M`, and the last
+//!   request/response as an [`Exchange`] for the transaction log.
+//!
+//! The client secret, the private key and the access token live in [`Secret`]s; they go on
+//! the wire only and never into a log line, an error, an exchange or `Debug` (tests check).
+
+pub mod config;
+pub mod error;
+pub mod wire;
+
+pub use config::{SalesforceAuth, SalesforceConfig, DEFAULT_API_VERSION};
+pub use error::{ApiErrorItem, SalesforceError};
+pub use mapping::Secret;
+pub use wire::{ApiUsage, Describe, DescribeField, SaveError, SaveResult};
+
+use reqwest::header::{ACCEPT, CONTENT_TYPE};
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// sObject Collections accept at most 200 records per request.
+pub const MAX_COMPOSITE_RECORDS: usize = 200;
+/// …processed in chunks by consecutive type, at most 10 such chunks per request.
+pub const MAX_COMPOSITE_TYPE_RUNS: usize = 10;
+/// Salesforce honours `batchSize` between these bounds.
+pub const BATCH_SIZE_RANGE: std::ops::RangeInclusive<u32> = 200..=2000;
+
+const JWT_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+const REDACTED: &str = "[redacted]";
+/// Safety stop for a server that keeps answering `done:false`.
+const MAX_PAGES: usize = 100_000;
+
+/// One field change set for [`SalesforceClient::update_many`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordUpdate {
+    pub sobject: String,
+    pub id: String,
+    pub fields: Map<String, Value>,
+}
+
+/// One HTTP exchange as the transaction log keeps it: never the `Authorization` header, the
+/// client secret, the JWT assertion or the access token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Exchange {
+    pub method: String,
+    pub url: String,
+    pub request_body: Option<String>,
+    pub status: Option<u16>,
+    pub response_body: Option<String>,
+}
+
+#[derive(Clone)]
+struct Token {
+    access: Secret,
+    instance_url: String,
+    generation: u64,
+}
+
+enum Grant {
+    ClientCredentials {
+        client_secret: Secret,
+    },
+    Jwt {
+        username: String,
+        audience: String,
+        key: jsonwebtoken::EncodingKey,
+    },
+}
+
+struct Inner {
+    http: reqwest::Client,
+    login_url: String,
+    api_version: String,
+    client_id: String,
+    grant: Grant,
+    max_retries: u32,
+    batch_size: Option<u32>,
+    timeout_ms: AtomicU64,
+    backoff_ms: AtomicU64,
+    /// The cached token; held while minting so concurrent callers wait for one login.
+    token: tokio::sync::Mutex<Option<Token>>,
+    generations: AtomicU64,
+    calls: AtomicU64,
+    usage: Mutex<Option<ApiUsage>>,
+    last: Mutex<Option<Exchange>>,
+}
+
+/// The Salesforce client. Cheap to clone; clones share the token, counters and last exchange.
+#[derive(Clone)]
+pub struct SalesforceClient {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for SalesforceClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let i = &self.inner;
+        let flow = match &i.grant {
+            Grant::ClientCredentials { .. } => "client_credentials",
+            Grant::Jwt { .. } => "jwt_bearer",
+        };
+        f.debug_struct("SalesforceClient")
+            .field("login_url", &i.login_url)
+            .field("api_version", &i.api_version)
+            .field("flow", &flow)
+            .field("client_id", &i.client_id)
+            .field("api_calls", &i.calls.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Serialize)]
+struct Claims<'a> {
+    iss: &'a str,
+    sub: &'a str,
+    aud: &'a str,
+    exp: i64,
+}
+
+fn config_err(msg: impl Into<String>) -> SalesforceError {
+    SalesforceError::Config(msg.into())
+}
+
+/// R25: an http(s) URL with a host and no credentials in it; returned without a trailing `/`.
+fn check_url(what: &str, raw: &str) -> Result<String, SalesforceError> {
+    let trimmed = raw.trim().trim_end_matches('/');
+    let u = url::Url::parse(trimmed)
+        .map_err(|e| config_err(format!("the {what} {trimmed:?} is not a URL: {e} (R25)")))?;
+    if u.scheme() != "https" && u.scheme() != "http" {
+        return Err(config_err(format!(
+            "the {what} must start with https:// (got {trimmed:?}) (R25)"
+        )));
+    }
+    if u.host_str().is_none_or(str::is_empty) {
+        return Err(config_err(format!("the {what} has no host (R25)")));
+    }
+    if !u.username().is_empty() || u.password().is_some() {
+        return Err(config_err(format!(
+            "the {what} must not carry credentials (R25)"
+        )));
+    }
+    if u.query().is_some() || u.fragment().is_some() {
+        return Err(config_err(format!(
+            "the {what} must not have a query or fragment (R25)"
+        )));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// `v62.0`-style version.
+fn check_version(v: &str) -> Result<(), SalesforceError> {
+    let ok = v.strip_prefix('v').is_some_and(|n| {
+        n.split_once('.').is_some_and(|(a, b)| {
+            !a.is_empty()
+                && !b.is_empty()
+                && a.bytes().all(|c| c.is_ascii_digit())
+                && b.bytes().all(|c| c.is_ascii_digit())
+        })
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(config_err(format!(
+            "the API version must look like v62.0 (got {v:?})"
+        )))
+    }
+}
+
+/// An sObject API name (`Account`, `acme__Thing__c`).
+fn check_sobject(name: &str) -> Result<(), SalesforceError> {
+    let ok = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(config_err(format!("{name:?} is not an sObject API name")))
+    }
+}
+
+/// A record id: 15 or 18 ASCII letters and digits.
+fn check_id(sobject: &str, id: &str) -> Result<(), SalesforceError> {
+    if (id.len() == 15 || id.len() == 18) && id.chars().all(|c| c.is_ascii_alphanumeric()) {
+        Ok(())
+    } else {
+        Err(config_err(format!(
+            "{sobject} record id {id:?} is not a Salesforce Id (15 or 18 letters and digits)"
+        )))
+    }
+}
+
+fn retryable_transport(e: &reqwest::Error) -> bool {
+    e.is_timeout() || e.is_connect() || e.is_request() || e.is_body()
+}
+
+/// The token endpoint's request with every credential replaced, for the exchange.
+fn redacted_form(form: &[(&str, &str)]) -> String {
+    let shown: Vec<(&str, &str)> = form
+        .iter()
+        .map(|(k, v)| match *k {
+            "client_secret" | "assertion" => (*k, REDACTED),
+            _ => (*k, *v),
+        })
+        .collect();
+    serde_urlencoded::to_string(shown).unwrap_or_default()
+}
+
+/// The token endpoint's answer without the access token (non-JSON success bodies are dropped).
+fn redacted_token_body(status: u16, body: &str) -> Option<String> {
+    match serde_json::from_str::<Value>(body) {
+        Ok(mut v) => {
+            if let Some(o) = v.as_object_mut() {
+                for k in ["access_token", "refresh_token", "id_token"] {
+                    if o.contains_key(k) {
+                        o.insert(k.into(), Value::String(REDACTED.into()));
+                    }
+                }
+            }
+            Some(v.to_string())
+        }
+        Err(_) if (200..300).contains(&status) => None,
+        Err(_) => Some(body.chars().take(500).collect()),
+    }
+}
+
+impl SalesforceClient {
+    pub fn new(config: SalesforceConfig) -> Result<Self, SalesforceError> {
+        let login_url = check_url("Salesforce login URL", &config.login_url)?;
+        check_version(&config.api_version)?;
+        if config.timeout_secs == 0 {
+            return Err(config_err("the timeout must be at least 1 second"));
+        }
+        if let Some(n) = config.batch_size {
+            if !BATCH_SIZE_RANGE.contains(&n) {
+                return Err(config_err(format!(
+                    "batchSize {n} is outside what Salesforce honours ({}..={})",
+                    BATCH_SIZE_RANGE.start(),
+                    BATCH_SIZE_RANGE.end()
+                )));
+            }
+        }
+        let (client_id, grant) = match config.auth {
+            SalesforceAuth::ClientCredentials {
+                client_id,
+                client_secret,
+            } => {
+                if client_secret.is_empty() {
+                    return Err(config_err("the client secret is empty (R25)"));
+                }
+                (client_id, Grant::ClientCredentials { client_secret })
+            }
+            SalesforceAuth::JwtBearer {
+                client_id,
+                username,
+                private_key_pem,
+                audience,
+            } => {
+                if username.trim().is_empty() {
+                    return Err(config_err("the JWT bearer username is empty (R25)"));
+                }
+                let key =
+                    jsonwebtoken::EncodingKey::from_rsa_pem(private_key_pem.expose().as_bytes())
+                        .map_err(|e| {
+                            config_err(format!(
+                                "the JWT private key is not a PEM RSA private key: {e} (R25)"
+                            ))
+                        })?;
+                let audience = audience
+                    .map(|a| a.trim().trim_end_matches('/').to_owned())
+                    .filter(|a| !a.is_empty())
+                    .unwrap_or_else(|| login_url.clone());
+                let grant = Grant::Jwt {
+                    username,
+                    audience,
+                    key,
+                };
+                // ring only parses the key when signing: fail now, not at the first login.
+                sign_assertion(&client_id, &grant)?;
+                (client_id, grant)
+            }
+        };
+        if client_id.trim().is_empty() {
+            return Err(config_err("the client id (consumer key) is empty (R25)"));
+        }
+        let http = reqwest::Client::builder()
+            .danger_accept_invalid_certs(config.accept_invalid_certs)
+            .connect_timeout(Duration::from_secs(config.timeout_secs.min(10)))
+            .build()
+            .map_err(|e| config_err(format!("HTTP client: {e}")))?;
+        Ok(SalesforceClient {
+            inner: Arc::new(Inner {
+                http,
+                login_url,
+                api_version: config.api_version,
+                client_id,
+                grant,
+                max_retries: config.max_retries,
+                batch_size: config.batch_size,
+                timeout_ms: AtomicU64::new(config.timeout_secs.saturating_mul(1000)),
+                backoff_ms: AtomicU64::new(200),
+                token: tokio::sync::Mutex::new(None),
+                generations: AtomicU64::new(0),
+                calls: AtomicU64::new(0),
+                usage: Mutex::new(None),
+                last: Mutex::new(None),
+            }),
+        })
+    }
+
+    /// First retry delay (default 200 ms; doubles per attempt, capped at 10 s). Shared by clones.
+    pub fn with_backoff(self, first: Duration) -> Self {
+        self.inner
+            .backoff_ms
+            .store(first.as_millis() as u64, Ordering::Relaxed);
+        self
+    }
+
+    /// Per-request timeout finer than `timeout_secs` (tests). Shared by clones.
+    pub fn with_timeout(self, timeout: Duration) -> Self {
+        self.inner
+            .timeout_ms
+            .store(timeout.as_millis().max(1) as u64, Ordering::Relaxed);
+        self
+    }
+
+    /// Data requests sent so far (token requests excluded), retries and re-sends included.
+    pub fn api_calls(&self) -> u64 {
+        self.inner.calls.load(Ordering::Relaxed)
+    }
+
+    /// The org's daily usage from the last `Sforce-Limit-Info` header seen.
+    pub fn api_usage(&self) -> Option<ApiUsage> {
+        *self.inner.usage.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The most recent HTTP exchange (token calls included, with every credential redacted).
+    pub fn last_exchange(&self) -> Option<Exchange> {
+        self.inner
+            .last
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn remember(&self, ex: Exchange) {
+        *self.inner.last.lock().unwrap_or_else(|p| p.into_inner()) = Some(ex);
+    }
+
+    fn timeout(&self) -> Duration {
+        Duration::from_millis(self.inner.timeout_ms.load(Ordering::Relaxed))
+    }
+
+    async fn backoff(&self, attempt: u32) {
+        let base = self.inner.backoff_ms.load(Ordering::Relaxed);
+        let ms = base
+            .saturating_mul(2u64.saturating_pow(attempt))
+            .min(10_000);
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+
+    fn data_path(&self, rest: &str) -> String {
+        format!("/services/data/{}{rest}", self.inner.api_version)
+    }
+
+    // ------------------------------------------------------------------ login
+
+    /// Mints a fresh token now (R25 "verified when saved"); later calls reuse it.
+    pub async fn authenticate(&self) -> Result<(), SalesforceError> {
+        let mut slot = self.inner.token.lock().await;
+        *slot = None;
+        *slot = Some(self.mint().await?);
+        Ok(())
+    }
+
+    async fn token(&self) -> Result<Token, SalesforceError> {
+        let mut slot = self.inner.token.lock().await;
+        if let Some(t) = slot.as_ref() {
+            return Ok(t.clone());
+        }
+        let t = self.mint().await?;
+        *slot = Some(t.clone());
+        Ok(t)
+    }
+
+    /// Drops the cached token if it is still the one that failed.
+    async fn invalidate(&self, generation: u64) {
+        let mut slot = self.inner.token.lock().await;
+        if slot.as_ref().is_some_and(|t| t.generation == generation) {
+            *slot = None;
+        }
+    }
+
+    /// `POST {login_url}/services/oauth2/token`, retried like data calls on 5xx/transport errors.
+    async fn mint(&self) -> Result<Token, SalesforceError> {
+        let i = &self.inner;
+        let url = format!("{}/services/oauth2/token", i.login_url);
+        let mut attempt = 0u32;
+        loop {
+            let assertion;
+            let form: Vec<(&str, &str)> = match &i.grant {
+                Grant::ClientCredentials { client_secret } => vec![
+                    ("grant_type", "client_credentials"),
+                    ("client_id", i.client_id.as_str()),
+                    ("client_secret", client_secret.expose()),
+                ],
+                Grant::Jwt { .. } => {
+                    assertion = sign_assertion(&i.client_id, &i.grant)?;
+                    vec![("grant_type", JWT_GRANT), ("assertion", assertion.expose())]
+                }
+            };
+            let mut ex = Exchange {
+                method: "POST".into(),
+                url: url.clone(),
+                request_body: Some(redacted_form(&form)),
+                status: None,
+                response_body: None,
+            };
+            tracing::debug!(url = %url, attempt, "Salesforce token request");
+            let sent = i
+                .http
+                .post(&url)
+                .header(ACCEPT, "application/json")
+                .timeout(self.timeout())
+                .form(&form)
+                .send()
+                .await;
+            let got = match sent {
+                Ok(r) => {
+                    let status = r.status().as_u16();
+                    r.text().await.map(|t| (status, t))
+                }
+                Err(e) => Err(e),
+            };
+            let (status, text) = match got {
+                Ok(x) => x,
+                Err(source) => {
+                    self.remember(ex);
+                    if retryable_transport(&source) && attempt < i.max_retries {
+                        tracing::warn!(attempt, error = %source, "Salesforce token request failed; retrying");
+                        self.backoff(attempt).await;
+                        attempt += 1;
+                        continue;
+                    }
+                    return Err(SalesforceError::Transport { source });
+                }
+            };
+            ex.status = Some(status);
+            ex.response_body = redacted_token_body(status, &text);
+            self.remember(ex);
+            if status >= 500 && attempt < i.max_retries {
+                tracing::warn!(status, attempt, "Salesforce token endpoint error; retrying");
+                self.backoff(attempt).await;
+                attempt += 1;
+                continue;
+            }
+            if (200..300).contains(&status) {
+                let t: wire::TokenResponse =
+                    serde_json::from_str(&text).map_err(|source| SalesforceError::Malformed {
+                        what: "the token endpoint's answer".into(),
+                        source,
+                    })?;
+                let instance_url = match t.instance_url.as_deref() {
+                    Some(u) if !u.trim().is_empty() => check_url("instance URL", u)?,
+                    _ => i.login_url.clone(),
+                };
+                let generation = i.generations.fetch_add(1, Ordering::Relaxed) + 1;
+                tracing::info!(instance_url = %instance_url, generation, "Salesforce session established");
+                return Ok(Token {
+                    access: Secret::new(t.access_token),
+                    instance_url,
+                    generation,
+                });
+            }
+            let (error, description) = match serde_json::from_str::<wire::TokenError>(&text) {
+                Ok(e) => (e.error, e.error_description),
+                Err(_) => (
+                    format!("http_{status}"),
+                    text.trim().chars().take(300).collect(),
+                ),
+            };
+            tracing::warn!(status, error = %error, "Salesforce refused the login");
+            return Err(SalesforceError::Auth { error, description });
+        }
+    }
+
+    // ------------------------------------------------------------------ data calls
+
+    /// One data call with re-auth on 401, retries on 5xx/transport errors, LIMIT → stop.
+    /// `path` is `/services/…` (relative to the instance URL) or an absolute URL.
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<String>,
+        query_options: bool,
+    ) -> Result<String, SalesforceError> {
+        let i = &self.inner;
+        let mut attempt = 0u32;
+        let mut reauthed = false;
+        let what = path.split('?').next().unwrap_or(path).to_owned();
+        loop {
+            let token = self.token().await?;
+            let url = if path.starts_with('/') {
+                format!("{}{path}", token.instance_url)
+            } else {
+                path.to_owned()
+            };
+            let mut rb = i
+                .http
+                .request(method.clone(), &url)
+                .bearer_auth(token.access.expose())
+                .header(ACCEPT, "application/json")
+                .timeout(self.timeout());
+            if let Some(b) = &body {
+                rb = rb.header(CONTENT_TYPE, "application/json").body(b.clone());
+            }
+            if query_options {
+                if let Some(n) = i.batch_size {
+                    rb = rb.header("Sforce-Query-Options", format!("batchSize={n}"));
+                }
+            }
+            let mut ex = Exchange {
+                method: method.to_string(),
+                url: url.clone(),
+                request_body: body.clone(),
+                status: None,
+                response_body: None,
+            };
+            i.calls.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(method = %method, path = %what, attempt, "Salesforce call");
+            tracing::trace!(url = %url, "Salesforce call URL");
+            let sent = rb.send().await;
+            let resp = match sent {
+                Ok(r) => r,
+                Err(source) => {
+                    self.remember(ex);
+                    if retryable_transport(&source) && attempt < i.max_retries {
+                        tracing::warn!(path = %what, attempt, error = %source, "Salesforce transport error; retrying");
+                        self.backoff(attempt).await;
+                        attempt += 1;
+                        continue;
+                    }
+                    tracing::warn!(path = %what, attempt, error = %source, "Salesforce transport error");
+                    return Err(SalesforceError::Transport { source });
+                }
+            };
+            let status = resp.status().as_u16();
+            ex.status = Some(status);
+            if let Some(u) = resp
+                .headers()
+                .get("Sforce-Limit-Info")
+                .and_then(|v| v.to_str().ok())
+                .and_then(wire::parse_limit_info)
+            {
+                *i.usage.lock().unwrap_or_else(|p| p.into_inner()) = Some(u);
+            }
+            let text = match resp.text().await {
+                Ok(t) => t,
+                Err(source) => {
+                    self.remember(ex);
+                    if retryable_transport(&source) && attempt < i.max_retries {
+                        tracing::warn!(path = %what, attempt, error = %source, "Salesforce response cut off; retrying");
+                        self.backoff(attempt).await;
+                        attempt += 1;
+                        continue;
+                    }
+                    return Err(SalesforceError::Transport { source });
+                }
+            };
+            tracing::trace!(status, bytes = text.len(), "Salesforce response");
+            ex.response_body = Some(text.clone());
+            self.remember(ex);
+            if (200..300).contains(&status) {
+                return Ok(text);
+            }
+            let errors = wire::parse_error_body(status, &text);
+            let session_invalid = errors.iter().any(|e| e.error_code == "INVALID_SESSION_ID");
+            if status == 401 {
+                if !reauthed {
+                    // No expiry is ever announced: re-mint once and re-send (not a retry).
+                    tracing::info!(path = %what, "Salesforce session expired; re-authenticating");
+                    reauthed = true;
+                    self.invalidate(token.generation).await;
+                    continue;
+                }
+                if session_invalid {
+                    return Err(SalesforceError::SessionExpired);
+                }
+                return Err(SalesforceError::Api { status, errors });
+            }
+            if status == 403
+                && errors
+                    .iter()
+                    .any(|e| e.error_code == "REQUEST_LIMIT_EXCEEDED")
+            {
+                let message = errors
+                    .iter()
+                    .map(|e| e.message.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                tracing::warn!(message = %message, "Salesforce API limit exceeded; stopping");
+                return Err(SalesforceError::LimitExceeded { message });
+            }
+            if status >= 500 && attempt < i.max_retries {
+                tracing::warn!(path = %what, status, attempt, "Salesforce server error; retrying");
+                self.backoff(attempt).await;
+                attempt += 1;
+                continue;
+            }
+            tracing::warn!(path = %what, status, "Salesforce error answer");
+            return Err(SalesforceError::Api { status, errors });
+        }
+    }
+
+    async fn get_json<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        what: impl FnOnce() -> String,
+        query_options: bool,
+    ) -> Result<T, SalesforceError> {
+        let text = self.send(Method::GET, path, None, query_options).await?;
+        serde_json::from_str(&text).map_err(|source| SalesforceError::Malformed {
+            what: what(),
+            source,
+        })
+    }
+
+    // ------------------------------------------------------------------ queries
+
+    /// Runs a SOQL query and returns every record of every page.
+    pub async fn query(&self, soql: &str) -> Result<Vec<Value>, SalesforceError> {
+        self.query_resource("query", soql).await
+    }
+
+    /// Like [`query`](Self::query) but through `/queryAll`: soft-deleted rows included
+    /// (`IsDeleted = true`).
+    pub async fn query_all(&self, soql: &str) -> Result<Vec<Value>, SalesforceError> {
+        self.query_resource("queryAll", soql).await
+    }
+
+    /// [`query`](Self::query), each record deserialised as `T`.
+    pub async fn query_as<T: DeserializeOwned>(
+        &self,
+        soql: &str,
+    ) -> Result<Vec<T>, SalesforceError> {
+        let rows = self.query(soql).await?;
+        rows.into_iter()
+            .enumerate()
+            .map(|(n, r)| {
+                let id = r
+                    .get("Id")
+                    .and_then(Value::as_str)
+                    .unwrap_or("?")
+                    .to_owned();
+                serde_json::from_value(r).map_err(|source| SalesforceError::Malformed {
+                    what: format!(
+                        "record {n} (Id {id}) of `{soql}` as {}",
+                        std::any::type_name::<T>()
+                    ),
+                    source,
+                })
+            })
+            .collect()
+    }
+
+    async fn query_resource(
+        &self,
+        resource: &str,
+        soql: &str,
+    ) -> Result<Vec<Value>, SalesforceError> {
+        if soql.trim().is_empty() {
+            return Err(config_err("the SOQL query is empty"));
+        }
+        let q = serde_urlencoded::to_string([("q", soql)])
+            .map_err(|e| config_err(format!("cannot encode the SOQL query: {e}")))?;
+        let first = self.data_path(&format!("/{resource}?{q}"));
+        let (total, mut records) = self.pages(&first, soql).await?;
+        for rec in records.iter_mut() {
+            self.complete_children(rec, soql).await?;
+        }
+        if records.len() as u64 != total {
+            tracing::warn!(
+                total_size = total,
+                received = records.len(),
+                "Salesforce query returned a different number of records than its totalSize"
+            );
+        }
+        Ok(records)
+    }
+
+    /// Follows `nextRecordsUrl` from `first` until `done`; returns (totalSize, records).
+    async fn pages(&self, first: &str, soql: &str) -> Result<(u64, Vec<Value>), SalesforceError> {
+        let mut page: wire::QueryPage = self
+            .get_json(first, || format!("page 1 of `{soql}`"), true)
+            .await?;
+        let total = page.total_size;
+        let mut out = std::mem::take(&mut page.records);
+        let mut n = 1usize;
+        while !page.done {
+            let next = match page.next_records_url.take() {
+                Some(u) if !u.trim().is_empty() => u,
+                _ => {
+                    // A truncated result must not pass as complete (jsforce#445).
+                    return Err(SalesforceError::malformed(
+                        format!("page {n} of `{soql}`"),
+                        "done is false but nextRecordsUrl is missing",
+                    ));
+                }
+            };
+            if n >= MAX_PAGES {
+                return Err(SalesforceError::malformed(
+                    format!("`{soql}`"),
+                    format!("more than {MAX_PAGES} pages"),
+                ));
+            }
+            n += 1;
+            page = self
+                .get_json(&next, || format!("page {n} of `{soql}`"), true)
+                .await?;
+            out.append(&mut page.records);
+        }
+        Ok((total, out))
+    }
+
+    /// A child sub-query result with `done:false` gets its remaining pages appended.
+    async fn complete_children(&self, rec: &mut Value, soql: &str) -> Result<(), SalesforceError> {
+        let Some(obj) = rec.as_object_mut() else {
+            return Ok(());
+        };
+        for (rel, v) in obj.iter_mut() {
+            let Some(child) = v.as_object_mut() else {
+                continue;
+            };
+            let unfinished = child.get("done") == Some(&Value::Bool(false))
+                && child.get("records").is_some_and(Value::is_array);
+            if !unfinished {
+                continue;
+            }
+            let next = child
+                .get("nextRecordsUrl")
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .ok_or_else(|| {
+                    SalesforceError::malformed(
+                        format!("child {rel} of `{soql}`"),
+                        "done is false but nextRecordsUrl is missing",
+                    )
+                })?;
+            let (_, more) = self.pages(&next, soql).await?;
+            if let Some(Value::Array(rs)) = child.get_mut("records") {
+                rs.extend(more);
+            }
+            child.insert("done".into(), Value::Bool(true));
+            child.remove("nextRecordsUrl");
+        }
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------ writes
+
+    /// `PATCH /sobjects/{sobject}/{id}` with only the given fields (204 on success).
+    pub async fn update(
+        &self,
+        sobject: &str,
+        id: &str,
+        fields: &Map<String, Value>,
+    ) -> Result<(), SalesforceError> {
+        check_sobject(sobject)?;
+        check_id(sobject, id)?;
+        let body = Value::Object(fields.clone()).to_string();
+        self.send(
+            Method::PATCH,
+            &self.data_path(&format!("/sobjects/{sobject}/{id}")),
+            Some(body),
+            false,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// sObject Collections update (`allOrNone=false`): one [`SaveResult`] per input record, in
+    /// input order. Sent in chunks of at most 200 records and 10 runs of one type. A call-level
+    /// failure (quota, 5xx after retries, 400) fails the whole call; chunks before it were
+    /// written (re-sending them is harmless: the same values).
+    pub async fn update_many(
+        &self,
+        records: &[RecordUpdate],
+    ) -> Result<Vec<SaveResult>, SalesforceError> {
+        for r in records {
+            check_sobject(&r.sobject)?;
+            check_id(&r.sobject, &r.id)?;
+        }
+        let mut out = Vec::with_capacity(records.len());
+        for chunk in composite_chunks(records) {
+            let body = serde_json::json!({
+                "allOrNone": false,
+                "records": chunk.iter().map(|r| {
+                    let mut o: Map<String, Value> = r
+                        .fields
+                        .iter()
+                        .filter(|(k, _)| !k.eq_ignore_ascii_case("id") && k.as_str() != "attributes")
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect();
+                    o.insert("attributes".into(), serde_json::json!({"type": r.sobject}));
+                    o.insert("id".into(), Value::String(r.id.clone()));
+                    Value::Object(o)
+                }).collect::<Vec<_>>()
+            })
+            .to_string();
+            let text = self
+                .send(
+                    Method::PATCH,
+                    &self.data_path("/composite/sobjects"),
+                    Some(body),
+                    false,
+                )
+                .await?;
+            let ids: Vec<&str> = chunk.iter().map(|r| r.id.as_str()).collect();
+            let results = wire::parse_save_results(&text, &ids)
+                .map_err(|e| SalesforceError::malformed("the composite update results", e))?;
+            out.extend(results);
+        }
+        Ok(out)
+    }
+
+    // ------------------------------------------------------------------ metadata
+
+    /// `GET /sobjects/{sobject}/describe`.
+    pub async fn describe(&self, sobject: &str) -> Result<Describe, SalesforceError> {
+        check_sobject(sobject)?;
+        let text = self
+            .send(
+                Method::GET,
+                &self.data_path(&format!("/sobjects/{sobject}/describe")),
+                None,
+                false,
+            )
+            .await?;
+        wire::parse_describe(&text).map_err(|source| SalesforceError::Malformed {
+            what: format!("the describe of {sobject}"),
+            source,
+        })
+    }
+
+    /// `GET /limits` as Salesforce returns it (`{"DailyApiRequests":{"Max","Remaining"},…}`).
+    pub async fn limits(&self) -> Result<Value, SalesforceError> {
+        self.get_json(
+            &self.data_path("/limits"),
+            || "the org limits".into(),
+            false,
+        )
+        .await
+    }
+}
+
+/// Signs a fresh JWT bearer assertion (exp = now + 3 min, Salesforce's allowed skew).
+fn sign_assertion(client_id: &str, grant: &Grant) -> Result<Secret, SalesforceError> {
+    let Grant::Jwt {
+        username,
+        audience,
+        key,
+    } = grant
+    else {
+        return Err(config_err("not a JWT bearer login"));
+    };
+    let claims = Claims {
+        iss: client_id,
+        sub: username,
+        aud: audience,
+        exp: chrono::Utc::now().timestamp() + 180,
+    };
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256),
+        &claims,
+        key,
+    )
+    .map(Secret::new)
+    .map_err(|e| {
+        config_err(format!(
+            "cannot sign the JWT assertion with the private key: {e} (R25)"
+        ))
+    })
+}
+
+/// Splits into requests of ≤200 records with ≤10 runs of consecutive same-type records.
+fn composite_chunks(records: &[RecordUpdate]) -> Vec<&[RecordUpdate]> {
+    let mut chunks = Vec::new();
+    let mut start = 0usize;
+    let mut runs = 0usize;
+    for (i, r) in records.iter().enumerate() {
+        let new_run = i == start || records[i - 1].sobject != r.sobject;
+        if i > start
+            && (i - start == MAX_COMPOSITE_RECORDS || (new_run && runs == MAX_COMPOSITE_TYPE_RUNS))
+        {
+            chunks.push(&records[start..i]);
+            start = i;
+            runs = 0;
+        }
+        if i == start || new_run {
+            runs += 1;
+        }
+    }
+    if start < records.len() {
+        chunks.push(&records[start..]);
+    }
+    chunks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn upd(sobject: &str, n: usize) -> RecordUpdate {
+        RecordUpdate {
+            sobject: sobject.into(),
+            id: format!("001{n:015}"),
+            fields: Map::new(),
+        }
+    }
+
+    #[test]
+    fn composite_chunks_cap_records_and_type_runs() {
+        let many: Vec<_> = (0..450).map(|n| upd("Account", n)).collect();
+        let sizes: Vec<usize> = composite_chunks(&many).iter().map(|c| c.len()).collect();
+        assert_eq!(sizes, vec![200, 200, 50]);
+        assert!(composite_chunks(&[]).is_empty());
+        // 12 alternating runs → the 11th run starts a new request
+        let mixed: Vec<_> = (0..24)
+            .map(|n| {
+                upd(
+                    if (n / 2) % 2 == 0 {
+                        "Account"
+                    } else {
+                        "Opportunity"
+                    },
+                    n,
+                )
+            })
+            .collect();
+        let sizes: Vec<usize> = composite_chunks(&mixed).iter().map(|c| c.len()).collect();
+        assert_eq!(sizes, vec![20, 4]);
+        let total: usize = sizes.iter().sum();
+        assert_eq!(total, 24);
+    }
+
+    #[test]
+    fn r25_urls_versions_and_ids_are_checked() {
+        assert_eq!(
+            check_url("login URL", "https://acme.my.salesforce.com/").unwrap(),
+            "https://acme.my.salesforce.com"
+        );
+        assert!(check_url("login URL", "acme.my.salesforce.com").is_err());
+        assert!(check_url("login URL", "ftp://x.example").is_err());
+        let e = check_url("login URL", "https://u:p@x.example").unwrap_err();
+        assert!(!e.to_string().contains(":p@"), "{e}");
+        assert!(check_version("v62.0").is_ok());
+        assert!(check_version("62.0").is_err() && check_version("v62").is_err());
+        assert!(check_sobject("acme__Thing__c").is_ok());
+        assert!(check_sobject("Account/../x").is_err());
+        assert!(check_id("Account", "001000000000001AAA").is_ok());
+        let e = check_id("Account", "001/../limits").unwrap_err();
+        assert!(e.to_string().contains("Account record id"), "{e}");
+    }
+
+    #[test]
+    fn token_exchange_bodies_are_redacted() {
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", "3MVG9"),
+            ("client_secret", "s3cr3t"),
+        ];
+        let shown = redacted_form(&form);
+        assert!(
+            !shown.contains("s3cr3t") && shown.contains("client_id=3MVG9"),
+            "{shown}"
+        );
+        let body = r#"{"access_token":"00D!ARtok","instance_url":"https://x.example","token_type":"Bearer"}"#;
+        let shown = redacted_token_body(200, body).unwrap();
+        assert!(
+            !shown.contains("00D!ARtok") && shown.contains("instance_url"),
+            "{shown}"
+        );
+        assert_eq!(redacted_token_body(200, "access_token=00D!ARtok"), None);
+        let err = r#"{"error":"invalid_grant","error_description":"audience is invalid"}"#;
+        assert!(redacted_token_body(400, err)
+            .unwrap()
+            .contains("audience is invalid"));
+    }
+
+    #[test]
+    fn client_debug_shows_no_secret() {
+        let c = SalesforceClient::new(SalesforceConfig::new(
+            "https://acme.my.salesforce.com",
+            SalesforceAuth::ClientCredentials {
+                client_id: "3MVG9".into(),
+                client_secret: Secret::new("s3cr3t-value"),
+            },
+        ))
+        .unwrap();
+        let d = format!("{c:?}");
+        assert!(d.contains("3MVG9") && !d.contains("s3cr3t-value"), "{d}");
+        let e = SalesforceClient::new(SalesforceConfig::new(
+            "https://acme.my.salesforce.com",
+            SalesforceAuth::JwtBearer {
+                client_id: "3MVG9".into(),
+                username: "u@x.example".into(),
+                private_key_pem: Secret::new(
+                    "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n",
+                ),
+                audience: None,
+            },
+        ))
+        .unwrap_err();
+        assert!(matches!(e, SalesforceError::Config(_)), "{e:?}");
+        assert!(!e.to_string().contains("bm90IGEga2V5"), "{e}");
+    }
+}
