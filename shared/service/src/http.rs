@@ -13,6 +13,9 @@ pub struct ApiRequest {
     pub path: String,
     pub query: BTreeMap<String, String>,
     pub body: Option<String>,
+    /// The IAM principal that signed the request (from the authorizer context), for audit
+    /// log lines; None in direct calls.
+    pub caller: Option<String>,
 }
 
 impl ApiRequest {
@@ -133,6 +136,25 @@ impl ApiError {
 impl From<engine::ports::StoreError> for ApiError {
     fn from(e: engine::ports::StoreError) -> Self {
         ApiError::internal("using the store", e)
+    }
+}
+
+impl From<engine::EngineError> for ApiError {
+    fn from(e: engine::EngineError) -> Self {
+        use engine::EngineError as E;
+        match e {
+            E::Store(s) => ApiError::internal("using the store", s),
+            // the clients' errors never carry a credential (tested in their crates)
+            E::Salesforce(f) => ApiError::Upstream {
+                system: "Salesforce".into(),
+                message: f.message,
+            },
+            E::Flexnet(f) => ApiError::Upstream {
+                system: "FlexNet Operations".into(),
+                message: f.message,
+            },
+            E::Config { .. } | E::Stopped(_) => ApiError::Conflict(e.to_string()),
+        }
     }
 }
 

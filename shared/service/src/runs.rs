@@ -1,0 +1,509 @@
+//! The handlers that start and do sync work, generic over the ports:
+//!
+//! * [`SyncHandlers::scheduled`] — `scheduled-sync`: an EventBridge Scheduler firing (R21) →
+//!   plan `[watermark − lookback, now)` → one SQS message per account → the run's record and
+//!   the new watermark, stored only once every message is queued.
+//! * [`SyncHandlers::immediate`] — `immediate-sync`: `POST /sync` with `{"start","end"}` or
+//!   `{"hours"}` (R22) → the same planner and fan-out → `202 {taskId, accountsQueued}`.
+//! * [`SyncHandlers::consume`] — `account-sync` (a): the SQS consumer, one account per
+//!   message, partial batch failures ([`crate::sqs::process_batch`]).
+//! * [`SyncHandlers::account`] — `account-sync` (b): `POST /accounts/{id}/sync`, one account,
+//!   push only (R23), answered with its outcomes.
+
+use crate::http::{ApiError, ApiRequest, ApiResponse};
+use crate::source::{EngineSource, SourceError};
+use crate::sqs::{error_chain, is_salesforce_id, process_batch, BatchError};
+use crate::window::parse_window;
+use aws_lambda_events::event::apigw::ApiGatewayV2httpRequest;
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use chrono::{DateTime, Utc};
+use engine::ports::{
+    AccountWork, Clock, RunKind, RunRecord, RunStatus, StateStore, StoreError, WorkQueue,
+};
+use engine::{Engine, EngineError, PlannedRun};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+/// Value of `"source"` in the schedules' input (template.yaml).
+pub const SCHEDULE_SOURCE: &str = "flexbridge.schedule";
+/// Value of `"task"` in the scheduled sync's input.
+pub const SCHEDULED_SYNC_TASK: &str = "scheduled-sync";
+
+/// Why a scheduled firing did not complete. Returned to Lambda as an error, so EventBridge
+/// Scheduler retries it (RetryPolicy) and finally dead-letters it (alarmed).
+#[derive(Debug, thiserror::Error)]
+pub enum ScheduledError {
+    #[error("the scheduled-sync function received an event it does not handle: {0}")]
+    BadEvent(String),
+    #[error("the scheduled sync could not get its connection")]
+    Source(#[source] SourceError),
+    #[error("the scheduled sync failed")]
+    Engine(#[source] EngineError),
+    #[error("the scheduled sync could not queue its accounts (the watermark was not moved)")]
+    Enqueue(#[source] StoreError),
+    #[error("the scheduled sync could not record its run")]
+    Store(#[source] StoreError),
+}
+
+/// One firing of the schedule, from whichever event shape delivered it.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduleFire {
+    pub source: Option<String>,
+    pub task: Option<String>,
+    /// `<aws.scheduler.scheduled-time>`: when the schedule meant to fire.
+    pub scheduled_time: Option<DateTime<Utc>>,
+    /// `<aws.scheduler.execution-id>`.
+    pub execution_id: Option<String>,
+    /// `<aws.scheduler.attempt-number>` (Scheduler substitutes it as text).
+    pub attempt: Option<String>,
+    pub schedule_arn: Option<String>,
+}
+
+/// Reads the payload of a scheduled invocation: the input template.yaml gives EventBridge
+/// Scheduler (`{"source":"flexbridge.schedule","task":"scheduled-sync","scheduledTime":…}`),
+/// an EventBridge "Scheduled Event" (if the function is wired to a classic rule), or an empty
+/// object (a schedule without input). Anything else — an SQS batch or an API request sent to
+/// the wrong function, another task's input — is refused.
+pub fn parse_schedule_event(payload: &Value, task: &str) -> Result<ScheduleFire, ScheduledError> {
+    let Some(obj) = payload.as_object() else {
+        if payload.is_null() {
+            return Ok(ScheduleFire::default());
+        }
+        return Err(ScheduledError::BadEvent(
+            "the payload is not a JSON object".into(),
+        ));
+    };
+    if obj.is_empty() {
+        return Ok(ScheduleFire::default());
+    }
+    if obj.contains_key("detail-type") {
+        let e: EventBridgeEvent<Value> = serde_json::from_value(payload.clone())
+            .map_err(|e| ScheduledError::BadEvent(format!("EventBridge event: {e}")))?;
+        if e.detail_type != "Scheduled Event" {
+            return Err(ScheduledError::BadEvent(format!(
+                "EventBridge event of type '{}' (expected 'Scheduled Event')",
+                e.detail_type
+            )));
+        }
+        return Ok(ScheduleFire {
+            source: Some(e.source),
+            task: None,
+            scheduled_time: e.time,
+            execution_id: e.id,
+            attempt: None,
+            schedule_arn: e.resources.and_then(|r| r.into_iter().next()),
+        });
+    }
+    if obj.contains_key("Records") || obj.contains_key("requestContext") {
+        return Err(ScheduledError::BadEvent(
+            "an SQS or API Gateway event (this function only runs on its schedule)".into(),
+        ));
+    }
+    let fire: ScheduleFire = serde_json::from_value(payload.clone())
+        .map_err(|e| ScheduledError::BadEvent(format!("schedule input: {e}")))?;
+    if let Some(src) = fire.source.as_deref().filter(|s| *s != SCHEDULE_SOURCE) {
+        return Err(ScheduledError::BadEvent(format!(
+            "schedule input with source '{src}' (expected '{SCHEDULE_SOURCE}')"
+        )));
+    }
+    if let Some(t) = fire.task.as_deref().filter(|t| *t != task) {
+        return Err(ScheduledError::BadEvent(format!(
+            "schedule input for task '{t}' (this function runs '{task}')"
+        )));
+    }
+    Ok(fire)
+}
+
+/// What a scheduled firing did (the function's response; visible in the Lambda console).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduledOutcome {
+    pub task_id: Option<String>,
+    pub accounts_queued: usize,
+    pub window_from: Option<DateTime<Utc>>,
+    pub window_to: Option<DateTime<Utc>>,
+    /// Why nothing was done (not connected yet, a repeated delivery).
+    pub skipped: Option<String>,
+}
+
+impl ScheduledOutcome {
+    fn skipped(reason: impl Into<String>) -> Self {
+        ScheduledOutcome {
+            task_id: None,
+            accounts_queued: 0,
+            window_from: None,
+            window_to: None,
+            skipped: Some(reason.into()),
+        }
+    }
+}
+
+/// Why one SQS record was not processed (becomes its batch item failure).
+#[derive(Debug, thiserror::Error)]
+pub enum ConsumeError {
+    #[error("no connection for the account sync")]
+    Source(#[source] SourceError),
+    #[error("the account sync failed")]
+    Engine(#[source] EngineError),
+}
+
+/// The account-sync function's payload: SQS batch or API request (one function, two events).
+#[derive(Debug)]
+pub enum AccountSyncEvent {
+    Sqs(SqsEvent),
+    Http(Box<ApiGatewayV2httpRequest>),
+}
+
+impl AccountSyncEvent {
+    pub fn parse(payload: Value) -> Result<Self, String> {
+        if payload.get("Records").is_some() {
+            serde_json::from_value(payload)
+                .map(AccountSyncEvent::Sqs)
+                .map_err(|e| format!("not an SQS event: {e}"))
+        } else if payload.get("requestContext").is_some() {
+            serde_json::from_value(payload)
+                .map(|r| AccountSyncEvent::Http(Box::new(r)))
+                .map_err(|e| format!("not an API Gateway HTTP API event: {e}"))
+        } else {
+            Err("neither an SQS event nor an API Gateway request".into())
+        }
+    }
+}
+
+/// The sync handlers over the ports.
+pub struct SyncHandlers {
+    pub engines: Arc<dyn EngineSource>,
+    pub state: Arc<dyn StateStore>,
+    pub queue: Arc<dyn WorkQueue>,
+    /// The same clock the engine uses (R22 windows are relative to it).
+    pub clock: Arc<dyn Clock>,
+    /// SQS records processed at once per batch.
+    pub concurrency: usize,
+}
+
+impl SyncHandlers {
+    /// R21: one firing of the scheduled sync.
+    #[tracing::instrument(skip_all, fields(task_id))]
+    pub async fn scheduled(&self, payload: Value) -> Result<ScheduledOutcome, ScheduledError> {
+        let fire = parse_schedule_event(&payload, SCHEDULED_SYNC_TASK)?;
+        let engine = match self.engines.engine().await {
+            Ok(e) => e,
+            // R25: nothing runs before the connection is saved; not an error the schedule
+            // should retry and dead-letter on a freshly deployed stack
+            Err(SourceError::NotConnected) => {
+                tracing::warn!(
+                    "scheduled sync skipped: the connection settings are not saved yet (R25)"
+                );
+                return Ok(ScheduledOutcome::skipped(
+                    SourceError::NotConnected.to_string(),
+                ));
+            }
+            Err(e) => return Err(ScheduledError::Source(e)),
+        };
+        if let Some(t) = fire.scheduled_time {
+            let watermark = self
+                .state
+                .watermark()
+                .await
+                .map_err(ScheduledError::Store)?;
+            if watermark.is_some_and(|w| w >= t) {
+                // a repeated delivery of a firing whose run already queued its accounts
+                tracing::info!(scheduled_time = %t, "firing already handled; nothing to do");
+                return Ok(ScheduledOutcome::skipped(format!(
+                    "the firing scheduled for {t} was already handled (last batch fire time is later)"
+                )));
+            }
+        }
+        tracing::info!(
+            scheduled_time = ?fire.scheduled_time,
+            execution_id = fire.execution_id.as_deref().unwrap_or("-"),
+            attempt = fire.attempt.as_deref().unwrap_or("-"),
+            "scheduled sync fired"
+        );
+        let planned = engine
+            .plan_run(RunKind::Scheduled, None, None)
+            .await
+            .map_err(|e| {
+                self.note_remote_failure(&e);
+                ScheduledError::Engine(e)
+            })?;
+        tracing::Span::current().record("task_id", planned.run.task_id.as_str());
+        let run = self.fan_out(&engine, planned).await.map_err(|e| match e {
+            FanOutError::Enqueue(s) => ScheduledError::Enqueue(s),
+            FanOutError::Store(s) => ScheduledError::Store(s),
+            FanOutError::Engine(e) => ScheduledError::Engine(e),
+        })?;
+        Ok(ScheduledOutcome {
+            task_id: Some(run.task_id.clone()),
+            accounts_queued: run.accounts_planned as usize,
+            window_from: run.window_from,
+            window_to: run.window_to,
+            skipped: None,
+        })
+    }
+
+    /// Queue the planned work; then record the run and (scheduled) move the watermark — only
+    /// once every message is queued (R21: a failed fan-out leaves the window to the next run).
+    async fn fan_out(
+        &self,
+        engine: &Engine,
+        planned: PlannedRun,
+    ) -> Result<RunRecord, FanOutError> {
+        let PlannedRun { mut run, work } = planned;
+        if let Err(e) = self.queue.enqueue(&work).await {
+            run.status = RunStatus::Aborted;
+            run.finished = Some(self.clock.now());
+            run.detail = Some(format!("queuing the accounts failed: {}", error_chain(&e)));
+            if let Err(store) = self.state.put_run(&run).await {
+                tracing::error!(error = %error_chain(&store), "could not record the aborted run");
+            }
+            return Err(FanOutError::Enqueue(e));
+        }
+        run.counts
+            .insert("accounts_queued".into(), work.len() as u64);
+        if work.is_empty() {
+            // nothing to do: the run is complete now (and a scheduled one moves the watermark)
+            return engine
+                .finish_run(run, &[])
+                .await
+                .map_err(FanOutError::Engine);
+        }
+        self.state.put_run(&run).await.map_err(FanOutError::Store)?;
+        if run.kind == RunKind::Scheduled {
+            if let Some(to) = run.window_to {
+                self.state
+                    .set_watermark(to)
+                    .await
+                    .map_err(FanOutError::Store)?;
+            }
+        }
+        tracing::info!(task_id = %run.task_id, accounts = work.len(), "accounts queued");
+        Ok(run)
+    }
+
+    /// R22: `POST /sync`.
+    pub async fn immediate(&self, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
+        let window = parse_window(req.body.as_deref(), self.clock.now())?;
+        let engine = self.engines.engine().await?;
+        let planned = engine
+            .plan_run(
+                RunKind::Immediate,
+                Some((Some(window.from), window.to)),
+                None,
+            )
+            .await
+            .map_err(|e| {
+                self.note_remote_failure(&e);
+                ApiError::from(e)
+            })?;
+        let run = self.fan_out(&engine, planned).await.map_err(|e| match e {
+            FanOutError::Enqueue(s) => ApiError::internal("queuing the accounts", s),
+            FanOutError::Store(s) => ApiError::from(s),
+            FanOutError::Engine(e) => ApiError::from(e),
+        })?;
+        Ok(ApiResponse::json(
+            202,
+            json!({
+                "taskId": run.task_id,
+                "accountsQueued": run.accounts_planned,
+                "window": {"from": window.from, "to": window.to},
+                "status": run.status,
+            }),
+        ))
+    }
+
+    /// R23: `POST /accounts/{id}/sync` — one account, push only, answered when done.
+    pub async fn account(&self, account_id: &str) -> Result<ApiResponse, ApiError> {
+        // the id goes into SOQL: only a well-formed Salesforce id gets that far
+        if !is_salesforce_id(account_id) {
+            return Err(ApiError::bad_request(
+                "id",
+                format!(
+                    "'{}' is not a Salesforce Account Id (15 or 18 letters and digits) (R23)",
+                    account_id.chars().take(40).collect::<String>()
+                ),
+            ));
+        }
+        let engine = self.engines.engine().await?;
+        let report = engine.run_account(account_id).await.map_err(|e| {
+            self.note_remote_failure(&e);
+            ApiError::from(e)
+        })?;
+        let outcome = report.accounts.into_iter().next().unwrap_or_default();
+        let entries: Vec<Value> = outcome
+            .entries
+            .iter()
+            .map(|e| {
+                json!({
+                    "logNumber": e.log_number, "name": e.name, "status": e.status,
+                    "recordId": e.record_id, "message": e.message, "reason": e.reason,
+                })
+            })
+            .collect();
+        Ok(ApiResponse::json(
+            200,
+            json!({
+                "taskId": report.run.task_id,
+                "accountId": account_id,
+                "accountName": outcome.account_name,
+                "direction": "Salesforce → FlexNet Operations (push only, R23)",
+                "status": report.run.status,
+                "counts": report.run.counts,
+                "entries": entries,
+                "skipped": outcome.skipped,
+                "details": format!("GET /logs?task={} has each entry's request and response", report.run.task_id),
+            }),
+        ))
+    }
+
+    /// The SQS consumer: one account per message; failed ones are reported for retry.
+    pub async fn consume(&self, event: SqsEvent) -> Result<SqsBatchResponse, BatchError> {
+        process_batch(event, self.concurrency, |work: AccountWork| async move {
+            let engine = self.engines.engine().await.map_err(ConsumeError::Source)?;
+            match engine.process(&work).await {
+                Ok(outcome) => {
+                    tracing::info!(
+                        task_id = %work.task_id,
+                        account_id = %work.account_id,
+                        entries = outcome.entries.len(),
+                        failed = outcome.count(engine::ports::LogStatus::Failed),
+                        "account synced"
+                    );
+                    Ok(())
+                }
+                Err(e) => {
+                    self.note_remote_failure(&e);
+                    Err(ConsumeError::Engine(e))
+                }
+            }
+        })
+        .await
+    }
+
+    /// Routes of the immediate-sync function.
+    pub async fn route_immediate(&self, req: ApiRequest) -> Result<ApiResponse, ApiError> {
+        match (req.method.as_str(), req.segments().as_slice()) {
+            ("POST", ["sync"]) => self.immediate(&req).await,
+            _ => Err(no_route(&req)),
+        }
+    }
+
+    /// Routes of the account-sync function.
+    pub async fn route_account(&self, req: ApiRequest) -> Result<ApiResponse, ApiError> {
+        match (req.method.as_str(), req.segments().as_slice()) {
+            ("POST", ["accounts", id, "sync"]) => self.account(id).await,
+            _ => Err(no_route(&req)),
+        }
+    }
+
+    /// The account-sync function: an SQS batch or `POST /accounts/{id}/sync`.
+    pub async fn account_sync_event(&self, payload: Value) -> Result<Value, AccountSyncError> {
+        match AccountSyncEvent::parse(payload).map_err(AccountSyncError::BadEvent)? {
+            AccountSyncEvent::Sqs(e) => {
+                let r = self.consume(e).await.map_err(AccountSyncError::Batch)?;
+                serde_json::to_value(r).map_err(AccountSyncError::Serialise)
+            }
+            AccountSyncEvent::Http(req) => {
+                let r = crate::apigw::serve(*req, |r| self.route_account(r)).await;
+                serde_json::to_value(r).map_err(AccountSyncError::Serialise)
+            }
+        }
+    }
+
+    /// Salesforce or FNO failed: maybe the credentials were re-saved or rotated.
+    fn note_remote_failure(&self, e: &EngineError) {
+        if matches!(e, EngineError::Salesforce(_) | EngineError::Flexnet(_)) {
+            self.engines.refused();
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountSyncError {
+    #[error("the account-sync function received an event it does not handle: {0}")]
+    BadEvent(String),
+    #[error(transparent)]
+    Batch(BatchError),
+    #[error("serialising the response")]
+    Serialise(#[source] serde_json::Error),
+}
+
+#[derive(Debug)]
+enum FanOutError {
+    Enqueue(StoreError),
+    Store(StoreError),
+    Engine(EngineError),
+}
+
+fn no_route(req: &ApiRequest) -> ApiError {
+    ApiError::NoRoute {
+        method: req.method.clone(),
+        path: req.path.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn r21_schedule_inputs_are_read_and_strangers_refused() {
+        let f = parse_schedule_event(
+            &json!({"source": "flexbridge.schedule", "task": "scheduled-sync",
+                    "scheduledTime": "2026-11-20T02:00:00Z", "executionId": "d32c5kddcf5bb8c3",
+                    "attempt": "1", "scheduleArn": "arn:aws:scheduler:us-east-1:123456789012:schedule/default/fb-scheduled-sync"}),
+            SCHEDULED_SYNC_TASK,
+        )
+        .unwrap();
+        assert_eq!(
+            f.scheduled_time,
+            Some("2026-11-20T02:00:00Z".parse().unwrap())
+        );
+        assert_eq!(f.attempt.as_deref(), Some("1"));
+        let f = parse_schedule_event(
+            &json!({"version": "0", "id": "89d1a02d", "detail-type": "Scheduled Event",
+                    "source": "aws.events", "account": "123456789012", "time": "2026-11-20T02:00:00Z",
+                    "region": "us-east-1", "resources": ["arn:aws:events:us-east-1:123456789012:rule/x"], "detail": {}}),
+            SCHEDULED_SYNC_TASK,
+        )
+        .unwrap();
+        assert_eq!(f.execution_id.as_deref(), Some("89d1a02d"));
+        assert_eq!(
+            parse_schedule_event(&json!({}), SCHEDULED_SYNC_TASK).unwrap(),
+            ScheduleFire::default()
+        );
+        for bad in [
+            json!({"Records": []}),
+            json!({"source": "flexbridge.schedule", "task": "license-info"}),
+            json!({"source": "someone.else"}),
+            json!({"detail-type": "EC2 Instance State-change Notification", "source": "aws.ec2", "detail": {}}),
+            json!({"scheduledTime": "yesterday"}),
+            json!([1, 2]),
+        ] {
+            assert!(
+                matches!(
+                    parse_schedule_event(&bad, SCHEDULED_SYNC_TASK),
+                    Err(ScheduledError::BadEvent(_))
+                ),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn account_sync_events_are_told_apart() {
+        assert!(matches!(
+            AccountSyncEvent::parse(json!({"Records": []})),
+            Ok(AccountSyncEvent::Sqs(_))
+        ));
+        assert!(matches!(
+            AccountSyncEvent::parse(json!({"rawPath": "/accounts/x/sync",
+                "requestContext": {"http": {"method": "POST"}}})),
+            Ok(AccountSyncEvent::Http(_))
+        ));
+        assert!(AccountSyncEvent::parse(json!({"hello": 1})).is_err());
+    }
+}
