@@ -16,8 +16,7 @@
 //! | `GET …/limits` | `limits` |
 //!
 //! Every data call needs `Authorization: Bearer <token>` from the token endpoint (401
-//! `INVALID_SESSION_ID` otherwise, or when the token is older than `token_ttl` on the sim
-//! clock, or after `expire_session_after` calls), counts against the daily quota (403
+//! `INVALID_SESSION_ID` otherwise, or when the token is older than `token_ttl` (wall time), or after `expire_session_after` calls), counts against the daily quota (403
 //! `REQUEST_LIMIT_EXCEEDED` past it) and carries `Sforce-Limit-Info: api-usage=N/M`.
 //!
 //! Test hooks outside the API paths: `GET /__sim/state`, `GET /__sim/calls`,
@@ -75,7 +74,7 @@ pub struct SimOptions {
     /// Data calls held for `timeout_delay`, then answered 503.
     pub timeout_rate: f64,
     pub timeout_delay: Duration,
-    /// Tokens older than this on the sim clock are refused (401 INVALID_SESSION_ID).
+    /// Tokens older than this (wall time) are refused (401 INVALID_SESSION_ID).
     pub token_ttl: Duration,
     /// Every token dies after this many data calls made with it.
     pub expire_session_after: Option<u64>,
@@ -116,7 +115,7 @@ impl Default for SimOptions {
 }
 
 struct Token {
-    issued: DateTime<Utc>,
+    issued: std::time::Instant,
     calls: u64,
 }
 
@@ -341,8 +340,8 @@ impl RunningSim {
         lock(&self.inner.opts).clone()
     }
     /// Sets the clock to read `now` from this instant on, running at wall speed (`None` =
-    /// system time). Writes stamp SystemModstamp/LastModifiedDate with it; token age is
-    /// measured on it.
+    /// system time). Writes stamp SystemModstamp/LastModifiedDate with it (token age is
+    /// wall time, so moving the clock keeps sessions alive).
     pub fn set_now(&self, now: Option<DateTime<Utc>>) {
         lock(&self.inner.org).set_clock(now);
     }
@@ -663,12 +662,10 @@ fn authenticate(inner: &Inner, headers: &HeaderMap, opts: &SimOptions) -> Result
         })
         .map(str::trim)
         .ok_or_else(session_invalid)?;
-    let now = lock(&inner.org).now();
     let mut tokens = lock(&inner.tokens);
     let t = tokens.get_mut(token).ok_or_else(session_invalid)?;
-    let age = now.signed_duration_since(t.issued);
-    let ttl = chrono::Duration::from_std(opts.token_ttl).unwrap_or(chrono::Duration::MAX);
-    if age >= ttl {
+    // wall time: moving the sim clock (set_now) does not kill sessions
+    if t.issued.elapsed() >= opts.token_ttl {
         return Err(session_invalid());
     }
     if opts.expire_session_after.is_some_and(|n| t.calls >= n) {
@@ -786,7 +783,7 @@ fn issue_token(inner: &Inner) -> Response {
     lock(&inner.tokens).insert(
         token.clone(),
         Token {
-            issued: now,
+            issued: std::time::Instant::now(),
             calls: 0,
         },
     );

@@ -199,7 +199,32 @@ impl Org {
             }
             org.tables.entry(name).or_default();
         }
+        org.resolve_inferred_targets();
         Ok(org)
+    }
+
+    /// Inferred lookups without a known target: the table of the first record they point to.
+    fn resolve_inferred_targets(&mut self) {
+        let mut found = Vec::new();
+        for (oname, o) in &self.objects {
+            for (i, f) in o.fields.iter().enumerate() {
+                if f.ftype != FType::Reference || f.reference_to.is_some() {
+                    continue;
+                }
+                let target = self.records(oname).iter().find_map(|r| {
+                    let id = r.get(&f.name)?.as_str()?;
+                    self.by_id(id).map(|(t, _)| t.to_owned())
+                });
+                if let Some(t) = target {
+                    found.push((oname.clone(), i, t));
+                }
+            }
+        }
+        for (o, i, t) in found {
+            if let Some(f) = self.objects.get_mut(&o).and_then(|o| o.fields.get_mut(i)) {
+                f.reference_to = Some(t);
+            }
+        }
     }
 
     pub fn now(&self) -> DateTime<Utc> {

@@ -591,12 +591,11 @@ pub fn infer_field(name: &str, v: &Value, tables: &[String]) -> FieldDef {
     };
     if ftype == FType::Reference {
         fill_relationship(&mut f);
-        if f.reference_to
-            .as_ref()
-            .is_some_and(|t| !tables.iter().any(|x| x == t))
-            && f.name.ends_with("__c")
-        {
-            f.reference_to = None;
+        // `Account__c` → Account when such a table exists (else resolved from the data)
+        if let Some(stem) = f.name.strip_suffix("__c") {
+            if tables.iter().any(|t| t == stem) {
+                f.reference_to = Some(stem.to_owned());
+            }
         }
     }
     f
