@@ -1,0 +1,255 @@
+//! One ingest: read the org (paged SOQL through a [`LicenseSource`]), capture, merge into the
+//! store, write the transaction log (R24, name [`LOG_NAME`]).
+
+use crate::capture::{capture, Problem, RawOrg, FEATURE_FLAGS};
+use crate::manual::apply_manual_update;
+use crate::merge::{merge, Change, ChangeKind};
+use crate::model::{LicenseRecord, OrgUsage};
+use crate::source::LicenseSource;
+use crate::store::LicenseStore;
+use crate::view::{views, LicenseView};
+use crate::LicenseError;
+use chrono::{DateTime, Utc};
+use engine::ports::{LogEntry, LogStatus, TransactionLog};
+use engine::redact::Redactor;
+use engine::txlog::{error_chain, Draft, LogWriter};
+use serde::{Deserialize, Serialize};
+
+/// The transaction-log name of every license entry.
+pub const LOG_NAME: &str = "License Capture";
+
+/// The queries (no WHERE: inactive rows are needed to leave them out knowingly, R30).
+pub mod soql {
+    pub const USER_LICENSE: &str = "SELECT Id, Name, MasterLabel, LicenseDefinitionKey, Status, TotalLicenses, UsedLicenses FROM UserLicense";
+    pub const PERMISSION_SET_LICENSE: &str = "SELECT Id, DeveloperName, MasterLabel, PermissionSetLicenseKey, Status, TotalLicenses, UsedLicenses, ExpirationDate FROM PermissionSetLicense";
+    pub const PACKAGE_LICENSE: &str = "SELECT Id, NamespacePrefix, AllowedLicenses, UsedLicenses, ExpirationDate, Status FROM PackageLicense";
+    pub const PROFILE: &str = "SELECT Id, Name, UserLicenseId FROM Profile";
+    pub const USER_BASE: &str = "SELECT Id, IsActive, ProfileId, UserType FROM User";
+    pub const PERMISSION_SET_LICENSE_ASSIGN: &str =
+        "SELECT Id, PermissionSetLicenseId, AssigneeId FROM PermissionSetLicenseAssign";
+    pub const USER_PACKAGE_LICENSE: &str =
+        "SELECT Id, PackageLicenseId, UserId FROM UserPackageLicense";
+    pub const AUTH_SESSION: &str =
+        "SELECT Id, UsersId, LastModifiedDate, NumSecondsValid, SessionType FROM AuthSession";
+
+    /// User with the feature-license flags.
+    pub fn user_with_flags() -> String {
+        let flags: Vec<&str> = super::FEATURE_FLAGS.iter().map(|(f, _)| *f).collect();
+        format!(
+            "SELECT Id, IsActive, ProfileId, UserType, {} FROM User",
+            flags.join(", ")
+        )
+    }
+}
+
+/// What one ingest did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IngestReport {
+    pub task_id: String,
+    pub at: DateTime<Utc>,
+    pub discovered: u32,
+    pub updated: u32,
+    pub reappeared: u32,
+    pub missing: u32,
+    pub unchanged: u32,
+    pub changes: Vec<Change>,
+    /// Objects that could not be read, with the reason.
+    pub failed_objects: Vec<(String, String)>,
+    /// Records that could not be used (named by id, field and rule).
+    pub problems: Vec<Problem>,
+    pub org: Option<OrgUsage>,
+    /// The transaction-log entries written.
+    pub entries: Vec<LogEntry>,
+}
+
+impl IngestReport {
+    /// True when no license object at all could be read (e.g. Salesforce refused the login).
+    pub fn read_nothing(&self) -> bool {
+        [
+            "UserLicense",
+            "PermissionSetLicense",
+            "PackageLicense",
+            "User",
+        ]
+        .iter()
+        .all(|o| self.failed_objects.iter().any(|(f, _)| f == o))
+    }
+}
+
+/// Reads every object the capture needs; a failed object is recorded, not fatal.
+pub async fn read_org(source: &dyn LicenseSource) -> RawOrg {
+    let mut raw = RawOrg::default();
+    let plain: [(&str, &str); 7] = [
+        ("UserLicense", soql::USER_LICENSE),
+        ("PermissionSetLicense", soql::PERMISSION_SET_LICENSE),
+        ("PackageLicense", soql::PACKAGE_LICENSE),
+        ("Profile", soql::PROFILE),
+        (
+            "PermissionSetLicenseAssign",
+            soql::PERMISSION_SET_LICENSE_ASSIGN,
+        ),
+        ("UserPackageLicense", soql::USER_PACKAGE_LICENSE),
+        ("AuthSession", soql::AUTH_SESSION),
+    ];
+    for (object, q) in plain {
+        match source.query(q).await {
+            Ok(rows) => {
+                raw.tables.insert(object.to_owned(), rows);
+            }
+            Err(e) => {
+                tracing::warn!(object, error = %error_chain(e.as_ref()), "license object not read");
+                raw.failed
+                    .insert(object.to_owned(), error_chain(e.as_ref()));
+            }
+        }
+    }
+    match source.query(&soql::user_with_flags()).await {
+        Ok(rows) => {
+            raw.tables.insert("User".to_owned(), rows);
+            raw.feature_flags_read = true;
+        }
+        Err(flags_err) => {
+            // An org without one of the flag fields refuses the whole query: read the users
+            // without them, so user/permission-set/package usage still counts (R30).
+            let reason = error_chain(flags_err.as_ref());
+            match source.query(soql::USER_BASE).await {
+                Ok(rows) => {
+                    raw.tables.insert("User".to_owned(), rows);
+                    raw.failed
+                        .insert("User (feature license flags)".to_owned(), reason);
+                }
+                Err(e) => {
+                    raw.failed
+                        .insert("User".to_owned(), error_chain(e.as_ref()));
+                }
+            }
+        }
+    }
+    raw
+}
+
+/// Ingests the org's license information into `store` at `now`, logging under `task_id`.
+/// Refused with [`LicenseError::TaskDisabled`] while the task is disabled (R29: the last
+/// captured data must be there again when it is re-enabled).
+pub async fn ingest(
+    source: &dyn LicenseSource,
+    store: &dyn LicenseStore,
+    log: &dyn TransactionLog,
+    now: DateTime<Utc>,
+    task_id: &str,
+) -> Result<IngestReport, LicenseError> {
+    if !store.task_enabled().await? {
+        return Err(LicenseError::TaskDisabled);
+    }
+    let raw = read_org(source).await;
+    let cap = capture(&raw, now);
+    let previous = store.all().await?;
+    let merged = merge(&previous, &cap, now);
+
+    store.put_captured(&merged.captured).await?;
+    for (id, date) in &merged.effective_defaults {
+        store.default_effective_date(id, *date).await?; // R28
+    }
+    if let Some(org) = &cap.org {
+        store.put_org_usage(org).await?;
+    }
+
+    let mut drafts = Vec::new();
+    for (object, reason) in &raw.failed {
+        drafts.push(
+            Draft::new(
+                LOG_NAME,
+                LogStatus::Failed,
+                None,
+                format!(
+                    "{object} could not be read from Salesforce; its licenses were left as stored"
+                ),
+            )
+            .reason(reason.clone()),
+        );
+    }
+    for p in &cap.problems {
+        drafts.push(
+            Draft::new(
+                LOG_NAME,
+                LogStatus::Failed,
+                p.record_id.as_deref(),
+                format!("a {} record could not be captured", p.sobject),
+            )
+            .reason(p.message.clone()),
+        );
+    }
+    for ch in &merged.changes {
+        if let Some(c) = merged.captured.iter().find(|c| c.id == ch.id) {
+            drafts.push(Draft::completed(LOG_NAME, &ch.id, ch.message(c)));
+        }
+    }
+    let redactor = Redactor::default();
+    let mut writer = LogWriter::new(log, &redactor, task_id, None);
+    writer.write(drafts, now).await?;
+
+    let count = |k: ChangeKind| merged.changes.iter().filter(|c| c.change == k).count() as u32;
+    let report = IngestReport {
+        task_id: task_id.to_owned(),
+        at: now,
+        discovered: count(ChangeKind::Discovered),
+        updated: count(ChangeKind::Updated),
+        reappeared: count(ChangeKind::Reappeared),
+        missing: count(ChangeKind::Missing),
+        unchanged: merged.unchanged,
+        changes: merged.changes,
+        failed_objects: raw.failed.into_iter().collect(),
+        problems: cap.problems,
+        org: cap.org,
+        entries: writer.into_entries(),
+    };
+    tracing::info!(
+        task_id,
+        discovered = report.discovered,
+        updated = report.updated,
+        missing = report.missing,
+        failed_objects = report.failed_objects.len(),
+        "license ingest finished"
+    );
+    Ok(report)
+}
+
+/// Everything an admin sees: the views (R29 source by the task flag), the org usage (R32)
+/// and the flag itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LicenseOverview {
+    pub task_enabled: bool,
+    pub licenses: Vec<LicenseView>,
+    pub org: Option<OrgUsage>,
+}
+
+/// Loads the overview from the store at `now` (the spend year is `now`'s year).
+pub async fn load_views(
+    store: &dyn LicenseStore,
+    now: DateTime<Utc>,
+) -> Result<LicenseOverview, LicenseError> {
+    let enabled = store.task_enabled().await?;
+    let records = store.all().await?;
+    Ok(LicenseOverview {
+        task_enabled: enabled,
+        licenses: views(&records, enabled, now),
+        org: store.org_usage().await?,
+    })
+}
+
+/// Validates and applies a manual edit (R27) to license `id`; unknown id → NotFound.
+pub async fn set_manual(
+    store: &dyn LicenseStore,
+    id: &str,
+    body: &serde_json::Value,
+    now: DateTime<Utc>,
+) -> Result<LicenseRecord, LicenseError> {
+    let mut record = store
+        .get(id)
+        .await?
+        .ok_or_else(|| LicenseError::NotFound(id.to_owned()))?;
+    let manual = apply_manual_update(id, &record.manual, body, now)?;
+    store.put_manual(id, &manual).await?;
+    record.manual = manual;
+    Ok(record)
+}
