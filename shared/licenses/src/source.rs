@@ -85,6 +85,16 @@ impl LicenseSource for FixtureSource {
     }
 }
 
+/// The real org: paged SOQL through the Salesforce client (all pages via `nextRecordsUrl`).
+#[async_trait]
+impl LicenseSource for salesforce::SalesforceClient {
+    async fn query(&self, soql: &str) -> Result<Vec<Value>, SourceError> {
+        salesforce::SalesforceClient::query(self, soql)
+            .await
+            .map_err(|e| Box::new(e) as SourceError)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
