@@ -572,9 +572,9 @@ async fn handle(
         return method_not_allowed(&method, allowed);
     }
     let opts = lock(&inner.opts).clone();
-    // R: authentication before anything else
-    if let Err(resp) = authenticate(&inner, &headers, &opts) {
-        return resp;
+    // authentication before the quota and faults, as the real API does
+    if !authenticate(&inner, &headers, &opts) {
+        return session_invalid();
     }
     let used = opts.api_usage_start + inner.api_calls.load(Ordering::SeqCst);
     if used >= opts.daily_api_limit {
@@ -652,7 +652,12 @@ fn session_invalid() -> Response {
     r
 }
 
-fn authenticate(inner: &Inner, headers: &HeaderMap, opts: &SimOptions) -> Result<(), Response> {
+/// Bearer token check (and per-token call count); false → 401 INVALID_SESSION_ID.
+fn authenticate(inner: &Inner, headers: &HeaderMap, opts: &SimOptions) -> bool {
+    authenticate_inner(inner, headers, opts).is_some()
+}
+
+fn authenticate_inner(inner: &Inner, headers: &HeaderMap, opts: &SimOptions) -> Option<()> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -660,19 +665,18 @@ fn authenticate(inner: &Inner, headers: &HeaderMap, opts: &SimOptions) -> Result
             h.strip_prefix("Bearer ")
                 .or_else(|| h.strip_prefix("OAuth "))
         })
-        .map(str::trim)
-        .ok_or_else(session_invalid)?;
+        .map(str::trim)?;
     let mut tokens = lock(&inner.tokens);
-    let t = tokens.get_mut(token).ok_or_else(session_invalid)?;
+    let t = tokens.get_mut(token)?;
     // wall time: moving the sim clock (set_now) does not kill sessions
     if t.issued.elapsed() >= opts.token_ttl {
-        return Err(session_invalid());
+        return None;
     }
     if opts.expire_session_after.is_some_and(|n| t.calls >= n) {
-        return Err(session_invalid());
+        return None;
     }
     t.calls += 1;
-    Ok(())
+    Some(())
 }
 
 fn versions() -> Response {
@@ -1085,21 +1089,21 @@ fn sobject_get(
     j(StatusCode::OK, &J::O(o))
 }
 
-fn parse_body(body: &[u8]) -> Result<Value, Response> {
+fn parse_body(body: &[u8]) -> Result<Value, Box<Response>> {
     serde_json::from_slice(body).map_err(|e| {
-        rest_error(
+        Box::new(rest_error(
             StatusCode::BAD_REQUEST,
             "JSON_PARSER_ERROR",
             &format!("The request body is not valid JSON: {e}"),
             None,
-        )
+        ))
     })
 }
 
 fn sobject_patch(inner: &Inner, sobject: &str, id: &str, body: &[u8]) -> Response {
     let v = match parse_body(body) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Value::Object(fields) = v else {
         return rest_error(
@@ -1143,7 +1147,7 @@ fn save_error(code: &str, message: &str, fields: &[String]) -> J {
 fn composite(inner: &Inner, body: &[u8]) -> Response {
     let v = match parse_body(body) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let all_or_none = match v.get("allOrNone") {
         None | Some(Value::Null) => false,

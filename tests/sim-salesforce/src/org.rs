@@ -15,6 +15,9 @@ pub const ORG_ID: &str = "00DDm0000000001MAA";
 
 pub type Record = Map<String, Value>;
 
+/// (table, full record id, converted values) of an update that passed the checks.
+pub type CheckedUpdate = (String, String, Vec<(String, Value)>);
+
 #[derive(Debug, Clone)]
 pub struct Credentials {
     pub client_id: String,
@@ -418,7 +421,7 @@ impl Org {
         sobject: &str,
         id: &str,
         fields: &Map<String, Value>,
-    ) -> Result<(String, String, Vec<(String, Value)>), WriteError> {
+    ) -> Result<CheckedUpdate, WriteError> {
         let def = self.object(sobject).ok_or_else(|| {
             WriteError::new(
                 404,

@@ -928,9 +928,7 @@ pub fn like(value: &str, pattern: &str) -> bool {
                 }
             }
             P::One => {
-                for j in 1..=v.len() {
-                    next[j] = dp[j - 1];
-                }
+                next[1..=v.len()].copy_from_slice(&dp[..v.len()]);
             }
             P::Ch(c) => {
                 for j in 1..=v.len() {
