@@ -1,0 +1,143 @@
+//! End to end: the Salesforce client (paged SOQL over HTTP) against sim-salesforce loaded with
+//! the license fixtures, into the SQLite license store and the embedded transaction log.
+
+use chrono::{DateTime, Utc};
+use engine::embedded::SqliteStore;
+use engine::ports::{LogQuery, LogStatus, TransactionLog};
+use licenses::*;
+use salesforce::{SalesforceAuth, SalesforceClient, SalesforceConfig, Secret};
+use serde_json::Value;
+use sim_salesforce::{RunningSim, SalesforceSim, SimOptions};
+
+fn fixture(name: &str) -> Value {
+    let path = format!(
+        "{}/../../tests/fixtures/licenses/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    serde_json::from_str(&std::fs::read_to_string(&path).expect("read fixture"))
+        .expect("fixture is JSON")
+}
+
+async fn start(name: &str, opts: SimOptions) -> (RunningSim, SalesforceClient, DateTime<Utc>) {
+    let f = fixture(name);
+    let sim = SalesforceSim::start(&f, opts).await.expect("start sim");
+    let mut config = SalesforceConfig::new(
+        sim.base_url(),
+        SalesforceAuth::ClientCredentials {
+            client_id: "flexbridge-demo".into(),
+            client_secret: Secret::new("demo-secret"),
+        },
+    );
+    config.batch_size = Some(200);
+    let client = SalesforceClient::new(config).expect("client");
+    (sim, client, fixture_now(&f).unwrap())
+}
+
+#[tokio::test]
+async fn ingest_through_the_client_and_simulator_then_again_after_changes() {
+    let store = SqliteLicenseStore::in_memory().unwrap();
+    let log = SqliteStore::in_memory().unwrap();
+
+    let (sim, client, now) = start("before.json", SimOptions::default()).await;
+    let report = ingest(&client, &store, &log, now, "sim-1").await.unwrap();
+    assert!(
+        report.failed_objects.is_empty(),
+        "{:?}",
+        report.failed_objects
+    );
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert!(
+        sim.calls().get("query").copied().unwrap_or(0) >= 8,
+        "{:?}",
+        sim.calls()
+    );
+
+    let sfdc = store.get("100000000000001AAA").await.unwrap().unwrap();
+    assert_eq!((sfdc.captured.total, sfdc.captured.used), (Some(10), 4));
+    assert_eq!(sfdc.captured.active_users, 3, "R30 through the wire");
+    assert_eq!(
+        sfdc.manual.effective_date.unwrap().to_string(),
+        "2026-11-27"
+    );
+    let acme = store.get("050000000000001AAA").await.unwrap().unwrap();
+    assert_eq!(acme.captured.expiration.unwrap().to_string(), "2027-06-30");
+    assert_eq!(acme.captured.active_users, 2);
+    let mkt = store
+        .get("feature:UserPermissionsMarketingUser")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(mkt.captured.active_users, 2);
+    let org = store.org_usage().await.unwrap().unwrap();
+    assert_eq!(
+        (
+            org.users_can_log_in,
+            org.active_sessions,
+            org.users_with_sessions
+        ),
+        (4, Some(3), Some(2))
+    );
+    let entries = log
+        .query(&LogQuery {
+            task_id: Some("sim-1".into()),
+            limit: Some(500),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .entries;
+    assert_eq!(entries.len(), report.changes.len());
+    assert!(entries
+        .iter()
+        .all(|e| e.status == LogStatus::Completed && e.name == LOG_NAME));
+    drop(sim);
+
+    let (sim2, client2, later) = start("after.json", SimOptions::default()).await;
+    set_manual(
+        &store,
+        "0PL000000000001AAA",
+        &serde_json::json!({"name": "CRM (local)"}),
+        now,
+    )
+    .await
+    .unwrap();
+    let report = ingest(&client2, &store, &log, later, "sim-2")
+        .await
+        .unwrap();
+    assert_eq!(report.missing, 1, "{:?}", report.changes);
+    let chatter = store.get("100000000000004AAA").await.unwrap().unwrap();
+    assert!(!chatter.captured.active && chatter.captured.missing_since.is_some());
+    let crm = store.get("0PL000000000001AAA").await.unwrap().unwrap();
+    assert_eq!(crm.captured.name, "Sales Cloud User");
+    assert_eq!(crm.manual.name.as_deref(), Some("CRM (local)"), "R31");
+    drop(sim2);
+}
+
+#[tokio::test]
+async fn a_refused_login_is_failed_entries_and_the_store_stays_as_it_was() {
+    let store = SqliteLicenseStore::in_memory().unwrap();
+    let log = SqliteStore::in_memory().unwrap();
+    let f = fixture("before.json");
+    let sim = SalesforceSim::start(&f, SimOptions::default())
+        .await
+        .unwrap();
+    let client = SalesforceClient::new(SalesforceConfig::new(
+        sim.base_url(),
+        SalesforceAuth::ClientCredentials {
+            client_id: "flexbridge-demo".into(),
+            client_secret: Secret::new("wrong-secret-value"),
+        },
+    ))
+    .unwrap();
+    let report = ingest(&client, &store, &log, fixture_now(&f).unwrap(), "denied")
+        .await
+        .unwrap();
+    assert!(report.read_nothing(), "{:?}", report.failed_objects);
+    assert!(store.all().await.unwrap().is_empty());
+    assert!(report.entries.iter().all(|e| e.status == LogStatus::Failed));
+    let text = serde_json::to_string(&report).unwrap();
+    assert!(
+        !text.contains("wrong-secret-value"),
+        "secret leaked: {text}"
+    );
+}
