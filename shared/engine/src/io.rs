@@ -83,32 +83,81 @@ pub struct Fno {
     pub client: flexnet::FlexnetClient,
 }
 
-/// TEMPORARY placeholder until the Salesforce client lands (see /work/team/SF_CONTRACT.md).
-pub struct SalesforceClient;
+pub use salesforce::SalesforceClient;
 
-fn pending_client() -> CallFailure {
+fn sf_failure(e: salesforce::SalesforceError, client: &SalesforceClient) -> CallFailure {
+    use salesforce::SalesforceError as E;
+    let unexpected = matches!(e, E::Malformed { .. } | E::Config(_));
+    let exchange = client.last_exchange();
+    // Bodies are JSON text; keep them as JSON in the log when they parse.
+    let body = |b: &Option<String>| {
+        b.as_deref()
+            .map(|t| serde_json::from_str::<Value>(t).unwrap_or_else(|_| Value::String(t.into())))
+    };
     CallFailure {
-        unexpected: true,
-        component: "engine",
-        message: "the Salesforce client is not wired yet".into(),
-        request: None,
-        response: None,
-        quota_exhausted: false,
+        unexpected,
+        component: "salesforce",
+        message: crate::txlog::error_chain(&e),
+        request: exchange.as_ref().map(|x| {
+            serde_json::json!({"method": x.method, "url": x.url, "body": body(&x.request_body)})
+        }),
+        response: exchange
+            .as_ref()
+            .map(|x| serde_json::json!({"status": x.status, "body": body(&x.response_body)})),
+        quota_exhausted: e.is_quota(),
     }
 }
 
 impl Sf {
-    pub async fn query(&self, _soql: &str) -> Result<Vec<Value>, CallFailure> {
-        Err(pending_client())
+    /// Every record of a SOQL query (all pages).
+    pub async fn query(&self, soql: &str) -> Result<Vec<Value>, CallFailure> {
+        self.client
+            .query(soql)
+            .await
+            .map_err(|e| sf_failure(e, &self.client))
     }
-    pub async fn update(&self, _u: &[mapping::SfUpdate]) -> Result<Vec<SaveOutcome>, CallFailure> {
-        Err(pending_client())
+
+    /// R20 write-back: composite updates (≤200 a call), one outcome per record in order.
+    pub async fn update(&self, u: &[mapping::SfUpdate]) -> Result<Vec<SaveOutcome>, CallFailure> {
+        let records: Vec<salesforce::RecordUpdate> = u
+            .iter()
+            .map(|x| salesforce::RecordUpdate {
+                sobject: x.sobject.to_string(),
+                id: x.id.clone(),
+                fields: x.fields.clone(),
+            })
+            .collect();
+        let results = self
+            .client
+            .update_many(&records)
+            .await
+            .map_err(|e| sf_failure(e, &self.client))?;
+        Ok(results
+            .into_iter()
+            .map(|r| SaveOutcome {
+                id: r.id,
+                ok: r.success,
+                errors: r
+                    .errors
+                    .iter()
+                    .map(|e| {
+                        if e.fields.is_empty() {
+                            format!("{}: {}", e.status_code, e.message)
+                        } else {
+                            format!("{}: {} ({})", e.status_code, e.message, e.fields.join(", "))
+                        }
+                    })
+                    .collect(),
+            })
+            .collect())
     }
+
     pub fn api_calls(&self) -> u64 {
-        0
+        self.client.api_calls()
     }
+
     pub fn api_usage(&self) -> Option<(u64, u64)> {
-        None
+        self.client.api_usage().map(|u| (u.used, u.max))
     }
 }
 

@@ -54,5 +54,6 @@ pub mod redact;
 pub mod soql;
 pub mod sync;
 pub mod txlog;
+pub mod window;
 
 pub use sync::*;

@@ -14,6 +14,7 @@ pub mod admin;
 pub mod apigw;
 pub mod connection;
 pub mod http;
+pub mod licenses;
 pub mod router;
 pub mod runs;
 pub mod schedule;

@@ -1,188 +1,33 @@
-//! R22: the immediate sync's window, given as a date range (`{"start","end"}`) or as the last N
-//! hours (`{"hours"}`). Bad bodies are 400s that name the field.
+//! R22: the immediate sync's window as the API takes it — the parsing lives in
+//! [`engine::window`] (the local runner uses it too); here its errors become 400s naming the
+//! field.
 
 use crate::http::ApiError;
-use chrono::{DateTime, NaiveDate, Utc};
-use serde::Deserialize;
+use chrono::{DateTime, Utc};
+pub use engine::window::{Window, MAX_HOURS};
 
-/// Longest window an immediate sync accepts (a year): longer catch-ups are a scheduled re-run.
-pub const MAX_HOURS: i64 = 24 * 366;
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct WindowBody {
-    start: Option<String>,
-    end: Option<String>,
-    hours: Option<serde_json::Value>,
-}
-
-/// `[from, to)` in UTC.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Window {
-    pub from: DateTime<Utc>,
-    pub to: DateTime<Utc>,
-}
-
-/// Parse the body of `POST /sync` at instant `now` (R22).
+/// Parse the body of `POST /sync` at instant `now` (R22); a bad body is a 400 naming the field.
 pub fn parse_window(body: Option<&str>, now: DateTime<Utc>) -> Result<Window, ApiError> {
-    let body = body.filter(|b| !b.trim().is_empty()).ok_or_else(|| {
-        ApiError::bad_request(
-            "body",
-            r#"give {"hours": N} or {"start": "...", "end": "..."} (R22)"#,
-        )
-    })?;
-    let parsed: WindowBody = serde_json::from_str(body).map_err(|e| {
-        let text = e.to_string();
-        let field = text.split('`').nth(1).unwrap_or("body").to_owned();
-        ApiError::BadRequest {
-            field,
-            message: text,
-        }
-    })?;
-    match (parsed.hours, parsed.start, parsed.end) {
-        (Some(hours), None, None) => {
-            let hours = hours.as_i64().filter(|h| (1..=MAX_HOURS).contains(h)).ok_or_else(|| {
-                ApiError::bad_request(
-                    "hours",
-                    format!("must be a whole number of hours from 1 to {MAX_HOURS}, got {hours} (R22)"),
-                )
-            })?;
-            Ok(Window {
-                from: now - chrono::Duration::hours(hours),
-                to: now,
-            })
-        }
-        (None, Some(start), Some(end)) => {
-            let from = parse_instant("start", &start, false)?;
-            let to = parse_instant("end", &end, true)?.min(now);
-            if from >= to {
-                return Err(ApiError::bad_request(
-                    "end",
-                    format!("end ({end}) must be after start ({start}) and start must be in the past (R22)"),
-                ));
-            }
-            if (to - from).num_hours() > MAX_HOURS {
-                return Err(ApiError::bad_request(
-                    "start",
-                    format!("the window may span at most {MAX_HOURS} hours (R22)"),
-                ));
-            }
-            Ok(Window { from, to })
-        }
-        (Some(_), _, _) => Err(ApiError::bad_request(
-            "hours",
-            "give either hours or start and end, not both (R22)",
-        )),
-        (None, Some(_), None) => Err(ApiError::bad_request(
-            "end",
-            "end is required with start (R22)",
-        )),
-        (None, None, Some(_)) => Err(ApiError::bad_request(
-            "start",
-            "start is required with end (R22)",
-        )),
-        (None, None, None) => Err(ApiError::bad_request(
-            "hours",
-            r#"give {"hours": N} or {"start","end"} (R22)"#,
-        )),
-    }
-}
-
-/// RFC 3339 date-time, or a `YYYY-MM-DD` date (a start date means its midnight, an end date the
-/// end of that day, so `{"start":"2025-06-01","end":"2025-06-01"}` is that whole day).
-fn parse_instant(field: &str, value: &str, end_of_day: bool) -> Result<DateTime<Utc>, ApiError> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(value) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    if let Ok(d) = NaiveDate::parse_from_str(value, "%Y-%m-%d") {
-        let day = if end_of_day {
-            d.succ_opt().unwrap_or(d)
-        } else {
-            d
-        };
-        if let Some(t) = day.and_hms_opt(0, 0, 0) {
-            return Ok(t.and_utc());
-        }
-    }
-    Err(ApiError::bad_request(
-        field,
-        format!("'{value}' is not a date (YYYY-MM-DD) or an RFC 3339 date-time (R22)"),
-    ))
+    engine::window::parse_window(body, now).map_err(|e| ApiError::BadRequest {
+        field: e.field,
+        message: e.message,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn now() -> DateTime<Utc> {
-        "2025-06-04T12:00:00Z".parse().unwrap()
-    }
-
-    fn field_of(e: ApiError) -> String {
-        match e {
-            ApiError::BadRequest { field, .. } => field,
-            other => panic!("expected 400, got {other:?}"),
+    #[test]
+    fn r22_bad_window_is_a_400_naming_the_field() {
+        let now: DateTime<Utc> = "2025-06-04T12:00:00Z".parse().unwrap();
+        match parse_window(Some(r#"{"hours": 0}"#), now) {
+            Err(ApiError::BadRequest { field, message }) => {
+                assert_eq!(field, "hours");
+                assert!(message.contains("R22"), "{message}");
+            }
+            other => panic!("expected a 400, got {other:?}"),
         }
-    }
-
-    #[test]
-    fn r22_last_n_hours() {
-        let w = parse_window(Some(r#"{"hours": 6}"#), now()).unwrap();
-        assert_eq!(w.to, now());
-        assert_eq!(
-            w.from,
-            "2025-06-04T06:00:00Z".parse::<DateTime<Utc>>().unwrap()
-        );
-    }
-
-    #[test]
-    fn r22_date_range_covers_whole_days_and_stops_at_now() {
-        let w = parse_window(Some(r#"{"start":"2025-06-01","end":"2025-06-02"}"#), now()).unwrap();
-        assert_eq!(
-            w.from,
-            "2025-06-01T00:00:00Z".parse::<DateTime<Utc>>().unwrap()
-        );
-        assert_eq!(
-            w.to,
-            "2025-06-03T00:00:00Z".parse::<DateTime<Utc>>().unwrap()
-        );
-        let w = parse_window(
-            Some(r#"{"start":"2025-06-04T10:00:00+02:00","end":"2030-01-01"}"#),
-            now(),
-        )
-        .unwrap();
-        assert_eq!(
-            w.from,
-            "2025-06-04T08:00:00Z".parse::<DateTime<Utc>>().unwrap()
-        );
-        assert_eq!(w.to, now(), "a future end is clamped to now");
-    }
-
-    #[test]
-    fn r22_bad_bodies_name_the_field() {
-        let cases = [
-            (r#"{"hours": 0}"#, "hours"),
-            (r#"{"hours": -3}"#, "hours"),
-            (r#"{"hours": "six"}"#, "hours"),
-            (r#"{"hours": 2.5}"#, "hours"),
-            (r#"{"hours": 99999}"#, "hours"),
-            (r#"{"start": "yesterday", "end": "2025-06-02"}"#, "start"),
-            (r#"{"start": "2025-06-02", "end": "2025-13-01"}"#, "end"),
-            (r#"{"start": "2025-06-03", "end": "2025-06-01"}"#, "end"),
-            (r#"{"start": "2025-06-03"}"#, "end"),
-            (r#"{"end": "2025-06-03"}"#, "start"),
-            (r#"{"hours": 3, "start": "2025-06-03"}"#, "hours"),
-            (r#"{"hourz": 3}"#, "hourz"),
-            (r#"{}"#, "hours"),
-            (r#"not json"#, "body"),
-        ];
-        for (body, field) in cases {
-            assert_eq!(
-                field_of(parse_window(Some(body), now()).unwrap_err()),
-                field,
-                "{body}"
-            );
-        }
-        assert_eq!(field_of(parse_window(None, now()).unwrap_err()), "body");
+        assert_eq!(parse_window(Some(r#"{"hours": 2}"#), now).unwrap().to, now);
     }
 }

@@ -1,0 +1,335 @@
+//! License routes (R26–R32), over the `licenses` crate's [`LicenseStore`] port:
+//!
+//! - `GET /licenses` — every license with usage (R29: captured data while the task is enabled,
+//!   manual data while disabled), the org's sessions and users who can log in (R32), the task
+//!   flag and the annual spend per currency
+//! - `PUT /licenses/{id}/manual` — body: any of `name`, `allowed`, `amount`, `currency`,
+//!   `effective_date`, `ending_date`, `payment_frequency` (null clears); 400 names the field (R27)
+//! - `POST /licenses/ingest` — one ingest now; 409 while the task is disabled (R29), 502 when
+//!   nothing could be read from Salesforce
+//! - `GET /licenses/task`, `PUT /licenses/task` — `{"enabled": bool}` (R29)
+
+use crate::http::{parse_body, ApiError, ApiRequest, ApiResponse};
+use chrono::{DateTime, Utc};
+use engine::ports::{Clock, TransactionLog};
+use licenses::{LicenseError, LicenseSource, LicenseStore};
+use serde::Deserialize;
+use serde_json::json;
+use std::sync::Arc;
+
+impl From<LicenseError> for ApiError {
+    fn from(e: LicenseError) -> Self {
+        match e {
+            LicenseError::Manual(m) => ApiError::BadRequest {
+                field: m.field.clone(),
+                message: m.to_string(),
+            },
+            LicenseError::NotFound(id) => ApiError::NotFound(format!("license {id}")),
+            LicenseError::TaskDisabled => ApiError::Conflict(e.to_string()),
+            LicenseError::Store(s) => ApiError::internal("using the license store", s),
+        }
+    }
+}
+
+/// `GET /licenses`.
+pub async fn get_licenses(
+    store: &dyn LicenseStore,
+    now: DateTime<Utc>,
+) -> Result<ApiResponse, ApiError> {
+    let overview = licenses::load_views(store, now).await?;
+    let totals = licenses::spend_totals(&overview.licenses);
+    Ok(ApiResponse::json(
+        200,
+        json!({
+            "task_enabled": overview.task_enabled,
+            "licenses": overview.licenses,
+            "org": overview.org,
+            "annual_spend": totals,
+        }),
+    ))
+}
+
+/// `PUT /licenses/{id}/manual`: answers the license's view after the change.
+pub async fn put_manual(
+    store: &dyn LicenseStore,
+    id: &str,
+    req: &ApiRequest,
+    now: DateTime<Utc>,
+) -> Result<ApiResponse, ApiError> {
+    let body: serde_json::Value = parse_body(req)?;
+    licenses::set_manual(store, id, &body, now).await?;
+    let enabled = store.task_enabled().await?;
+    let record = store
+        .get(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("license {id}")))?;
+    let view = licenses::views(&[record], enabled, now);
+    Ok(ApiResponse::json(200, &view[0]))
+}
+
+/// `POST /licenses/ingest`: one ingest under `task_id`; answers the report (without the log
+/// entries, which `GET /logs?task=` lists).
+pub async fn post_ingest(
+    source: &dyn LicenseSource,
+    store: &dyn LicenseStore,
+    log: &dyn TransactionLog,
+    now: DateTime<Utc>,
+    task_id: &str,
+) -> Result<ApiResponse, ApiError> {
+    let report = licenses::ingest(source, store, log, now, task_id).await?;
+    if report.read_nothing() {
+        let first = report
+            .failed_objects
+            .first()
+            .map(|(o, r)| format!("{o}: {r}"))
+            .unwrap_or_default();
+        return Err(ApiError::Upstream {
+            system: "Salesforce".into(),
+            message: format!("no license object could be read ({first})"),
+        });
+    }
+    Ok(ApiResponse::json(
+        200,
+        json!({
+            "task_id": report.task_id,
+            "at": report.at,
+            "discovered": report.discovered,
+            "updated": report.updated,
+            "reappeared": report.reappeared,
+            "missing": report.missing,
+            "unchanged": report.unchanged,
+            "changes": report.changes,
+            "failed_objects": report.failed_objects.iter()
+                .map(|(o, r)| json!({"object": o, "reason": r})).collect::<Vec<_>>(),
+            "problems": report.problems,
+            "org": report.org,
+            "log_entries": report.entries.len(),
+        }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TaskBody {
+    enabled: bool,
+}
+
+/// `GET /licenses/task`.
+pub async fn get_task(store: &dyn LicenseStore) -> Result<ApiResponse, ApiError> {
+    Ok(ApiResponse::json(
+        200,
+        json!({"enabled": store.task_enabled().await?}),
+    ))
+}
+
+/// `PUT /licenses/task` `{"enabled": bool}` (R29).
+pub async fn put_task(store: &dyn LicenseStore, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
+    let body: TaskBody = parse_body(req)?;
+    store.set_task_enabled(body.enabled).await?;
+    Ok(ApiResponse::json(200, json!({"enabled": body.enabled})))
+}
+
+/// A task id for an ingest started at `now`: `licenses-20261127T090000.000Z`.
+pub fn ingest_task_id(now: DateTime<Utc>) -> String {
+    format!("licenses-{}", now.format("%Y%m%dT%H%M%S%.3fZ"))
+}
+
+/// The license routes with their dependencies, for a router.
+pub struct LicenseRoutes {
+    pub store: Arc<dyn LicenseStore>,
+    pub log: Arc<dyn TransactionLog>,
+    /// Salesforce (`salesforce::SalesforceClient` implements [`LicenseSource`]).
+    pub source: Arc<dyn LicenseSource>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl LicenseRoutes {
+    /// Route one request; `None` when the path is not a license route.
+    pub async fn route(&self, req: &ApiRequest) -> Option<Result<ApiResponse, ApiError>> {
+        let seg = req.segments();
+        let now = self.clock.now();
+        let store = self.store.as_ref();
+        let r = match (req.method.as_str(), seg.as_slice()) {
+            ("GET", ["licenses"]) => get_licenses(store, now).await,
+            ("POST", ["licenses", "ingest"]) => {
+                post_ingest(
+                    self.source.as_ref(),
+                    store,
+                    self.log.as_ref(),
+                    now,
+                    &ingest_task_id(now),
+                )
+                .await
+            }
+            ("GET", ["licenses", "task"]) => get_task(store).await,
+            ("PUT", ["licenses", "task"]) => put_task(store, req).await,
+            ("PUT", ["licenses", id, "manual"]) => put_manual(store, id, req, now).await,
+            _ => return None,
+        };
+        Some(r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use engine::embedded::SqliteStore;
+    use engine::ports::FixedClock;
+    use licenses::{FixtureSource, MemoryLicenseStore};
+
+    const SFDC: &str = "100000000000001AAA";
+
+    fn fixture(name: &str) -> serde_json::Value {
+        let path = format!(
+            "{}/../../tests/fixtures/licenses/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    fn routes(source: FixtureSource) -> LicenseRoutes {
+        LicenseRoutes {
+            store: Arc::new(MemoryLicenseStore::new()),
+            log: Arc::new(SqliteStore::in_memory().unwrap()),
+            source: Arc::new(source),
+            clock: Arc::new(FixedClock("2026-11-27T09:00:00Z".parse().unwrap())),
+        }
+    }
+
+    async fn call(r: &LicenseRoutes, req: ApiRequest) -> ApiResponse {
+        match r.route(&req).await.expect("a license route") {
+            Ok(resp) => resp,
+            Err(e) => e.into_response(),
+        }
+    }
+
+    #[tokio::test]
+    async fn ingest_then_get_lists_licenses_with_usage() {
+        let r = routes(FixtureSource::from_fixture(&fixture("before.json")).unwrap());
+        let resp = call(&r, ApiRequest::new("POST", "/licenses/ingest")).await;
+        assert_eq!(resp.status, 200, "{}", resp.body);
+        assert_eq!(resp.body["discovered"], 12);
+        assert_eq!(resp.body["task_id"], "licenses-20261127T090000.000Z");
+        let resp = call(&r, ApiRequest::new("GET", "/licenses")).await;
+        assert_eq!(resp.status, 200);
+        let list = resp.body["licenses"].as_array().unwrap();
+        assert_eq!(list.len(), 12);
+        let sfdc = list.iter().find(|l| l["id"] == SFDC).unwrap();
+        assert_eq!(sfdc["total"], 10);
+        assert_eq!(sfdc["used"], 4);
+        assert_eq!(sfdc["remaining"], 6);
+        assert_eq!(sfdc["active_users"], 3);
+        assert_eq!(sfdc["source"], "captured");
+        assert_eq!(sfdc["manual"]["effective_date"], "2026-11-27", "R28");
+        assert_eq!(resp.body["org"]["users_can_log_in"], 4);
+        assert_eq!(resp.body["task_enabled"], true);
+    }
+
+    #[tokio::test]
+    async fn put_manual_sets_fields_and_names_a_bad_one() {
+        let r = routes(FixtureSource::from_fixture(&fixture("before.json")).unwrap());
+        call(&r, ApiRequest::new("POST", "/licenses/ingest")).await;
+        let resp = call(
+            &r,
+            ApiRequest::new("PUT", &format!("/licenses/{SFDC}/manual")).with_body(
+                r#"{"amount": "100", "currency": "usd", "payment_frequency": "quarterly", "effective_date": "2026-01-01"}"#,
+            ),
+        )
+        .await;
+        assert_eq!(resp.status, 200, "{}", resp.body);
+        assert_eq!(resp.body["manual"]["currency"], "USD");
+        assert_eq!(resp.body["annual_spend"]["amount"], "400.00");
+        let resp = call(&r, ApiRequest::new("GET", "/licenses")).await;
+        assert_eq!(resp.body["annual_spend"]["USD"], "400.00");
+
+        let resp = call(
+            &r,
+            ApiRequest::new("PUT", &format!("/licenses/{SFDC}/manual"))
+                .with_body(r#"{"ending_date": "31.12.2026"}"#),
+        )
+        .await;
+        assert_eq!(resp.status, 400);
+        assert_eq!(resp.body["field"], "ending_date");
+        assert!(resp.body["message"].as_str().unwrap().contains(SFDC));
+        let resp = call(
+            &r,
+            ApiRequest::new("PUT", "/licenses/0PL999999999999AAA/manual").with_body("{}"),
+        )
+        .await;
+        assert_eq!(resp.status, 404);
+        let resp = call(
+            &r,
+            ApiRequest::new("PUT", &format!("/licenses/{SFDC}/manual")),
+        )
+        .await;
+        assert_eq!(
+            (resp.status, resp.body["field"].as_str()),
+            (400, Some("body"))
+        );
+    }
+
+    #[tokio::test]
+    async fn task_disable_shows_manual_data_refuses_ingest_and_re_enable_restores() {
+        let r = routes(FixtureSource::from_fixture(&fixture("before.json")).unwrap());
+        call(&r, ApiRequest::new("POST", "/licenses/ingest")).await;
+        let before = call(&r, ApiRequest::new("GET", "/licenses")).await.body;
+        let resp = call(
+            &r,
+            ApiRequest::new("PUT", "/licenses/task").with_body(r#"{"enabled": false}"#),
+        )
+        .await;
+        assert_eq!((resp.status, &resp.body), (200, &json!({"enabled": false})));
+        assert_eq!(
+            call(&r, ApiRequest::new("GET", "/licenses/task"))
+                .await
+                .body["enabled"],
+            false
+        );
+        let off = call(&r, ApiRequest::new("GET", "/licenses")).await.body;
+        let sfdc = off["licenses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["id"] == SFDC)
+            .unwrap()
+            .clone();
+        assert_eq!(sfdc["source"], "manual");
+        assert!(sfdc["used"].is_null());
+        let resp = call(&r, ApiRequest::new("POST", "/licenses/ingest")).await;
+        assert_eq!(resp.status, 409, "{}", resp.body);
+        assert!(resp.body["message"].as_str().unwrap().contains("(R29)"));
+        call(
+            &r,
+            ApiRequest::new("PUT", "/licenses/task").with_body(r#"{"enabled": true}"#),
+        )
+        .await;
+        assert_eq!(
+            call(&r, ApiRequest::new("GET", "/licenses")).await.body,
+            before
+        );
+        let resp = call(
+            &r,
+            ApiRequest::new("PUT", "/licenses/task").with_body(r#"{"enabled": "yes"}"#),
+        )
+        .await;
+        assert_eq!(resp.status, 400);
+    }
+
+    #[tokio::test]
+    async fn nothing_readable_is_a_502_and_unknown_paths_are_not_license_routes() {
+        let src = FixtureSource::from_fixture(&fixture("before.json"))
+            .unwrap()
+            .fail_when("SELECT");
+        let r = routes(src);
+        let resp = call(&r, ApiRequest::new("POST", "/licenses/ingest")).await;
+        assert_eq!(resp.status, 502, "{}", resp.body);
+        assert!(r
+            .route(&ApiRequest::new("GET", "/mappings"))
+            .await
+            .is_none());
+        assert!(r
+            .route(&ApiRequest::new("DELETE", "/licenses"))
+            .await
+            .is_none());
+    }
+}
