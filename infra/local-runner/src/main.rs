@@ -1,1 +1,348 @@
-fn main() {}
+//! `flexbridge`: the connector on one machine, against the simulated org and tenant.
+//!
+//! * `flexbridge demo` — the bundled demo fixture, a scheduled sync, a readable summary.
+//! * `flexbridge run --fixture F --mode scheduled|immediate|account … --out DIR` — any fixture
+//!   and configuration; writes salesforce.json, flexnet.json, logs.json, summary.json.
+//! * `flexbridge licenses --fixture F` — license information ingestion (R26–R32), as a table.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use engine::{EngineSettings, RunReport};
+use flexbridge::report::{self, Calls};
+use flexbridge::stack::{self, Stack, StackOptions};
+use flexbridge::{error_chain, RunnerError};
+use serde_json::Value;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+#[derive(Parser)]
+#[command(
+    name = "flexbridge",
+    version,
+    about = "Salesforce ⇄ FlexNet Operations connector — local runner"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
+enum Mode {
+    /// R21: everything changed since the last run (all history on a fresh store), push then pull.
+    Scheduled,
+    /// R22: changes in a window (--hours or --from/--to), push then pull.
+    Immediate,
+    /// R23: one account (--account), push only.
+    Account,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Full scheduled sync of the bundled demo org and tenant; prints what it did.
+    Demo {
+        /// Where the state dumps, logs and summary go.
+        #[arg(long, default_value = ".flexbridge/demo")]
+        out: PathBuf,
+    },
+    /// Run the engine on a fixture file.
+    Run {
+        /// Fixture file: {"salesforce": {...}, "flexnet": {...}, "now": "..."} (tests/fixtures/README.md).
+        #[arg(long)]
+        fixture: PathBuf,
+        /// Mapping and filter configuration (JSON of shared/mapping's Config); default: the guide's.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long, value_enum)]
+        mode: Mode,
+        /// Immediate sync: the last N hours (R22).
+        #[arg(long, conflicts_with_all = ["from", "to"])]
+        hours: Option<i64>,
+        /// Immediate sync: window start (ISO date or date-time, UTC when no offset).
+        #[arg(long, requires = "to")]
+        from: Option<String>,
+        /// Immediate sync: window end (exclusive).
+        #[arg(long, requires = "from")]
+        to: Option<String>,
+        /// Account sync: the Salesforce Account Id (R23).
+        #[arg(long)]
+        account: Option<String>,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+        /// Keep the sync state (watermark, sales-order records, log) in this directory across
+        /// runs; default: a fresh in-memory store per run.
+        #[arg(long)]
+        state: Option<PathBuf>,
+        /// Lookback overlap of the window start, minutes (default 15).
+        #[arg(long)]
+        lookback_minutes: Option<i64>,
+        /// Accounts synced at once (default 4).
+        #[arg(long)]
+        concurrency: Option<usize>,
+    },
+    /// Ingest license information from a fixture's org and print the license table.
+    Licenses {
+        #[arg(long)]
+        fixture: PathBuf,
+        /// Keep the license records (and their manual fields) in this directory across runs.
+        #[arg(long)]
+        state: Option<PathBuf>,
+    },
+}
+
+fn read_json(path: &Path) -> Result<Value, RunnerError> {
+    let text = std::fs::read_to_string(path).map_err(|source| RunnerError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|source| RunnerError::Json {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+fn write_json(dir: &Path, name: &str, v: &Value) -> Result<(), RunnerError> {
+    let path = dir.join(name);
+    let text = serde_json::to_string_pretty(v).map_err(|source| RunnerError::Json {
+        path: path.display().to_string(),
+        source,
+    })?;
+    std::fs::write(&path, text + "\n").map_err(|source| RunnerError::Write {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+fn load_config(path: &Path) -> Result<mapping::Config, RunnerError> {
+    let v = read_json(path)?;
+    let config: mapping::Config = serde_json::from_value(v).map_err(|e| RunnerError::Config {
+        path: path.display().to_string(),
+        detail: e.to_string(),
+    })?;
+    config.validate().map_err(|errs| RunnerError::Config {
+        path: path.display().to_string(),
+        detail: errs
+            .iter()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+            .join("; "),
+    })?;
+    Ok(config)
+}
+
+/// A progress line `accounts done / total` when stdout is a terminal.
+fn progress() -> Option<engine::Progress> {
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    Some(Arc::new(|done, total| {
+        let mut out = std::io::stdout().lock();
+        let _ = write!(out, "\r\x1b[Ksyncing accounts: {done}/{total}");
+        if done == total {
+            let _ = writeln!(out);
+        }
+        let _ = out.flush();
+    }))
+}
+
+struct RunArgs {
+    fixture: Value,
+    config: Option<mapping::Config>,
+    mode: Mode,
+    window_body: Option<String>,
+    account: Option<String>,
+    out: PathBuf,
+    state: Option<PathBuf>,
+    settings: EngineSettings,
+}
+
+async fn execute(args: RunArgs) -> Result<(RunReport, Calls, u128), RunnerError> {
+    std::fs::create_dir_all(&args.out).map_err(|source| RunnerError::Write {
+        path: args.out.display().to_string(),
+        source,
+    })?;
+    let stack = Stack::start(
+        &args.fixture,
+        StackOptions {
+            state_dir: args.state.clone(),
+            config: args.config.clone(),
+            settings: Some(args.settings.clone()),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let started = Instant::now();
+    let mut engine = stack.engine()?;
+    if let Some(p) = progress() {
+        engine = engine.with_progress(p);
+    }
+    let result = match args.mode {
+        Mode::Scheduled => engine.run_scheduled().await,
+        Mode::Immediate => {
+            let w = engine::window::parse_window(args.window_body.as_deref(), engine.now())
+                .map_err(|e| RunnerError::Usage(format!("{e} (give --hours N or --from/--to)")))?;
+            engine.run_immediate(w.from, w.to).await
+        }
+        Mode::Account => {
+            let id = args.account.as_deref().ok_or_else(|| {
+                RunnerError::Usage(
+                    "--mode account needs --account <Salesforce Account Id> (R23)".into(),
+                )
+            })?;
+            engine.run_account(id).await
+        }
+    };
+    let duration = started.elapsed().as_millis();
+    // The state dumps are written even when the run stopped: they show what happened.
+    write_json(&args.out, "salesforce.json", &stack.salesforce.state())?;
+    write_json(&args.out, "flexnet.json", &stack.flexnet.state())?;
+    let report = result?;
+    let entries = report::task_entries(&*stack.store, &report.run.task_id).await?;
+    write_json(
+        &args.out,
+        "logs.json",
+        &serde_json::to_value(&entries).unwrap_or(Value::Null),
+    )?;
+    let calls = Calls {
+        salesforce: engine.salesforce_calls(),
+        flexnet: engine.flexnet_calls(),
+        salesforce_usage: engine.salesforce_usage(),
+        salesforce_by_endpoint: stack.salesforce.calls(),
+        flexnet_by_operation: stack.flexnet.calls(),
+    };
+    write_json(
+        &args.out,
+        "summary.json",
+        &report::summary(&report, &calls, duration),
+    )?;
+    stack.stop();
+    Ok((report, calls, duration))
+}
+
+fn outputs(out: &Path) -> String {
+    format!("{}/{{summary,logs,salesforce,flexnet}}.json", out.display())
+}
+
+fn window_body(hours: Option<i64>, from: Option<String>, to: Option<String>) -> Option<String> {
+    match (hours, from, to) {
+        (Some(h), _, _) => Some(serde_json::json!({ "hours": h }).to_string()),
+        (None, Some(f), Some(t)) => Some(serde_json::json!({ "start": f, "end": t }).to_string()),
+        _ => None,
+    }
+}
+
+async fn main_inner(cli: Cli) -> Result<(), RunnerError> {
+    match cli.command {
+        Command::Demo { out } => {
+            let fixture: Value =
+                serde_json::from_str(stack::DEMO_FIXTURE).map_err(|source| RunnerError::Json {
+                    path: "tests/fixtures/demo.json (bundled)".into(),
+                    source,
+                })?;
+            println!(
+                "flexbridge demo: a scheduled sync of a simulated Salesforce org ({} opportunities) into a simulated FNO tenant, now = {}",
+                fixture.pointer("/salesforce/Opportunity").and_then(Value::as_array).map_or(0, Vec::len),
+                fixture.get("now").and_then(Value::as_str).unwrap_or("system time"),
+            );
+            let (report, calls, ms) = execute(RunArgs {
+                fixture,
+                config: None,
+                mode: Mode::Scheduled,
+                window_body: None,
+                account: None,
+                out: out.clone(),
+                state: None,
+                settings: EngineSettings::default(),
+            })
+            .await?;
+            print!(
+                "{}",
+                report::render(&report, &calls, ms, Some(&outputs(&out)))
+            );
+            Ok(())
+        }
+        Command::Run {
+            fixture,
+            config,
+            mode,
+            hours,
+            from,
+            to,
+            account,
+            out,
+            state,
+            lookback_minutes,
+            concurrency,
+        } => {
+            if mode != Mode::Immediate && (hours.is_some() || from.is_some()) {
+                return Err(RunnerError::Usage(
+                    "--hours/--from/--to set the window of --mode immediate only (R22)".into(),
+                ));
+            }
+            if mode != Mode::Account && account.is_some() {
+                return Err(RunnerError::Usage(
+                    "--account goes with --mode account (R23)".into(),
+                ));
+            }
+            let fixture_json = read_json(&fixture)?;
+            let config = config.as_deref().map(load_config).transpose()?;
+            let defaults = EngineSettings::default();
+            let settings = EngineSettings {
+                lookback_minutes: lookback_minutes.unwrap_or(defaults.lookback_minutes),
+                concurrency: concurrency.unwrap_or(defaults.concurrency),
+            };
+            let (report, calls, ms) = execute(RunArgs {
+                fixture: fixture_json,
+                config,
+                mode,
+                window_body: window_body(hours, from, to),
+                account,
+                out: out.clone(),
+                state,
+                settings,
+            })
+            .await?;
+            print!(
+                "{}",
+                report::render(&report, &calls, ms, Some(&outputs(&out)))
+            );
+            Ok(())
+        }
+        Command::Licenses { fixture, state } => licenses_command(&fixture, state.as_deref()).await,
+    }
+}
+
+async fn licenses_command(_fixture: &Path, _state: Option<&Path>) -> Result<(), RunnerError> {
+    Err(RunnerError::Usage(
+        "the licenses command is not available in this build".into(),
+    ))
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("FLEXBRIDGE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("flexbridge: cannot start the async runtime: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    match rt.block_on(main_inner(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("flexbridge: {}", error_chain(&e));
+            std::process::ExitCode::from(match e {
+                RunnerError::Usage(_) => 2,
+                _ => 1,
+            })
+        }
+    }
+}

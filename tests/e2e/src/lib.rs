@@ -1,1 +1,63 @@
-//! placeholder
+//! Helpers for the end-to-end tests: fixtures and reading the simulators' state dumps.
+
+use serde_json::Value;
+use std::path::PathBuf;
+
+/// `tests/fixtures/<name>` as JSON.
+pub fn fixture(name: &str) -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures")
+        .join(name);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
+}
+
+/// The array at `pointer` (empty when absent).
+pub fn list<'a>(v: &'a Value, pointer: &str) -> Vec<&'a Value> {
+    v.pointer(pointer)
+        .and_then(Value::as_array)
+        .map(|a| a.iter().collect())
+        .unwrap_or_default()
+}
+
+/// The FNO entitlement with this id in a sim-flexnet state dump.
+pub fn entitlement<'a>(fno: &'a Value, id: &str) -> Option<&'a Value> {
+    list(fno, "/entitlements")
+        .into_iter()
+        .find(|e| e["entitlementId"] == id)
+}
+
+/// Every FNO line item of the tenant: (entitlement id, line item).
+pub fn line_items(fno: &Value) -> Vec<(String, &Value)> {
+    let mut out = Vec::new();
+    for e in list(fno, "/entitlements") {
+        let id = e["entitlementId"].as_str().unwrap_or_default().to_owned();
+        for li in list(e, "/lineItems") {
+            out.push((id.clone(), li));
+        }
+    }
+    out
+}
+
+/// The Salesforce record `id` of `sobject` in a sim-salesforce state dump.
+pub fn sf_record<'a>(sf: &'a Value, sobject: &str, id: &str) -> Option<&'a Value> {
+    list(sf, &format!("/salesforce/{sobject}"))
+        .into_iter()
+        .find(|r| r["Id"] == id)
+}
+
+/// A copy of `fixture` with `f` applied to record `id` of `sobject`.
+pub fn with_record(fixture: &Value, sobject: &str, id: &str, f: impl Fn(&mut Value)) -> Value {
+    let mut out = fixture.clone();
+    let recs = out
+        .pointer_mut(&format!("/salesforce/{sobject}"))
+        .and_then(Value::as_array_mut)
+        .expect("sobject table");
+    let rec = recs
+        .iter_mut()
+        .find(|r| r["Id"] == id)
+        .unwrap_or_else(|| panic!("{sobject} {id} not in fixture"));
+    f(rec);
+    out
+}

@@ -1,0 +1,67 @@
+//! # flexbridge local runner
+//!
+//! Runs the real sync engine on one machine: the simulated Salesforce org and FNO tenant
+//! (`sim-salesforce`, `sim-flexnet`) on 127.0.0.1, seeded from a fixture file, and the embedded
+//! stores (SQLite through rusqlite, an in-process queue). The binary (`flexbridge`) has three
+//! commands: `demo`, `run` and `licenses`; tests use [`stack::Stack`] directly.
+
+pub mod report;
+pub mod stack;
+
+pub use stack::{Stack, StackOptions};
+
+/// Why the runner could not do its job (not: a sales order that Failed — those are log entries).
+#[derive(Debug, thiserror::Error)]
+pub enum RunnerError {
+    #[error("cannot read {path}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write {path}")]
+    Write {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} is not valid JSON")]
+    Json {
+        path: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("{0}")]
+    Usage(String),
+    #[error("the fixture is not usable: {0}")]
+    Fixture(String),
+    #[error("the mapping configuration {path} is invalid: {detail}")]
+    Config { path: String, detail: String },
+    #[error("the simulated Salesforce org did not start")]
+    SalesforceSim(#[source] sim_salesforce::SimError),
+    #[error("the simulated FNO tenant did not start")]
+    FlexnetSim(#[source] sim_flexnet::SimError),
+    #[error("the embedded store failed")]
+    Store(#[from] engine::ports::StoreError),
+    #[error("the Salesforce client could not be built")]
+    Salesforce(#[source] salesforce::SalesforceError),
+    #[error("the FNO client could not be built")]
+    Flexnet(#[source] flexnet::FlexnetError),
+    #[error("the run could not complete")]
+    Engine(#[from] engine::EngineError),
+}
+
+/// The full chain of an error, `outer: inner: …`, for the one line the runner prints.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let t = c.to_string();
+        if !s.contains(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        cur = c.source();
+    }
+    s
+}

@@ -1,0 +1,207 @@
+//! The local stack: both simulators on 127.0.0.1 seeded from one fixture, the embedded store,
+//! and engines built over them (each [`Stack::engine`] call gets fresh clients, like a new
+//! Lambda invocation would, over the same store).
+
+use crate::RunnerError;
+use chrono::{DateTime, Utc};
+use engine::embedded::SqliteStore;
+use engine::ports::{Clock, OffsetClock, StateStore, SystemClock};
+use engine::{Engine, EngineParts, EngineSettings, CONFIG_KEY};
+use flexnet::{FlexnetClient, FlexnetConfig};
+use mapping::{Config, Secret};
+use salesforce::{SalesforceAuth, SalesforceClient, SalesforceConfig};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The demo fixture bundled into the binary (`tests/fixtures/demo.json`).
+pub const DEMO_FIXTURE: &str = include_str!("../../../tests/fixtures/demo.json");
+
+/// Salesforce credentials the simulator accepts when the fixture names none.
+pub const DEFAULT_SF_CLIENT_ID: &str = "flexbridge-demo";
+pub const DEFAULT_SF_CLIENT_SECRET: &str = "demo-secret";
+
+#[derive(Debug, Clone, Default)]
+pub struct StackOptions {
+    pub salesforce: sim_salesforce::SimOptions,
+    pub flexnet: sim_flexnet::SimOptions,
+    /// Directory of a persistent store (`flexbridge.sqlite`); `None` = in memory.
+    pub state_dir: Option<PathBuf>,
+    /// Mapping/filter configuration to store before running (`mapping::Config` JSON).
+    pub config: Option<Config>,
+    pub settings: Option<EngineSettings>,
+    /// Client retry back-off (tests shorten it).
+    pub client_backoff: Option<Duration>,
+}
+
+pub struct Stack {
+    pub salesforce: sim_salesforce::RunningSim,
+    pub flexnet: sim_flexnet::RunningSim,
+    pub store: Arc<SqliteStore>,
+    pub now: Option<DateTime<Utc>>,
+    settings: EngineSettings,
+    sf_client_id: String,
+    sf_client_secret: String,
+    fno_username: String,
+    fno_password: String,
+    backoff: Option<Duration>,
+}
+
+fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
+    let mut cur = v;
+    for p in path {
+        cur = cur.get(p)?;
+    }
+    cur.as_str()
+}
+
+/// The fixture's `now`, when it has one (the run treats it as the current time).
+pub fn fixture_now(fixture: &Value) -> Result<Option<DateTime<Utc>>, RunnerError> {
+    match fixture.get("now") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => DateTime::parse_from_rfc3339(s)
+            .map(|t| Some(t.with_timezone(&Utc)))
+            .map_err(|e| {
+                RunnerError::Fixture(format!("'now' = '{s}' is not an ISO date-time: {e}"))
+            }),
+        Some(other) => Err(RunnerError::Fixture(format!(
+            "'now' must be an ISO date-time string, not {other}"
+        ))),
+    }
+}
+
+/// Checks the fixture's top-level shape before anything starts.
+pub fn check_fixture(fixture: &Value) -> Result<(), RunnerError> {
+    let Some(obj) = fixture.as_object() else {
+        return Err(RunnerError::Fixture(
+            "the file must hold a JSON object {\"salesforce\": {…}, \"flexnet\": {…}, \"now\": …}"
+                .into(),
+        ));
+    };
+    for (k, v) in obj {
+        match k.as_str() {
+            "salesforce" | "flexnet" if !v.is_object() => {
+                return Err(RunnerError::Fixture(format!("'{k}' must be an object")))
+            }
+            _ => {}
+        }
+    }
+    fixture_now(fixture)?;
+    Ok(())
+}
+
+impl Stack {
+    pub async fn start(fixture: &Value, opts: StackOptions) -> Result<Stack, RunnerError> {
+        check_fixture(fixture)?;
+        let now = fixture_now(fixture)?;
+        let salesforce = sim_salesforce::SalesforceSim::start(fixture, opts.salesforce)
+            .await
+            .map_err(RunnerError::SalesforceSim)?;
+        let flexnet = sim_flexnet::FlexnetSim::start(fixture, opts.flexnet)
+            .await
+            .map_err(RunnerError::FlexnetSim)?;
+        let store = match &opts.state_dir {
+            Some(dir) => {
+                std::fs::create_dir_all(dir).map_err(|source| RunnerError::Write {
+                    path: dir.display().to_string(),
+                    source,
+                })?;
+                SqliteStore::open_dir(dir)?
+            }
+            None => SqliteStore::in_memory()?,
+        };
+        let store = Arc::new(store);
+        if let Some(config) = &opts.config {
+            let v = serde_json::to_value(config).map_err(|e| RunnerError::Config {
+                path: "--config".into(),
+                detail: e.to_string(),
+            })?;
+            store.put_config(CONFIG_KEY, &v).await?;
+        }
+        let creds = fixture.pointer("/salesforce/credentials");
+        let sf_client_id = creds
+            .and_then(|c| str_at(c, &["clientId"]))
+            .unwrap_or(DEFAULT_SF_CLIENT_ID)
+            .to_owned();
+        let sf_client_secret = creds
+            .and_then(|c| str_at(c, &["clientSecret"]))
+            .unwrap_or(DEFAULT_SF_CLIENT_SECRET)
+            .to_owned();
+        let fno_username = str_at(fixture, &["flexnet", "credentials", "username"])
+            .unwrap_or_default()
+            .to_owned();
+        let fno_password = str_at(fixture, &["flexnet", "credentials", "password"])
+            .unwrap_or_default()
+            .to_owned();
+        Ok(Stack {
+            salesforce,
+            flexnet,
+            store,
+            now,
+            settings: opts.settings.unwrap_or_default(),
+            sf_client_id,
+            sf_client_secret,
+            fno_username,
+            fno_password,
+            backoff: opts.client_backoff,
+        })
+    }
+
+    /// The Salesforce connection settings pointing at the simulated org.
+    pub fn salesforce_config(&self) -> SalesforceConfig {
+        let mut c = SalesforceConfig::new(
+            self.salesforce.base_url(),
+            SalesforceAuth::ClientCredentials {
+                client_id: self.sf_client_id.clone(),
+                client_secret: Secret::new(self.sf_client_secret.clone()),
+            },
+        );
+        c.accept_invalid_certs = true;
+        c
+    }
+
+    /// The FNO connection settings pointing at the simulated tenant.
+    pub fn flexnet_config(&self) -> FlexnetConfig {
+        let mut c = FlexnetConfig::new(
+            self.flexnet.base_url(),
+            self.fno_username.clone(),
+            Secret::new(self.fno_password.clone()),
+        );
+        c.timeout = Duration::from_secs(10);
+        c
+    }
+
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        match self.now {
+            Some(t) => Arc::new(OffsetClock::starting_at(t)),
+            None => Arc::new(SystemClock),
+        }
+    }
+
+    /// A new engine over the stack: fresh clients (their call counters start at 0), the
+    /// shared store, the fixture's clock.
+    pub fn engine(&self) -> Result<Engine, RunnerError> {
+        let mut sf =
+            SalesforceClient::new(self.salesforce_config()).map_err(RunnerError::Salesforce)?;
+        let mut fno = FlexnetClient::new(self.flexnet_config()).map_err(RunnerError::Flexnet)?;
+        if let Some(b) = self.backoff {
+            sf = sf.with_backoff(b);
+            fno = fno.with_backoff(b);
+        }
+        Ok(Engine::new(EngineParts {
+            salesforce: sf,
+            flexnet: fno,
+            log: self.store.clone(),
+            state: self.store.clone(),
+            clock: self.clock(),
+            secrets: vec![self.sf_client_secret.clone(), self.fno_password.clone()],
+        })
+        .with_settings(self.settings.clone()))
+    }
+
+    pub fn stop(self) {
+        self.salesforce.shutdown();
+        self.flexnet.shutdown();
+    }
+}

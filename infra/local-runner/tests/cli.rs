@@ -1,0 +1,171 @@
+//! The `flexbridge` binary as users call it: flags, output files, exit codes.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures")
+}
+
+fn flexbridge(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_flexbridge"))
+        .args(args)
+        .output()
+        .expect("flexbridge runs")
+}
+
+fn read(dir: &Path, name: &str) -> Value {
+    let text = std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    serde_json::from_str(&text).unwrap()
+}
+
+#[test]
+fn run_writes_the_four_files_and_exits_0() {
+    let out = tempfile::tempdir().unwrap();
+    let fx = fixtures().join("walkthrough.json");
+    let o = flexbridge(&[
+        "run",
+        "--fixture",
+        fx.to_str().unwrap(),
+        "--mode",
+        "scheduled",
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(stdout.contains("SF-DemoAccount"), "{stdout}");
+    let summary = read(out.path(), "summary.json");
+    assert_eq!(summary["entries"]["Failed"], 0, "{summary:#}");
+    assert!(summary["entries"]["Completed"].as_u64().unwrap() >= 4);
+    assert!(summary["apiCalls"]["salesforce"].as_u64().unwrap() > 0);
+    assert!(summary["apiCalls"]["flexnet"].as_u64().unwrap() > 0);
+    let logs = read(out.path(), "logs.json");
+    assert_eq!(logs[0]["log_number"], "TL-00001");
+    let fno = read(out.path(), "flexnet.json");
+    let fno = fno.get("flexnet").unwrap_or(&fno);
+    assert_eq!(
+        fno["entitlements"][0]["entitlementId"],
+        "006Wk0000000001IAA"
+    );
+    let sf = read(out.path(), "salesforce.json");
+    assert_eq!(
+        sf["salesforce"]["Opportunity"][0]["FNO_Entitlement_ID__c"],
+        "006Wk0000000001IAA"
+    );
+    // The FNO password never reaches the output files.
+    for f in ["logs.json", "flexnet.json", "summary.json"] {
+        let text = std::fs::read_to_string(out.path().join(f)).unwrap();
+        assert!(!text.contains("Fn0-s3cret-pass"), "password in {f}");
+    }
+}
+
+#[test]
+fn account_mode_without_an_account_is_a_usage_error() {
+    let out = tempfile::tempdir().unwrap();
+    let fx = fixtures().join("walkthrough.json");
+    let o = flexbridge(&[
+        "run",
+        "--fixture",
+        fx.to_str().unwrap(),
+        "--mode",
+        "account",
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--account"));
+}
+
+#[test]
+fn immediate_mode_without_a_window_names_r22() {
+    let out = tempfile::tempdir().unwrap();
+    let fx = fixtures().join("walkthrough.json");
+    let o = flexbridge(&[
+        "run",
+        "--fixture",
+        fx.to_str().unwrap(),
+        "--mode",
+        "immediate",
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("R22"));
+}
+
+#[test]
+fn a_fixture_that_is_not_json_exits_1_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "{ not json").unwrap();
+    let o = flexbridge(&[
+        "run",
+        "--fixture",
+        bad.to_str().unwrap(),
+        "--mode",
+        "scheduled",
+        "--out",
+        dir.path().join("out").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("bad.json") && err.contains("not valid JSON"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_invalid_config_exits_1_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config.json");
+    std::fs::write(&cfg, r#"{"filters": {"sync_stages": []}}"#).unwrap();
+    let fx = fixtures().join("walkthrough.json");
+    let o = flexbridge(&[
+        "run",
+        "--fixture",
+        fx.to_str().unwrap(),
+        "--config",
+        cfg.to_str().unwrap(),
+        "--mode",
+        "scheduled",
+        "--out",
+        dir.path().join("out").to_str().unwrap(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("config.json"));
+}
+
+#[test]
+fn immediate_window_from_to_runs() {
+    let out = tempfile::tempdir().unwrap();
+    let fx = fixtures().join("walkthrough.json");
+    let o = flexbridge(&[
+        "run",
+        "--fixture",
+        fx.to_str().unwrap(),
+        "--mode",
+        "immediate",
+        "--from",
+        "2026-11-19",
+        "--to",
+        "2026-11-20T08:00:00Z",
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let summary = read(out.path(), "summary.json");
+    assert_eq!(summary["run"]["kind"], "immediate");
+    assert_eq!(summary["accounts"]["synced"], 1);
+}
