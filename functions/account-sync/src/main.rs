@@ -1,1 +1,17 @@
-fn main() {}
+//! account-sync: the SQS consumer of the per-account fan-out (partial batch failures) and
+//! `POST /accounts/{id}/sync` (R23, push only). Logic: `service::runs`.
+
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use serde_json::Value;
+use std::sync::Arc;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let handlers = Arc::new(service::wiring::Wiring::from_env().await?.sync_handlers());
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        let handlers = Arc::clone(&handlers);
+        async move { handlers.account_sync_event(event.payload).await }
+    }))
+    .await
+}

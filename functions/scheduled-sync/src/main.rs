@@ -1,1 +1,17 @@
-fn main() {}
+//! scheduled-sync: EventBridge Scheduler fires it (R21); it plans the window since the last
+//! batch fire time and queues one message per account. Logic: `service::runs`.
+
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use serde_json::Value;
+use std::sync::Arc;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let handlers = Arc::new(service::wiring::Wiring::from_env().await?.sync_handlers());
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        let handlers = Arc::clone(&handlers);
+        async move { handlers.scheduled(event.payload).await }
+    }))
+    .await
+}

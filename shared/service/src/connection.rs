@@ -272,7 +272,7 @@ impl Connector {
         let flexnet = FlexnetClient::new(settings.flexnet.to_config())
             .map_err(|e| SourceError::Unusable(e.to_string()))?;
         let mut engine = Engine::new(EngineParts {
-            salesforce: engine_salesforce(&salesforce),
+            salesforce: salesforce.clone(),
             flexnet,
             log: Arc::clone(&self.log),
             state: Arc::clone(&self.state),
@@ -297,12 +297,6 @@ impl Connector {
         self.stale.store(false, Ordering::SeqCst);
         Ok(())
     }
-}
-
-/// The engine's Salesforce side, from the client (one place to change while the engine's
-/// client type moves).
-fn engine_salesforce(_client: &SalesforceClient) -> engine::io::SalesforceClient {
-    engine::io::SalesforceClient
 }
 
 #[async_trait]
@@ -338,6 +332,18 @@ impl OrgDescribe for Connector {
                 picklist_values: f.picklist_values,
             })
             .collect())
+    }
+}
+
+/// License ingestion reads the org through the same client (R26).
+#[async_trait]
+impl licenses::LicenseSource for Connector {
+    async fn query(&self, soql: &str) -> Result<Vec<Value>, licenses::SourceError> {
+        let c = self.connected().await.map_err(Box::new)?;
+        c.salesforce.query(soql).await.map_err(|e| {
+            self.refused();
+            Box::new(e) as licenses::SourceError
+        })
     }
 }
 

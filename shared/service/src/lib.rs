@@ -13,6 +13,7 @@
 pub mod admin;
 pub mod apigw;
 pub mod connection;
+pub mod diagnostic;
 pub mod http;
 pub mod licenses;
 pub mod router;
@@ -20,4 +21,7 @@ pub mod runs;
 pub mod schedule;
 pub mod source;
 pub mod sqs;
+#[cfg(feature = "test-support")]
+pub mod testing;
 pub mod window;
+pub mod wiring;

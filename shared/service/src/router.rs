@@ -3,6 +3,7 @@
 use crate::admin::Admin;
 use crate::connection::ConnectionRoutes;
 use crate::http::{ApiError, ApiRequest, ApiResponse};
+use crate::licenses::LicenseRoutes;
 use crate::schedule::ScheduleRoutes;
 
 /// Everything behind the admin-api function (template.yaml's AdminApiFunction events).
@@ -13,6 +14,8 @@ pub struct AdminApi {
     pub connection: ConnectionRoutes,
     /// schedule (R21)
     pub schedule: ScheduleRoutes,
+    /// licenses (R26–R32); None where no license store is wired
+    pub licenses: Option<LicenseRoutes>,
 }
 
 impl AdminApi {
@@ -26,9 +29,52 @@ impl AdminApi {
         if let Some(r) = self.admin.route(&req).await {
             return r;
         }
+        if let Some(routes) = &self.licenses {
+            if let Some(r) = routes.route(&req).await {
+                return r;
+            }
+        }
         Err(ApiError::NoRoute {
             method: req.method,
             path: req.path,
         })
+    }
+}
+
+/// Value of `"task"` in the license schedule's input (template.yaml).
+pub const LICENSE_INFO_TASK: &str = "license-info";
+
+#[derive(Debug, thiserror::Error)]
+pub enum LicenseInfoError {
+    #[error(transparent)]
+    BadEvent(#[from] crate::runs::ScheduledError),
+    #[error("serialising the response")]
+    Serialise(#[source] serde_json::Error),
+}
+
+impl AdminApi {
+    /// The license-info function: its schedule's firing, or `POST /licenses/ingest`.
+    pub async fn license_info_event(
+        &self,
+        payload: serde_json::Value,
+    ) -> Result<serde_json::Value, LicenseInfoError> {
+        if payload.get("requestContext").is_some() {
+            let event = serde_json::from_value(payload).map_err(|e| {
+                crate::runs::ScheduledError::BadEvent(format!(
+                    "not an API Gateway HTTP API event: {e}"
+                ))
+            })?;
+            let r = crate::apigw::serve(event, |r| self.handle(r)).await;
+            return serde_json::to_value(r).map_err(LicenseInfoError::Serialise);
+        }
+        crate::runs::parse_schedule_event(&payload, LICENSE_INFO_TASK)?;
+        let r = self
+            .handle(crate::http::ApiRequest::new("POST", "/licenses/ingest"))
+            .await
+            .unwrap_or_else(|e| e.into_response());
+        if r.status >= 300 {
+            tracing::warn!(status = r.status, body = %r.body, "scheduled license ingestion did not run");
+        }
+        Ok(r.body)
     }
 }
