@@ -717,3 +717,96 @@ async fn versions_sobject_get_and_sim_hooks() {
     assert_eq!(calls["byEndpoint"]["sobject_get"], 1);
     assert_eq!(calls["apiCalls"], 1);
 }
+
+#[tokio::test]
+async fn the_repo_fixtures_load_and_answer_the_sync_queries() {
+    let mut queried = 0;
+    for name in ["demo.json", "walkthrough.json"] {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/").to_owned() + name;
+        let text = std::fs::read_to_string(&path).expect("fixture file");
+        let fx: Value = serde_json::from_str(&text).expect("json");
+        let sim = sim_salesforce::SalesforceSim::start(&fx, SimOptions::default())
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let r = http()
+            .post(format!("{}/services/oauth2/token", sim.base_url()))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", "flexbridge-demo"),
+                ("client_secret", "demo-secret"),
+            ])
+            .send()
+            .await
+            .expect("token");
+        let (s, _, v) = split(r).await;
+        if s != 200 {
+            // the fixture brings its own credentials
+            assert!(fx["salesforce"]["credentials"].is_object(), "{name}: {v}");
+            continue;
+        }
+        let tok = v["access_token"].as_str().expect("tok").to_owned();
+        let (s, v) = query(
+            &sim,
+            &tok,
+            "SELECT Id, Name, AccountId, Account.Name, StageName, IsWon, SystemModstamp, \
+             (SELECT Id, Product2Id, Product2.IsActive, Product2.FNO_Include_In_Sync__c, ProductCode, Quantity \
+              FROM OpportunityLineItems) FROM Opportunity \
+             WHERE IsWon = true AND SystemModstamp >= 2020-01-01T00:00:00Z ORDER BY SystemModstamp ASC",
+        )
+        .await;
+        assert_eq!(s, 200, "{name}: {v}");
+        let n = fx["salesforce"]["Opportunity"].as_array().map_or(0, |a| {
+            a.iter()
+                .filter(|o| o["IsWon"] == true && o.get("IsDeleted") != Some(&json!(true)))
+                .count()
+        });
+        assert_eq!(v["totalSize"], n, "{name}");
+        assert!(n > 0, "{name}: the fixture has won opportunities");
+        queried += 1;
+    }
+    assert!(queried >= 1);
+}
+
+#[tokio::test]
+async fn the_documented_fixture_example_loads() {
+    let doc = include_str!("../../fixtures/README.md");
+    let start_at = doc.find("## salesforce").expect("section");
+    let block = doc[start_at..]
+        .split("```json")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("json block");
+    let fx: Value = serde_json::from_str(block).expect("the README example is JSON");
+    let sim = sim_salesforce::SalesforceSim::start(&fx, SimOptions::default())
+        .await
+        .expect("the README example loads");
+    assert_eq!(sim.records("OpportunityLineItem").len(), 1);
+    let tok = token_for(&sim, "flexbridge-demo", "demo-secret").await;
+    let (s, v) = query(
+        &sim,
+        &tok,
+        "SELECT Name, (SELECT ProductCode FROM OpportunityLineItems) FROM Opportunity",
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        v["records"][0]["OpportunityLineItems"]["records"][0]["ProductCode"],
+        "FA-PRO-100"
+    );
+}
+
+async fn token_for(sim: &sim_salesforce::RunningSim, id: &str, secret: &str) -> String {
+    let r = http()
+        .post(format!("{}/services/oauth2/token", sim.base_url()))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", id),
+            ("client_secret", secret),
+        ])
+        .send()
+        .await
+        .expect("token");
+    let (s, _, v) = split(r).await;
+    assert_eq!(s, 200, "{v}");
+    v["access_token"].as_str().expect("tok").to_owned()
+}
