@@ -27,6 +27,7 @@ pub mod tables;
 pub mod test_support;
 
 pub use config::{AwsClients, AwsConfig, ConfigError};
+pub use dynamo::licenses::DynamoLicenseStore;
 pub use dynamo::log::DynamoTransactionLog;
 pub use dynamo::state::DynamoStateStore;
 pub use schedule::{

@@ -1,5 +1,6 @@
 //! DynamoDB adapters. All `AttributeValue` mapping of flexbridge lives in this module.
 
+pub mod licenses;
 pub mod log;
 pub mod state;
 

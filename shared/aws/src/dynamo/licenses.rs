@@ -1,0 +1,348 @@
+//! [`LicenseStore`] on DynamoDB: license records (R26–R32).
+//!
+//! Layout ([`crate::tables::LICENSE_TABLE`], `pk`/`sk`):
+//!
+//! | item | pk | sk | attributes |
+//! |---|---|---|---|
+//! | captured part | `<license id>` | `captured` | `doc` (JSON of `CapturedLicense`), `kind`, `name`, `active` (for reading in the console) |
+//! | manual part (R27) | `<license id>` | `manual` | `name`, `allowed` (N), `amount` (S, `"1200.50"`), `currency`, `effective_date`, `ending_date` (S, `YYYY-MM-DD`), `payment_frequency`, `updated` — each only when set |
+//! | task flag (R29) | `meta#task` | `meta` | `enabled` (BOOL) |
+//! | org usage (R32) | `meta#org` | `meta` | `doc` (JSON of `OrgUsage`) |
+//!
+//! The two parts of a license are separate items, so an ingest (captured) and an admin
+//! (manual) never overwrite each other (R27). The R28 default effective date is an `UpdateItem`
+//! conditional on `attribute_not_exists(effective_date)`.
+
+use super::{enum_name, n, opt_n, opt_s, put_opt, req_s, s, time_key, Item};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, NaiveDate, Utc};
+use engine::ports::StoreError;
+use licenses::{
+    Amount, CapturedLicense, LicenseRecord, LicenseStore, ManualFields, OrgUsage, PaymentFrequency,
+};
+use std::collections::BTreeMap;
+
+const CAPTURED: &str = "captured";
+const MANUAL: &str = "manual";
+const META: &str = "meta";
+const TASK_PK: &str = "meta#task";
+const ORG_PK: &str = "meta#org";
+
+/// The license table.
+#[derive(Debug, Clone)]
+pub struct DynamoLicenseStore {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+fn key(pk: &str, sk: &str) -> Item {
+    Item::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
+}
+
+fn doc_of<T: serde::de::DeserializeOwned>(item: &Item, k: &str) -> Result<T, StoreError> {
+    let doc = req_s(item, "doc", k)?;
+    serde_json::from_str(&doc).map_err(|e| {
+        super::corrupt(
+            k,
+            format!(
+                "doc is not a valid record (line {}, column {}): {e}",
+                e.line(),
+                e.column()
+            ),
+        )
+    })
+}
+
+fn captured_to_item(c: &CapturedLicense) -> Result<Item, StoreError> {
+    let doc = serde_json::to_string(c).map_err(|e| super::corrupt(&c.id, e.to_string()))?;
+    let mut item = key(&c.id, CAPTURED);
+    item.extend([
+        ("doc".to_owned(), s(doc)),
+        ("kind".to_owned(), s(enum_name(&c.kind))),
+        ("name".to_owned(), s(&c.name)),
+        ("active".to_owned(), AttributeValue::Bool(c.active)),
+    ]);
+    Ok(item)
+}
+
+fn manual_to_item(id: &str, m: &ManualFields) -> Item {
+    let mut item = key(id, MANUAL);
+    put_opt(&mut item, "name", m.name.as_ref().map(s));
+    put_opt(&mut item, "allowed", m.allowed.map(n));
+    put_opt(&mut item, "amount", m.amount.map(|a| s(a.to_string())));
+    put_opt(&mut item, "currency", m.currency.as_ref().map(s));
+    put_opt(
+        &mut item,
+        "effective_date",
+        m.effective_date.map(|d| s(d.to_string())),
+    );
+    put_opt(
+        &mut item,
+        "ending_date",
+        m.ending_date.map(|d| s(d.to_string())),
+    );
+    put_opt(
+        &mut item,
+        "payment_frequency",
+        m.payment_frequency.as_ref().map(|f| s(enum_name(f))),
+    );
+    put_opt(
+        &mut item,
+        "updated",
+        m.updated.as_ref().map(|t| s(time_key(t))),
+    );
+    item
+}
+
+fn item_to_manual(item: &Item, id: &str) -> Result<ManualFields, StoreError> {
+    let k = format!("license {id} manual");
+    let k = k.as_str();
+    let date = |name: &str| -> Result<Option<NaiveDate>, StoreError> {
+        opt_s(item, name, k)?
+            .map(|v| {
+                NaiveDate::parse_from_str(&v, "%Y-%m-%d")
+                    .map_err(|_| super::corrupt(k, format!("attribute {name} is not a date")))
+            })
+            .transpose()
+    };
+    let amount = opt_s(item, "amount", k)?
+        .map(|v| Amount::parse(&v).map_err(|e| super::corrupt(k, format!("attribute amount: {e}"))))
+        .transpose()?;
+    let payment_frequency = opt_s(item, "payment_frequency", k)?
+        .map(|v| {
+            serde_json::from_value::<PaymentFrequency>(serde_json::Value::String(v.clone()))
+                .map_err(|_| {
+                    super::corrupt(
+                        k,
+                        format!("attribute payment_frequency has unknown value {v:?}"),
+                    )
+                })
+        })
+        .transpose()?;
+    let updated = opt_s(item, "updated", k)?
+        .map(|v| {
+            DateTime::parse_from_rfc3339(&v)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| super::corrupt(k, "attribute updated is not an RFC 3339 time"))
+        })
+        .transpose()?;
+    Ok(ManualFields {
+        name: opt_s(item, "name", k)?,
+        allowed: opt_n(item, "allowed", k)?,
+        amount,
+        currency: opt_s(item, "currency", k)?,
+        effective_date: date("effective_date")?,
+        ending_date: date("ending_date")?,
+        payment_frequency,
+        updated,
+    })
+}
+
+impl DynamoLicenseStore {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        DynamoLicenseStore {
+            client,
+            table: table.into(),
+        }
+    }
+
+    async fn get_item(&self, key: Item, what: &str) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::backend(format!("dynamodb GetItem {what}"), e))?;
+        Ok(out.item)
+    }
+
+    async fn put_item(&self, item: Item, what: &str) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| StoreError::backend(format!("dynamodb PutItem {what}"), e))?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl LicenseStore for DynamoLicenseStore {
+    async fn all(&self) -> Result<Vec<LicenseRecord>, StoreError> {
+        // The table holds one org's licenses (tens of items): a consistent scan, every page.
+        let mut captured: BTreeMap<String, CapturedLicense> = BTreeMap::new();
+        let mut manual: BTreeMap<String, ManualFields> = BTreeMap::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| StoreError::backend("dynamodb Scan licenses", e))?;
+            for item in out.items.unwrap_or_default() {
+                let pk = req_s(&item, "pk", "license item")?;
+                match req_s(&item, "sk", &pk)?.as_str() {
+                    CAPTURED => {
+                        let c: CapturedLicense = doc_of(&item, &format!("license {pk}"))?;
+                        captured.insert(pk, c);
+                    }
+                    MANUAL => {
+                        let m = item_to_manual(&item, &pk)?;
+                        manual.insert(pk, m);
+                    }
+                    _ => {} // meta items
+                }
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        Ok(captured
+            .into_iter()
+            .map(|(id, c)| LicenseRecord {
+                manual: manual.remove(&id).unwrap_or_default(),
+                captured: c,
+            })
+            .collect())
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<LicenseRecord>, StoreError> {
+        let Some(c) = self.get_item(key(id, CAPTURED), "license").await? else {
+            return Ok(None);
+        };
+        let manual = match self.get_item(key(id, MANUAL), "license manual").await? {
+            Some(m) => item_to_manual(&m, id)?,
+            None => ManualFields::default(),
+        };
+        Ok(Some(LicenseRecord {
+            captured: doc_of(&c, &format!("license {id}"))?,
+            manual,
+        }))
+    }
+
+    async fn put_captured(&self, records: &[CapturedLicense]) -> Result<(), StoreError> {
+        for r in records {
+            self.put_item(captured_to_item(r)?, "captured license")
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn default_effective_date(&self, id: &str, date: NaiveDate) -> Result<(), StoreError> {
+        // R28 without overwriting (R27): only where no effective date is set.
+        let r = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(id, MANUAL)))
+            .update_expression("SET #d = :d")
+            .condition_expression("attribute_not_exists(#d)")
+            .expression_attribute_names("#d", "effective_date")
+            .expression_attribute_values(":d", s(date.to_string()))
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(StoreError::backend("dynamodb UpdateItem effective date", e)),
+        }
+    }
+
+    async fn put_manual(&self, id: &str, manual: &ManualFields) -> Result<(), StoreError> {
+        self.put_item(manual_to_item(id, manual), "license manual")
+            .await
+    }
+
+    async fn task_enabled(&self) -> Result<bool, StoreError> {
+        match self
+            .get_item(key(TASK_PK, META), "license task flag")
+            .await?
+        {
+            None => Ok(true), // R29: enabled by default
+            Some(item) => match item.get("enabled") {
+                Some(AttributeValue::Bool(b)) => Ok(*b),
+                _ => Err(super::corrupt(
+                    "license task flag",
+                    "attribute enabled is missing or not a boolean",
+                )),
+            },
+        }
+    }
+
+    async fn set_task_enabled(&self, enabled: bool) -> Result<(), StoreError> {
+        let mut item = key(TASK_PK, META);
+        item.insert("enabled".into(), AttributeValue::Bool(enabled));
+        self.put_item(item, "license task flag").await
+    }
+
+    async fn org_usage(&self) -> Result<Option<OrgUsage>, StoreError> {
+        self.get_item(key(ORG_PK, META), "org usage")
+            .await?
+            .map(|item| doc_of(&item, "org usage"))
+            .transpose()
+    }
+
+    async fn put_org_usage(&self, usage: &OrgUsage) -> Result<(), StoreError> {
+        let doc =
+            serde_json::to_string(usage).map_err(|e| super::corrupt("org usage", e.to_string()))?;
+        let mut item = key(ORG_PK, META);
+        item.insert("doc".into(), s(doc));
+        self.put_item(item, "org usage").await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manual_fields_round_trip_through_attributes() {
+        let m = ManualFields {
+            name: Some("local".into()),
+            allowed: Some(7),
+            amount: Some(Amount::parse("1200.50").unwrap()),
+            currency: Some("EUR".into()),
+            effective_date: Some("2026-01-01".parse().unwrap()),
+            ending_date: Some("2026-12-31".parse().unwrap()),
+            payment_frequency: Some(PaymentFrequency::SemiAnnual),
+            updated: Some("2026-11-27T10:00:00.123Z".parse().unwrap()),
+        };
+        let item = manual_to_item("X", &m);
+        assert_eq!(item.get("payment_frequency"), Some(&s("semi_annual")));
+        assert_eq!(item.get("amount"), Some(&s("1200.50")));
+        assert_eq!(item_to_manual(&item, "X").unwrap(), m);
+        let empty = manual_to_item("X", &ManualFields::default());
+        assert_eq!(empty.len(), 2, "only the key when nothing is set");
+        assert_eq!(
+            item_to_manual(&empty, "X").unwrap(),
+            ManualFields::default()
+        );
+    }
+
+    #[test]
+    fn a_corrupt_manual_item_names_license_and_attribute() {
+        let mut item = manual_to_item("X", &ManualFields::default());
+        item.insert("effective_date".into(), s("27.11.2026"));
+        let e = item_to_manual(&item, "X").unwrap_err().to_string();
+        assert!(
+            e.contains("license X") && e.contains("effective_date"),
+            "{e}"
+        );
+    }
+}
