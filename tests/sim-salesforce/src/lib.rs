@@ -10,6 +10,7 @@
 //! | `GET /services/data/vXX.X/query?q=` and `GET …/query/<locator>-<offset>` | `query` |
 //! | `GET /services/data/vXX.X/queryAll?q=` (soft-deleted rows too) | `queryAll` |
 //! | `GET …/sobjects/{Type}/describe` | `describe` |
+//! | `GET …/sobjects/{Type}/deleted/?start=&end=` | `deleted` |
 //! | `GET …/sobjects/{Type}/{Id}` | `sobject_get` |
 //! | `PATCH …/sobjects/{Type}/{Id}` (204) | `sobject_patch` |
 //! | `PATCH …/composite/sobjects` (≤ 200 records, `allOrNone`) | `composite` |
@@ -313,14 +314,23 @@ impl RunningSim {
     }
     /// Test hook: inserts or replaces a record by `Id` (generated when absent; unknown
     /// fields get an inferred type). Bumps SystemModstamp to the clock unless the record
-    /// gives one. Panics on a record the fixture loader would refuse (a test bug).
+    /// gives one. Panics on a record the fixture loader would refuse (a test bug); see
+    /// [`RunningSim::try_upsert_record`].
     pub fn upsert_record(&self, sobject: &str, record: Value) {
-        let Value::Object(rec) = record else {
-            panic!("upsert_record({sobject}): the record must be a JSON object");
-        };
-        if let Err(e) = lock(&self.inner.org).upsert(sobject, rec) {
+        if let Err(e) = self.try_upsert_record(sobject, record) {
             panic!("upsert_record({sobject}): {e}");
         }
+    }
+    /// [`RunningSim::upsert_record`] returning the record's id, or the refusal.
+    pub fn try_upsert_record(&self, sobject: &str, record: Value) -> Result<String, SimError> {
+        let Value::Object(rec) = record else {
+            return Err(SimError::Fixture(format!(
+                "{sobject}: a record must be a JSON object"
+            )));
+        };
+        lock(&self.inner.org)
+            .upsert(sobject, rec)
+            .map_err(|e| SimError::Fixture(format!("{sobject}: {e}")))
     }
     /// Calls by endpoint kind (`token`, `query`, `queryAll`, `describe`, `sobject_get`,
     /// `sobject_patch`, `composite`, `limits`, `versions`), counted on arrival, including
@@ -551,6 +561,7 @@ async fn handle(
         ["query"] | ["query", _] => ("query", "GET"),
         ["queryAll"] | ["queryAll", _] => ("queryAll", "GET"),
         ["sobjects", _, "describe"] => ("describe", "GET"),
+        ["sobjects", _, "deleted"] => ("deleted", "GET"),
         ["sobjects", _, _] if method == Method::PATCH => ("sobject_patch", "GET,PATCH"),
         ["sobjects", _, _] => ("sobject_get", "GET,PATCH"),
         ["composite", "sobjects"] => ("composite", "PATCH"),
@@ -619,6 +630,7 @@ async fn handle(
             }
             (_, ["query" | "queryAll", loc]) => query_more(&inner, &version, loc),
             ("describe", ["sobjects", t, _]) => describe(&inner, t, &version),
+            ("deleted", ["sobjects", t, _]) => deleted(&inner, t, &params),
             ("sobject_get", ["sobjects", t, id]) => sobject_get(&inner, t, id, &version, &params),
             ("sobject_patch", ["sobjects", t, id]) => sobject_patch(&inner, t, id, &body),
             ("composite", _) => composite(&inner, &body),
@@ -1261,6 +1273,80 @@ fn composite(inner: &Inner, body: &[u8]) -> Response {
         results.push(item);
     }
     j(StatusCode::OK, &J::A(results))
+}
+
+/// `GET /sobjects/{Type}/deleted/?start=&end=`: soft-deleted rows whose SystemModstamp (the
+/// deletion time here) lies in [start, end].
+fn deleted(inner: &Inner, sobject: &str, params: &[(String, String)]) -> Response {
+    let org = lock(&inner.org);
+    let Some(def) = org.object(sobject) else {
+        return not_found();
+    };
+    let bound = |k: &str| param(params, k).and_then(org::parse_datetime);
+    let (Some(start), Some(end)) = (bound("start"), bound("end")) else {
+        return rest_error(
+            StatusCode::BAD_REQUEST,
+            "MISSING_ARGUMENT",
+            "start and end are required ISO date-times (e.g. 2026-05-05T00:00:00+00:00)",
+            None,
+        );
+    };
+    if end < start {
+        return rest_error(
+            StatusCode::BAD_REQUEST,
+            "INVALID_REPLICATION_DATE",
+            "end date must be after start date",
+            None,
+        );
+    }
+    let mut found: Vec<(DateTime<Utc>, String)> = org
+        .records(&def.name)
+        .iter()
+        .filter(|r| r.get("IsDeleted") == Some(&Value::Bool(true)))
+        .filter_map(|r| {
+            let t = r
+                .get("SystemModstamp")
+                .and_then(Value::as_str)
+                .and_then(org::parse_datetime)?;
+            let id = r.get("Id").and_then(Value::as_str)?.to_owned();
+            (t >= start && t <= end).then_some((t, id))
+        })
+        .collect();
+    found.sort();
+    let earliest = org
+        .records(&def.name)
+        .iter()
+        .filter(|r| r.get("IsDeleted") == Some(&Value::Bool(true)))
+        .filter_map(|r| r.get("SystemModstamp").and_then(Value::as_str))
+        .filter_map(org::parse_datetime)
+        .min()
+        .unwrap_or(start);
+    let latest = end.min(org.now());
+    let body = J::O(vec![
+        (
+            "deletedRecords".into(),
+            J::A(
+                found
+                    .into_iter()
+                    .map(|(t, id)| {
+                        J::O(vec![
+                            ("id".into(), J::str(id)),
+                            ("deletedDate".into(), J::str(org::format_datetime(t))),
+                        ])
+                    })
+                    .collect(),
+            ),
+        ),
+        (
+            "earliestDateAvailable".into(),
+            J::str(org::format_datetime(earliest)),
+        ),
+        (
+            "latestDateCovered".into(),
+            J::str(org::format_datetime(latest)),
+        ),
+    ]);
+    j(StatusCode::OK, &body)
 }
 
 fn limits(used: u64, opts: &SimOptions) -> Response {

@@ -140,7 +140,12 @@ pub fn tokenize(src: &str) -> Result<Vec<Tok>, SoqlError> {
                     i += 1;
                 }
                 let s: String = c[start..i].iter().collect();
-                let t = parse_datetime(&s).ok_or_else(|| {
+                // SOQL date-times end in `Z` or `±hh:mm` (the colon is required)
+                let zone_ok = s.ends_with('Z') || {
+                    let b = s.as_bytes();
+                    b.len() > 6 && matches!(b[b.len() - 6], b'+' | b'-') && b[b.len() - 3] == b':'
+                };
+                let t = parse_datetime(&s).filter(|_| zone_ok).ok_or_else(|| {
                     malformed(format!(
                         "line 1:{start} no viable alternative at character: invalid date-time literal {s} (use YYYY-MM-DDThh:mm:ssZ or ±hh:mm)"
                     ))
@@ -1248,6 +1253,11 @@ mod tests {
         assert!(t.contains(&Tok::Num(-1.5)));
         assert!(t.contains(&Tok::Str("a'b".into())));
         assert!(tokenize("x = 'open").is_err());
+        assert!(tokenize("x > 2025-06-04T11:02:25.000Z").is_ok());
+        assert!(tokenize("x > 2025-06-04T11:02:25-05:00").is_ok());
+        // the response format is not a SOQL literal
+        assert!(tokenize("x > 2025-06-04T11:02:25.000+0000").is_err());
+        assert!(tokenize("x > 2025-06-04T11:02:25").is_err());
         // '+' decoded to a space by a careless client
         assert!(tokenize("x > 2025-06-04T11:02:25 00:00").is_err());
     }

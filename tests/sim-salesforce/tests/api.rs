@@ -810,3 +810,35 @@ async fn token_for(sim: &sim_salesforce::RunningSim, id: &str, secret: &str) -> 
     assert_eq!(s, 200, "{v}");
     v["access_token"].as_str().expect("tok").to_owned()
 }
+
+#[tokio::test]
+async fn deleted_resource_lists_soft_deleted_rows_in_the_window() {
+    let sim = start(SimOptions::default()).await;
+    let tok = token(&sim).await;
+    let (s, _, v) = get(
+        &sim,
+        &tok,
+        "sobjects/Account/deleted/?start=2026-05-01T00:00:00%2B00:00&end=2026-05-31T00:00:00Z",
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        v["deletedRecords"],
+        json!([{"id": "001Dm0000000003IAA", "deletedDate": "2026-05-06T09:00:00.000+0000"}])
+    );
+    assert!(v["latestDateCovered"].is_string() && v["earliestDateAvailable"].is_string());
+    let (s, _, v) = get(
+        &sim,
+        &tok,
+        "sobjects/Account/deleted/?start=2026-06-01T00:00:00Z&end=2026-07-01T00:00:00Z",
+    )
+    .await;
+    assert_eq!((s, v["deletedRecords"].clone()), (200, json!([])));
+    let (s, _, v) = get(&sim, &tok, "sobjects/Account/deleted/").await;
+    assert_eq!((s, error_code(&v)), (400, "MISSING_ARGUMENT"));
+    assert_eq!(sim.calls()["deleted"], 3);
+    assert!(sim
+        .try_upsert_record("Account", json!({"Id": "bad id!"}))
+        .is_err());
+    assert!(sim.try_upsert_record("Account", json!([1])).is_err());
+}
