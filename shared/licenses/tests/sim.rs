@@ -141,3 +141,71 @@ async fn a_refused_login_is_failed_entries_and_the_store_stays_as_it_was() {
         "secret leaked: {text}"
     );
 }
+
+#[tokio::test]
+async fn r30_usage_is_counted_over_every_page_of_a_large_org() {
+    // 450 more active users on the Standard User profile (Salesforce license) and 450
+    // assignments of the CRM User PSL: with batchSize 200 every query pages.
+    let mut f = fixture("before.json");
+    let users = f["salesforce"]["User"].as_array_mut().unwrap();
+    let mut assigns = Vec::new();
+    for i in 0..450 {
+        let id = format!("005B{i:011}AAA");
+        users.push(serde_json::json!({
+            "Id": id, "Username": format!("bulk{i}@acme.example"), "LastName": format!("Bulk{i}"),
+            "Email": format!("bulk{i}@acme.example"), "IsActive": true,
+            "ProfileId": "00e000000000002AAA", "UserPermissionsMarketingUser": i % 3 == 0
+        }));
+        assigns.push(serde_json::json!({
+            "Id": format!("2LAB{i:011}AAA"), "PermissionSetLicenseId": "0PL000000000001AAA",
+            "AssigneeId": id
+        }));
+    }
+    f["salesforce"]["PermissionSetLicenseAssign"]
+        .as_array_mut()
+        .unwrap()
+        .extend(assigns);
+    let sim = SalesforceSim::start(&f, SimOptions::default())
+        .await
+        .unwrap();
+    let mut config = SalesforceConfig::new(
+        sim.base_url(),
+        SalesforceAuth::ClientCredentials {
+            client_id: "flexbridge-demo".into(),
+            client_secret: Secret::new("demo-secret"),
+        },
+    );
+    config.batch_size = Some(200);
+    let client = SalesforceClient::new(config).unwrap();
+    let store = MemoryLicenseStore::new();
+    let log = SqliteStore::in_memory().unwrap();
+    let report = ingest(&client, &store, &log, fixture_now(&f).unwrap(), "big")
+        .await
+        .unwrap();
+    assert!(
+        report.failed_objects.is_empty(),
+        "{:?}",
+        report.failed_objects
+    );
+    let users_of = |r: Option<LicenseRecord>| r.unwrap().captured.active_users;
+    assert_eq!(
+        users_of(store.get("100000000000001AAA").await.unwrap()),
+        453
+    );
+    assert_eq!(
+        users_of(store.get("0PL000000000001AAA").await.unwrap()),
+        452
+    );
+    assert_eq!(
+        users_of(
+            store
+                .get("feature:UserPermissionsMarketingUser")
+                .await
+                .unwrap()
+        ),
+        2 + 150
+    );
+    // User (456 rows) and PermissionSetLicenseAssign (454 rows) each took three pages
+    let queries = sim.calls().get("query").copied().unwrap_or(0);
+    assert!(queries >= 8 + 4, "paged: {queries} query calls");
+}
