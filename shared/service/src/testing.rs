@@ -132,3 +132,211 @@ impl MotoStack {
         Wiring::new(self.config.clone(), self.clients.clone(), clock)
     }
 }
+
+// ------------------------------------------------------------------------- real event shapes
+
+use aws_lambda_events::event::apigw::ApiGatewayV2httpRequest;
+use aws_lambda_events::event::sqs::SqsEvent;
+use serde_json::{json, Value};
+
+/// An API Gateway HTTP API (payload 2.0) event as Lambda receives it for a SigV4-signed
+/// request on the `$default` stage: IAM authorizer context, raw path and query, JSON body.
+pub fn api_event(
+    method: &str,
+    path: &str,
+    query: &[(&str, &str)],
+    body: Option<&str>,
+) -> ApiGatewayV2httpRequest {
+    let raw_query = query
+        .iter()
+        .map(|(k, v)| format!("{k}={}", v.replace(' ', "%20").replace(':', "%3A")))
+        .collect::<Vec<_>>()
+        .join("&");
+    let params: serde_json::Map<String, Value> = query
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), json!(v)))
+        .collect();
+    let route = if path.starts_with("/accounts/") {
+        format!("{method} /accounts/{{id}}/sync")
+    } else {
+        format!("{method} {path}")
+    };
+    let mut event = json!({
+        "version": "2.0",
+        "routeKey": route,
+        "rawPath": path,
+        "rawQueryString": raw_query,
+        "headers": {
+            "accept": "application/json",
+            "content-type": "application/json",
+            "host": "abc123.execute-api.us-east-1.amazonaws.com",
+            "user-agent": "awscurl/0.36",
+            "x-amz-date": "20261120T090000Z",
+            "x-amz-security-token": "FwoGZXIvYXdzE-test",
+            "x-forwarded-proto": "https"
+        },
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "abc123",
+            "authorizer": {"iam": {
+                "accessKey": "ASIAEXAMPLE", "accountId": "123456789012", "callerId": "AROAEXAMPLE:admin",
+                "cognitoIdentity": null, "principalOrgId": null,
+                "userArn": "arn:aws:sts::123456789012:assumed-role/FlexbridgeAdmin/admin",
+                "userId": "AROAEXAMPLE:admin"
+            }},
+            "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
+            "domainPrefix": "abc123",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
+                     "sourceIp": "203.0.113.7", "userAgent": "awscurl/0.36"},
+            "requestId": "JKJaXmPLvHcESHA=",
+            "routeKey": route,
+            "stage": "$default",
+            "time": "20/Nov/2026:09:00:00 +0000",
+            "timeEpoch": 1_795_251_600_000_i64
+        },
+        "isBase64Encoded": false
+    });
+    if !params.is_empty() {
+        event["queryStringParameters"] = Value::Object(params);
+    }
+    if let Some(id) = path
+        .strip_prefix("/accounts/")
+        .and_then(|r| r.strip_suffix("/sync"))
+    {
+        event["pathParameters"] = json!({"id": id});
+    }
+    if let Some(b) = body {
+        event["body"] = json!(b);
+    }
+    serde_json::from_value(event).expect("a valid HTTP API v2 event")
+}
+
+/// The SQS event Lambda's event source mapping delivers for `messages` received from the
+/// queue `queue_arn` (attributes as SQS reports them).
+pub fn sqs_event(messages: &[aws_sdk_sqs::types::Message], queue_arn: &str) -> SqsEvent {
+    let records: Vec<Value> = messages
+        .iter()
+        .map(|m| {
+            let attrs: serde_json::Map<String, Value> = m
+                .attributes
+                .as_ref()
+                .map(|a| {
+                    a.iter()
+                        .map(|(k, v)| (k.as_str().to_owned(), json!(v)))
+                        .collect()
+                })
+                .unwrap_or_default();
+            json!({
+                "messageId": m.message_id,
+                "receiptHandle": m.receipt_handle,
+                "body": m.body,
+                "attributes": attrs,
+                "messageAttributes": {},
+                "md5OfBody": m.md5_of_body,
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": "us-east-1"
+            })
+        })
+        .collect();
+    serde_json::from_value(json!({ "Records": records })).expect("a valid SQS event")
+}
+
+/// The payload EventBridge Scheduler sends the scheduled-sync function (template.yaml's
+/// `Input` with the context attributes substituted).
+pub fn schedule_event(scheduled_time: &str, attempt: u32) -> Value {
+    json!({
+        "source": "flexbridge.schedule",
+        "task": "scheduled-sync",
+        "scheduleArn": "arn:aws:scheduler:us-east-1:123456789012:schedule/default/flexbridge-scheduled-sync",
+        "scheduledTime": scheduled_time,
+        "executionId": "d32c5kddcf5bb8c3",
+        "attempt": attempt.to_string()
+    })
+}
+
+/// Connection settings JSON for the two simulators (client credentials login).
+pub fn connection_json(
+    salesforce_url: &str,
+    client_id: &str,
+    client_secret: &str,
+    flexnet_url: &str,
+    fno_user: &str,
+    fno_password: &str,
+) -> Value {
+    json!({
+        "salesforce": {
+            "loginUrl": salesforce_url,
+            "auth": {"flow": "client_credentials", "clientId": client_id, "clientSecret": client_secret},
+            "timeoutSecs": 10,
+            "maxRetries": 1
+        },
+        "flexnet": {
+            "baseUrl": flexnet_url,
+            "username": fno_user,
+            "password": fno_password,
+            "timeoutSecs": 10,
+            "maxRetries": 1
+        }
+    })
+}
+
+impl MotoStack {
+    /// The work queue's ARN (for SQS events).
+    pub async fn queue_arn(&self, url: &str) -> Result<String, BoxError> {
+        Ok(self
+            .clients
+            .sqs
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(QueueAttributeName::QueueArn)
+            .send()
+            .await?
+            .attributes
+            .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+            .ok_or("no queue ARN")?)
+    }
+
+    /// One ReceiveMessage on `url` (up to 10, with every system attribute, no wait).
+    pub async fn receive(&self, url: &str) -> Result<Vec<aws_sdk_sqs::types::Message>, BoxError> {
+        Ok(self
+            .clients
+            .sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+            .send()
+            .await?
+            .messages
+            .unwrap_or_default())
+    }
+
+    /// What Lambda's event source mapping does with a batch response: delete the messages
+    /// not reported as failed; failed ones become visible again after the visibility timeout.
+    pub async fn settle(
+        &self,
+        url: &str,
+        messages: &[aws_sdk_sqs::types::Message],
+        failed_ids: &[String],
+    ) -> Result<(), BoxError> {
+        for m in messages {
+            if failed_ids
+                .iter()
+                .any(|f| Some(f.as_str()) == m.message_id.as_deref())
+            {
+                continue;
+            }
+            if let Some(h) = m.receipt_handle.as_deref() {
+                self.clients
+                    .sqs
+                    .delete_message()
+                    .queue_url(url)
+                    .receipt_handle(h)
+                    .send()
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,771 @@
+//! Every handler called directly with real event JSON (API Gateway HTTP API v2 with IAM
+//! context, SQS, EventBridge Scheduler) against moto (DynamoDB, SQS, Secrets Manager,
+//! Scheduler — the adapters the functions use) and the two simulators.
+
+use aws_lambda_events::encodings::Body;
+use aws_lambda_events::event::apigw::ApiGatewayV2httpResponse;
+use chrono::{DateTime, Utc};
+use engine::ports::{OffsetClock, StateStore};
+use serde_json::{json, Value};
+use service::runs::SyncHandlers;
+use service::testing::{api_event, connection_json, schedule_event, sqs_event, MotoStack};
+use service::wiring::Wiring;
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
+
+const ACC: &str = "001Wk0000000001IAA";
+const OPP: &str = "006Wk0000000001IAA";
+const SF_SECRET: &str = "demo-secret";
+
+// ------------------------------------------------------------------ log capture (secrecy)
+
+static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+
+struct Capture(Arc<Mutex<Vec<u8>>>);
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// One global TRACE subscriber for the whole test binary (scoped ones miss callsites that
+/// other test threads registered first).
+fn logs() -> Arc<Mutex<Vec<u8>>> {
+    LOGS.get_or_init(|| {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let w = buf.clone();
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .json()
+            .with_writer(move || Capture(w.clone()))
+            .init();
+        buf
+    })
+    .clone()
+}
+
+fn captured() -> String {
+    String::from_utf8_lossy(&logs().lock().unwrap()).into_owned()
+}
+
+// ------------------------------------------------------------------ the stack
+
+fn fixture(name: &str) -> Value {
+    let p = format!("{}/../../tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+}
+
+struct Env {
+    moto: MotoStack,
+    wiring: Wiring,
+    sf: sim_salesforce::RunningSim,
+    fno: sim_flexnet::RunningSim,
+    fx: Value,
+}
+
+impl Env {
+    async fn start(fx: Value, queue_visibility: u32) -> Env {
+        logs();
+        let now: DateTime<Utc> = fx["now"].as_str().unwrap().parse().unwrap();
+        let sf = sim_salesforce::SalesforceSim::start(&fx, Default::default())
+            .await
+            .unwrap();
+        let fno = sim_flexnet::FlexnetSim::start(&fx, Default::default())
+            .await
+            .unwrap();
+        let moto = MotoStack::create(queue_visibility).await.unwrap();
+        let wiring = moto.wiring(Arc::new(OffsetClock::starting_at(now)));
+        Env {
+            moto,
+            wiring,
+            sf,
+            fno,
+            fx,
+        }
+    }
+
+    fn connection(&self) -> Value {
+        connection_json(
+            self.sf.base_url(),
+            "flexbridge-demo",
+            SF_SECRET,
+            self.fno.base_url(),
+            self.fx["flexnet"]["credentials"]["username"]
+                .as_str()
+                .unwrap(),
+            self.fno_password(),
+        )
+    }
+
+    fn fno_password(&self) -> &str {
+        self.fx["flexnet"]["credentials"]["password"]
+            .as_str()
+            .unwrap()
+    }
+
+    fn sync(&self) -> SyncHandlers {
+        self.wiring.sync_handlers()
+    }
+
+    /// A request through the admin-api function's handler.
+    async fn admin(
+        &self,
+        method: &str,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> (u16, Value) {
+        let api = self.wiring.admin_api();
+        let r =
+            service::apigw::serve(api_event(method, path, query, body), |r| api.handle(r)).await;
+        parse(r)
+    }
+
+    async fn connect(&self) {
+        let (status, body) = self
+            .admin(
+                "PUT",
+                "/settings/connection",
+                &[],
+                Some(&self.connection().to_string()),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    async fn account_sync_http(&self, path: &str) -> (u16, Value) {
+        let event = serde_json::to_value(api_event("POST", path, &[], None)).unwrap();
+        let out = self.sync().account_sync_event(event).await.unwrap();
+        parse(serde_json::from_value(out).unwrap())
+    }
+
+    async fn immediate(&self, body: Option<&str>) -> (u16, Value) {
+        let sync = self.sync();
+        let r = service::apigw::serve(api_event("POST", "/sync", &[], body), |r| {
+            sync.route_immediate(r)
+        })
+        .await;
+        parse(r)
+    }
+
+    fn queue_url(&self) -> String {
+        self.wiring.config.work_queue_url.clone()
+    }
+}
+
+fn parse(r: ApiGatewayV2httpResponse) -> (u16, Value) {
+    assert_eq!(r.headers["content-type"], "application/json");
+    let body = match r.body {
+        Some(Body::Text(t)) => serde_json::from_str(&t).unwrap(),
+        other => panic!("unexpected body {other:?}"),
+    };
+    (r.status_code as u16, body)
+}
+
+fn field(body: &Value) -> &str {
+    body["field"].as_str().unwrap_or_default()
+}
+
+// ------------------------------------------------------------------ R25 connection
+
+#[tokio::test]
+async fn r25_nothing_runs_before_the_connection_is_saved() {
+    let env = Env::start(fixture("walkthrough.json"), 30).await;
+    let (s, b) = env.admin("GET", "/settings/connection", &[], None).await;
+    assert_eq!((s, &b["saved"]), (200, &json!(false)), "{b}");
+
+    let (s, b) = env.immediate(Some(r#"{"hours": 24}"#)).await;
+    assert_eq!(s, 409, "{b}");
+    assert!(b["message"].as_str().unwrap().contains("R25"), "{b}");
+
+    let (s, b) = env
+        .account_sync_http(&format!("/accounts/{ACC}/sync"))
+        .await;
+    assert_eq!(s, 409, "{b}");
+
+    let out = env
+        .sync()
+        .scheduled(schedule_event("2026-11-20T02:00:00Z", 1))
+        .await
+        .expect("a fresh stack's schedule does not fail (and alarm)");
+    assert!(out.skipped.unwrap().contains("R25"));
+    assert_eq!(env.wiring.state.watermark().await.unwrap(), None);
+
+    // a queued message cannot be processed yet: reported for retry, not acknowledged
+    let body = json!({"v": 1, "task_id": "t", "account_id": ACC, "kind": "scheduled",
+                      "window_from": null, "window_to": null})
+    .to_string();
+    env.wiring
+        .clients
+        .sqs
+        .send_message()
+        .queue_url(env.queue_url())
+        .message_body(body)
+        .send()
+        .await
+        .unwrap();
+    let msgs = env.moto.receive(&env.queue_url()).await.unwrap();
+    let arn = env.moto.queue_arn(&env.queue_url()).await.unwrap();
+    let r = env.sync().consume(sqs_event(&msgs, &arn)).await.unwrap();
+    assert_eq!(r.batch_item_failures.len(), 1);
+    assert_eq!(env.fno.total_calls(), 0, "nothing reached FNO");
+}
+
+#[tokio::test]
+async fn r25_put_connection_verifies_both_systems_stores_in_secrets_manager_and_never_shows_a_secret(
+) {
+    let env = Env::start(fixture("walkthrough.json"), 30).await;
+    let good = env.connection();
+
+    // wrong FNO password: refused by FNO, nothing stored
+    let mut bad = good.clone();
+    bad["flexnet"]["password"] = json!("wrong-fno-pass");
+    let (s, b) = env
+        .admin("PUT", "/settings/connection", &[], Some(&bad.to_string()))
+        .await;
+    assert_eq!((s, field(&b)), (400, "flexnet.password"), "{b}");
+    assert_eq!(
+        env.admin("GET", "/settings/connection", &[], None).await.1["saved"],
+        false
+    );
+
+    // wrong Salesforce client secret: refused by the token endpoint
+    let mut bad = good.clone();
+    bad["salesforce"]["auth"]["clientSecret"] = json!("wrong-sf-secret");
+    let (s, b) = env
+        .admin("PUT", "/settings/connection", &[], Some(&bad.to_string()))
+        .await;
+    assert_eq!((s, field(&b)), (400, "salesforce.auth"), "{b}");
+
+    // unreachable tenant URL
+    let mut bad = good.clone();
+    bad["flexnet"]["baseUrl"] = json!("http://127.0.0.1:9");
+    let (s, b) = env
+        .admin("PUT", "/settings/connection", &[], Some(&bad.to_string()))
+        .await;
+    assert_eq!((s, field(&b)), (400, "flexnet.baseUrl"), "{b}");
+
+    // missing field, bad body
+    let (s, b) = env
+        .admin(
+            "PUT",
+            "/settings/connection",
+            &[],
+            Some(r#"{"flexnet": {"baseUrl": "x"}}"#),
+        )
+        .await;
+    assert_eq!(s, 400, "{b}");
+    let (s, b) = env
+        .admin("PUT", "/settings/connection", &[], Some("not json"))
+        .await;
+    assert_eq!((s, field(&b)), (400, "body"));
+
+    // good: verified on both sides, stored
+    let (s, b) = env
+        .admin("PUT", "/settings/connection", &[], Some(&good.to_string()))
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["verified"]["flexnet"], "ok");
+    assert_eq!(b["verified"]["salesforce"]["status"], "ok");
+    assert!(
+        b["verified"]["salesforce"]["dailyApiRequests"]["Max"].is_number(),
+        "{b}"
+    );
+    let stored = env
+        .wiring
+        .clients
+        .secrets
+        .get_secret_value()
+        .secret_id(&env.wiring.config.connection_secret_arn)
+        .send()
+        .await
+        .unwrap()
+        .secret_string
+        .unwrap();
+    let stored: Value = serde_json::from_str(&stored).unwrap();
+    assert_eq!(stored["flexnet"]["password"], env.fno_password());
+    assert_eq!(stored["salesforce"]["auth"]["clientSecret"], SF_SECRET);
+
+    // GET shows which secrets are set, never their values
+    let (s, b) = env.admin("GET", "/settings/connection", &[], None).await;
+    assert_eq!(s, 200);
+    assert_eq!(b["saved"], true);
+    assert_eq!(b["flexnet"]["passwordSet"], true);
+    assert_eq!(b["salesforce"]["auth"]["clientSecretSet"], true);
+    assert_eq!(
+        b["flexnet"]["username"],
+        env.fx["flexnet"]["credentials"]["username"]
+    );
+    let text = b.to_string();
+    assert!(
+        !text.contains(env.fno_password()) && !text.contains(SF_SECRET),
+        "{text}"
+    );
+
+    // a partial PUT changes one value; a refused one keeps the saved settings
+    let (s, _) = env
+        .admin(
+            "PUT",
+            "/settings/connection",
+            &[],
+            Some(r#"{"flexnet": {"password": "nope-nope"}}"#),
+        )
+        .await;
+    assert_eq!(s, 400);
+    let (s, b) = env
+        .admin(
+            "PUT",
+            "/settings/connection",
+            &[],
+            Some(r#"{"flexnet": {"timeoutSecs": 20}}"#),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["flexnet"]["timeoutSecs"], 20);
+    assert_eq!(b["flexnet"]["passwordSet"], true);
+
+    // nothing above wrote a secret to any log line, at any level
+    let logs = captured();
+    for secret in [
+        env.fno_password(),
+        SF_SECRET,
+        "wrong-fno-pass",
+        "wrong-sf-secret",
+        "nope-nope",
+    ] {
+        assert!(!logs.contains(secret), "'{secret}' appears in the logs");
+    }
+    assert!(logs.contains("admin API request"), "the capture works");
+}
+
+// ------------------------------------------------------------------ R21 schedule
+
+#[tokio::test]
+async fn r21_schedule_shows_last_fire_and_next_run_pauses_resumes_reschedules() {
+    let env = Env::start(fixture("walkthrough.json"), 30).await;
+    let (s, b) = env.admin("GET", "/schedule", &[], None).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["expression"], "cron(0 2 * * ? *)");
+    assert_eq!(b["paused"], false);
+    assert!(b["lastBatchFireTime"].is_null());
+    // the fixture's now is 2026-11-20T09:00Z: the next 02:00 UTC is tomorrow's
+    assert_eq!(b["nextRun"], "2026-11-21T02:00:00Z");
+
+    env.wiring
+        .state
+        .set_watermark("2026-11-20T02:00:05Z".parse().unwrap())
+        .await
+        .unwrap();
+    let (s, b) = env
+        .admin("PUT", "/schedule", &[], Some(r#"{"paused": true}"#))
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(
+        (b["paused"].as_bool(), b["state"].as_str()),
+        (Some(true), Some("PAUSED"))
+    );
+    assert!(b["nextRun"].is_null(), "a paused schedule has no next run");
+    assert_eq!(b["lastBatchFireTime"], "2026-11-20T02:00:05Z");
+
+    let (s, b) = env
+        .admin(
+            "PUT",
+            "/schedule",
+            &[],
+            Some(r#"{"expression": "rate(6 hours)"}"#),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(
+        (b["expression"].as_str(), b["paused"].as_bool()),
+        (Some("rate(6 hours)"), Some(true))
+    );
+    let (s, b) = env
+        .admin("PUT", "/schedule", &[], Some(r#"{"paused": false}"#))
+        .await;
+    assert_eq!(s, 200);
+    // rate(6 hours) from the last fire: 08:00:05, 14:00:05 → the next after 09:00
+    assert_eq!(b["nextRun"], "2026-11-20T14:00:05Z");
+    // and EventBridge Scheduler (moto) holds it
+    let sched = env
+        .wiring
+        .clients
+        .scheduler
+        .get_schedule()
+        .name(&env.wiring.config.schedule_name)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sched.schedule_expression.as_deref(), Some("rate(6 hours)"));
+
+    for (body, f) in [
+        (r#"{"expression": "every day"}"#, "expression"),
+        (r#"{"paused": "yes"}"#, "body"),
+        (r#"{"pause": true}"#, "pause"),
+        (r#"{}"#, "body"),
+        (r#"{"timezone": "Europe/Berlin"}"#, "expression"),
+    ] {
+        let (s, b) = env.admin("PUT", "/schedule", &[], Some(body)).await;
+        assert_eq!((s, field(&b)), (400, f), "{body}: {b}");
+    }
+}
+
+// ------------------------------------------------------------------ R22 immediate
+
+#[tokio::test]
+async fn r22_post_sync_answers_202_with_the_task_and_queues_one_message_per_account() {
+    let env = Env::start(fixture("walkthrough.json"), 30).await;
+    for (body, f) in [
+        (None, "body"),
+        (Some(r#"{"hours": 0}"#), "hours"),
+        (Some(r#"{"hours": "six"}"#), "hours"),
+        (Some(r#"{"start": "2026-11-19"}"#), "end"),
+        (
+            Some(r#"{"start": "yesterday", "end": "2026-11-20"}"#),
+            "start",
+        ),
+        (Some(r#"{"hourz": 3}"#), "hourz"),
+    ] {
+        let (s, b) = env.immediate(body).await;
+        assert_eq!((s, field(&b)), (400, f), "{body:?}: {b}");
+    }
+    env.connect().await;
+    let (s, b) = env.immediate(Some(r#"{"hours": 48}"#)).await;
+    assert_eq!(s, 202, "{b}");
+    let task = b["taskId"].as_str().unwrap().to_owned();
+    assert!(task.starts_with("imm-"), "{task}");
+    assert_eq!(b["accountsQueued"], 1);
+    let msgs = env.moto.receive(&env.queue_url()).await.unwrap();
+    assert_eq!(msgs.len(), 1);
+    let work: Value = serde_json::from_str(msgs[0].body.as_deref().unwrap()).unwrap();
+    assert_eq!(
+        (work["account_id"].as_str(), work["task_id"].as_str()),
+        (Some(ACC), Some(task.as_str()))
+    );
+    assert_eq!(work["kind"], "immediate");
+    // the run is recorded; an immediate run never moves the scheduled watermark
+    let (_, runs) = env.admin("GET", "/runs", &[], None).await;
+    assert_eq!(runs["runs"][0]["task_id"], task.as_str());
+    assert_eq!(runs["runs"][0]["counts"]["accounts_queued"], 1);
+    assert_eq!(env.wiring.state.watermark().await.unwrap(), None);
+
+    // a window with nothing in it: completed at once, nothing queued
+    let (s, b) = env
+        .immediate(Some(r#"{"start": "2020-01-01", "end": "2020-01-02"}"#))
+        .await;
+    assert_eq!((s, b["accountsQueued"].as_u64()), (202, Some(0)), "{b}");
+    assert_eq!(b["status"], "completed");
+}
+
+// ------------------------------------------------------------------ R23 single account
+
+#[tokio::test]
+async fn r23_post_account_sync_refuses_bad_ids_before_any_query_and_pushes_one_account() {
+    let env = Env::start(fixture("walkthrough.json"), 30).await;
+    env.connect().await;
+    let before = env.sf.calls().get("query").copied().unwrap_or(0);
+    for bad in [
+        "001Wk00000",
+        "001Wk0000000001IA'",
+        "001Wk0000000001IAA%27%20OR%20Id%21%3Dnull",
+        "x".repeat(18).as_str(),
+    ] {
+        let path = format!("/accounts/{bad}/sync");
+        let (s, b) = env.account_sync_http(&path).await;
+        if bad.chars().all(|c| c.is_ascii_alphanumeric()) && (bad.len() == 15 || bad.len() == 18) {
+            // 18 letters are well-formed: queried, not found → a Failed entry, not a 400
+            assert_eq!(s, 200, "{b}");
+            continue;
+        }
+        assert_eq!((s, field(&b)), (400, "id"), "{bad}: {b}");
+        assert!(b["message"].as_str().unwrap().contains("R23"));
+    }
+    let after_bad = env.sf.calls().get("query").copied().unwrap_or(0);
+    assert!(
+        after_bad - before <= 2,
+        "only the well-formed id was queried"
+    );
+
+    let (s, b) = env
+        .account_sync_http(&format!("/accounts/{ACC}/sync"))
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert!(b["taskId"].as_str().unwrap().starts_with("acct-"));
+    assert_eq!(b["accountName"], "SF-DemoAccount");
+    let names: Vec<&str> = b["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"Entitlement Creation/Update"), "{names:?}");
+    assert!(
+        !names.contains(&"Salesforce Write-back"),
+        "R23: push only, {names:?}"
+    );
+    // FNO holds the entitlement
+    let fno = env.fno.state();
+    let ents = fno
+        .pointer("/flexnet/entitlements")
+        .or_else(|| fno.pointer("/entitlements"))
+        .unwrap();
+    assert!(
+        ents.as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["entitlementId"] == OPP),
+        "{ents}"
+    );
+    // no write-back to Salesforce (R23)
+    let opp = env.sf.record("Opportunity", OPP).unwrap();
+    assert!(opp["FNO_Entitlement_ID__c"].is_null(), "{opp}");
+
+    // the account id is never a query parameter: only the path routes
+    let (s, _) = env.account_sync_http("/accounts/sync").await;
+    assert_eq!(s, 404);
+}
+
+// ------------------------------------------------------------------ SQS consumer
+
+#[tokio::test]
+async fn sqs_parse_errors_bad_ids_and_versions_are_batch_item_failures_the_rest_succeeds() {
+    let env = Env::start(fixture("walkthrough.json"), 30).await;
+    env.connect().await;
+    let good = json!({"v": 1, "task_id": "sched-test", "account_id": ACC, "kind": "scheduled",
+                      "window_from": null, "window_to": "2026-11-20T09:00:00Z"});
+    let mut old = good.clone();
+    old["v"] = json!(7);
+    let mut bad_id = good.clone();
+    bad_id["account_id"] = json!("001' OR Name != '");
+    let bodies = [
+        good.to_string(),
+        "{not json".into(),
+        old.to_string(),
+        bad_id.to_string(),
+    ];
+    for b in &bodies {
+        env.wiring
+            .clients
+            .sqs
+            .send_message()
+            .queue_url(env.queue_url())
+            .message_body(b)
+            .send()
+            .await
+            .unwrap();
+    }
+    let mut msgs = Vec::new();
+    for _ in 0..5 {
+        msgs.extend(env.moto.receive(&env.queue_url()).await.unwrap());
+        if msgs.len() == 4 {
+            break;
+        }
+    }
+    assert_eq!(msgs.len(), 4);
+    let arn = env.moto.queue_arn(&env.queue_url()).await.unwrap();
+    let event = serde_json::to_value(sqs_event(&msgs, &arn)).unwrap();
+    let out = env.sync().account_sync_event(event).await.unwrap();
+    let failed: Vec<String> = out["batchItemFailures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["itemIdentifier"].as_str().unwrap().to_owned())
+        .collect();
+    let id_of = |body: &str| {
+        msgs.iter()
+            .find(|m| m.body.as_deref() == Some(body))
+            .and_then(|m| m.message_id.clone())
+            .unwrap()
+    };
+    let mut expected: Vec<String> = bodies[1..].iter().map(|b| id_of(b)).collect();
+    let mut got = failed.clone();
+    expected.sort();
+    got.sort();
+    assert_eq!(got, expected, "exactly the three bad messages fail");
+    let fno = env.fno.state();
+    let ents = fno
+        .pointer("/flexnet/entitlements")
+        .or_else(|| fno.pointer("/entitlements"))
+        .unwrap();
+    assert!(
+        ents.as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["entitlementId"] == OPP),
+        "the good one was synced"
+    );
+
+    // a payload that is neither SQS nor API Gateway is an invocation error
+    assert!(env
+        .sync()
+        .account_sync_event(json!({"hello": "world"}))
+        .await
+        .is_err());
+}
+
+// ------------------------------------------------------------------ logs, runs, filters
+
+#[tokio::test]
+async fn logs_filter_and_page_runs_list_and_bad_queries_name_the_parameter() {
+    let env = Env::start(fixture("walkthrough.json"), 30).await;
+    env.connect().await;
+    let (_, b) = env
+        .account_sync_http(&format!("/accounts/{ACC}/sync"))
+        .await;
+    let task = b["taskId"].as_str().unwrap().to_owned();
+    let total = b["entries"].as_array().unwrap().len();
+    assert!(total >= 3, "{b}");
+
+    // page through the run's entries one at a time with the cursor
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..20 {
+        let mut q = vec![("task", task.as_str()), ("limit", "1")];
+        if let Some(c) = cursor.as_deref() {
+            q.push(("cursor", c));
+        }
+        let (s, page) = env.admin("GET", "/logs", &q, None).await;
+        assert_eq!(s, 200, "{page}");
+        for e in page["entries"].as_array().unwrap() {
+            seen.push(e["log_number"].as_str().unwrap().to_owned());
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), total, "{seen:?}");
+    let (s, page) = env
+        .admin(
+            "GET",
+            "/logs",
+            &[("status", "Completed"), ("from", "2026-11-01T00:00:00Z")],
+            None,
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert!(!page["entries"].as_array().unwrap().is_empty());
+
+    for (q, f) in [
+        (("status", "Broken"), "status"),
+        (("from", "yesterday"), "from"),
+        (("limit", "0"), "limit"),
+    ] {
+        let (s, b) = env.admin("GET", "/logs", &[q], None).await;
+        assert_eq!((s, field(&b)), (400, f), "{b}");
+    }
+    let (s, b) = env.admin("GET", "/runs", &[("limit", "5")], None).await;
+    assert_eq!(s, 200);
+    assert_eq!(b["runs"][0]["task_id"], task.as_str());
+    assert_eq!(b["runs"][0]["kind"], "account");
+
+    // filters are checked against the org's picklist through the saved connection (R2)
+    let (s, b) = env
+        .admin(
+            "PUT",
+            "/filters",
+            &[],
+            Some(r#"{"sync_stages": ["Closed Wonn"], "post_condition_state": "Draft"}"#),
+        )
+        .await;
+    assert_eq!((s, field(&b)), (400, "sync_stages"), "{b}");
+    let (s, b) = env.admin("GET", "/nowhere", &[], None).await;
+    assert_eq!(s, 404, "{b}");
+}
+
+// ------------------------------------------------------------------ R21 scheduled run
+
+#[tokio::test]
+async fn r21_scheduled_event_queues_accounts_then_moves_the_watermark_and_a_repeat_is_skipped() {
+    let env = Env::start(fixture("walkthrough.json"), 30).await;
+    env.connect().await;
+    let out = env
+        .sync()
+        .scheduled(schedule_event("2026-11-20T09:00:00Z", 1))
+        .await
+        .unwrap();
+    assert_eq!(out.accounts_queued, 1, "{out:?}");
+    assert!(out.window_from.is_none(), "first run: all history");
+    let wm = env
+        .wiring
+        .state
+        .watermark()
+        .await
+        .unwrap()
+        .expect("watermark set");
+    assert_eq!(Some(wm), out.window_to);
+    let run = env
+        .wiring
+        .state
+        .get_run(out.task_id.as_deref().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(run.counts.get("accounts_queued"), Some(&1));
+    assert_eq!(env.moto.receive(&env.queue_url()).await.unwrap().len(), 1);
+
+    // Scheduler's retry of the same firing: already handled
+    let again = env
+        .sync()
+        .scheduled(schedule_event("2026-11-20T09:00:00Z", 2))
+        .await
+        .unwrap();
+    assert!(again.skipped.is_some(), "{again:?}");
+    // a classic EventBridge "Scheduled Event" is accepted too
+    let eb = json!({"version": "0", "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+                    "detail-type": "Scheduled Event", "source": "aws.events", "account": "123456789012",
+                    "time": "2026-11-21T02:00:00Z", "region": "us-east-1",
+                    "resources": ["arn:aws:events:us-east-1:123456789012:rule/flexbridge"], "detail": {}});
+    let next = env.sync().scheduled(eb).await.unwrap();
+    assert!(next.skipped.is_none(), "{next:?}");
+    assert_eq!(
+        next.window_from,
+        Some(wm),
+        "the next window starts at the last batch fire time"
+    );
+    // an event meant for another function is refused (Scheduler retries, then dead-letters)
+    assert!(env.sync().scheduled(json!({"Records": []})).await.is_err());
+}
+
+#[tokio::test]
+async fn r21_a_failed_fan_out_leaves_the_watermark_and_records_the_aborted_run() {
+    let env = Env::start(fixture("walkthrough.json"), 30).await;
+    env.connect().await;
+    // the queue disappears: SendMessageBatch fails
+    env.wiring
+        .clients
+        .sqs
+        .delete_queue()
+        .queue_url(env.queue_url())
+        .send()
+        .await
+        .unwrap();
+    let e = env
+        .sync()
+        .scheduled(schedule_event("2026-11-20T09:00:00Z", 1))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, service::runs::ScheduledError::Enqueue(_)),
+        "{e:?}"
+    );
+    assert_eq!(
+        env.wiring.state.watermark().await.unwrap(),
+        None,
+        "R21: not moved"
+    );
+    let runs = env.wiring.state.list_runs(5).await.unwrap();
+    assert_eq!(runs[0].status, engine::ports::RunStatus::Aborted);
+    assert!(
+        runs[0].detail.as_deref().unwrap().contains(ACC),
+        "{:?}",
+        runs[0].detail
+    );
+    // Lambda sees a typed error with the chain (Scheduler retries, then dead-letters)
+    let d: lambda_runtime::Diagnostic = e.into();
+    assert_eq!(d.error_type, "flexbridge.Enqueue");
+}
