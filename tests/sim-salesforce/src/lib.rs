@@ -120,7 +120,11 @@ struct Token {
     calls: u64,
 }
 
+/// Open query cursors kept for `nextRecordsUrl` (oldest dropped first).
+const MAX_CURSORS: usize = 500;
+
 struct Cursor {
+    seq: u64,
     records: Vec<(J, usize)>,
     total: usize,
     batch: usize,
@@ -865,13 +869,25 @@ fn start_query(
     let seq = inner.cursor_seq.fetch_add(1, Ordering::SeqCst) + 1;
     let locator = schema::id18(&format!("01gSm{seq:010}"));
     let cursor = Cursor {
+        seq,
         records: exec.records,
         total: exec.total,
         batch: batch_size(headers, opts),
         kind,
     };
     let resp = page(&cursor, &locator, 0, version);
-    lock(&inner.cursors).insert(locator, cursor);
+    let mut cursors = lock(&inner.cursors);
+    // keep the most recent cursors only (a long-running binary must not grow forever)
+    if cursors.len() >= MAX_CURSORS {
+        let oldest = cursors
+            .iter()
+            .min_by_key(|(_, c)| c.seq)
+            .map(|(k, _)| k.clone());
+        if let Some(k) = oldest {
+            cursors.remove(&k);
+        }
+    }
+    cursors.insert(locator, cursor);
     resp
 }
 
@@ -1186,6 +1202,21 @@ fn composite(inner: &Inner, body: &[u8]) -> Response {
             StatusCode::BAD_REQUEST,
             "EXCEEDED_ID_LIMIT",
             "record limit reached. cannot submit more than 200 records into this call",
+            None,
+        );
+    }
+    // mixed types are processed in chunks of consecutive records of one type, at most 10
+    // (the limit is documented; the refusal's code is the sim's choice: UNCONFIRMED)
+    let types: Vec<Option<&str>> = records
+        .iter()
+        .map(|r| r.pointer("/attributes/type").and_then(Value::as_str))
+        .collect();
+    let chunks = types.windows(2).filter(|w| w[0] != w[1]).count() + usize::from(!types.is_empty());
+    if chunks > 10 {
+        return rest_error(
+            StatusCode::BAD_REQUEST,
+            "INVALID_BATCH_REQUEST",
+            "Cannot have more than 10 chunks in a single operation. Please rearrange the data to reduce chunking.",
             None,
         );
     }

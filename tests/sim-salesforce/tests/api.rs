@@ -842,3 +842,48 @@ async fn deleted_resource_lists_soft_deleted_rows_in_the_window() {
         .is_err());
     assert!(sim.try_upsert_record("Account", json!([1])).is_err());
 }
+
+#[tokio::test]
+async fn composite_refuses_more_than_ten_type_chunks() {
+    let sim = start(SimOptions::default()).await;
+    let tok = token(&sim).await;
+    let interleaved: Vec<Value> = (0..11)
+        .map(|i| {
+            if i % 2 == 0 {
+                json!({"attributes": {"type": "Account"}, "id": ACME, "FNO_Account_ID__c": "A"})
+            } else {
+                json!({"attributes": {"type": "Opportunity"}, "id": OPP1, "FNO_Entitlement_ID__c": "E"})
+            }
+        })
+        .collect();
+    let (s, _, v) = patch(
+        &sim,
+        &tok,
+        "composite/sobjects",
+        json!({"records": interleaved}),
+    )
+    .await;
+    assert_eq!(s, 400, "{v}");
+    assert!(v[0]["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("10 chunks")));
+    assert_eq!(
+        sim.record("Account", ACME).expect("a")["FNO_Account_ID__c"],
+        Value::Null
+    );
+    // the same records sorted by type are two chunks
+    let mut sorted = interleaved_sorted();
+    sorted.truncate(11);
+    let (s, _, v) = patch(&sim, &tok, "composite/sobjects", json!({"records": sorted})).await;
+    assert_eq!(s, 200, "{v}");
+}
+
+fn interleaved_sorted() -> Vec<Value> {
+    let mut v: Vec<Value> = (0..6)
+        .map(|_| json!({"attributes": {"type": "Account"}, "id": ACME, "FNO_Account_ID__c": "A"}))
+        .collect();
+    v.extend((0..5).map(
+        |_| json!({"attributes": {"type": "Opportunity"}, "id": OPP1, "FNO_Entitlement_ID__c": "E"}),
+    ));
+    v
+}
