@@ -121,8 +121,20 @@ impl SalesOrder {
     /// A stable fingerprint of the order (FNV-1a 64 of its canonical JSON, hex), so the
     /// engine can skip orders that have not changed since they were last pushed. The same
     /// order gives the same fingerprint in every run and on every machine.
+    ///
+    /// Activation ids are left out: FNO assigns them on the first push and they come back on
+    /// the next plan (from the sync record or the write-back), which is not a change of the
+    /// order and must not send it again.
     pub fn fingerprint(&self) -> String {
-        let bytes = serde_json::to_vec(self).unwrap_or_default();
+        let mut canonical = self.clone();
+        let lines = match &mut canonical {
+            SalesOrder::Entitlement { entitlement, .. } => &mut entitlement.line_items,
+            SalesOrder::Renewal { add } => &mut add.line_items,
+        };
+        for l in lines.iter_mut() {
+            l.activation_id = None;
+        }
+        let bytes = serde_json::to_vec(&canonical).unwrap_or_default();
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
         for b in bytes {
             h ^= u64::from(b);

@@ -613,6 +613,21 @@ fn fingerprint_is_stable_and_changes_with_the_order() {
 }
 
 #[test]
+fn fingerprint_ignores_the_activation_ids_fno_assigned() {
+    // After the first push FNO's activation ids come back into the plan; that is not a change
+    // of the order and must not make the engine send it again.
+    let order = plan(&bundle()).sales_orders[0].outcome.clone().unwrap();
+    let mut known = order.clone();
+    if let SalesOrder::Entitlement { entitlement, .. } = &mut known {
+        for l in &mut entitlement.line_items {
+            l.activation_id = Some("ab12-cd34-ef56-0001".into());
+        }
+    }
+    assert_ne!(order, known);
+    assert_eq!(order.fingerprint(), known.fingerprint());
+}
+
+#[test]
 fn r18_custom_attribute_values_are_checked_against_their_type() {
     let mut cfg = Config::default();
     cfg.set_mapping(
