@@ -60,6 +60,17 @@ pub struct RecordUpdate {
     pub fields: Map<String, Value>,
 }
 
+impl From<&mapping::SfUpdate> for RecordUpdate {
+    /// An R20 write-back update as the composite call sends it.
+    fn from(u: &mapping::SfUpdate) -> Self {
+        RecordUpdate {
+            sobject: u.sobject.api_name().to_owned(),
+            id: u.id.clone(),
+            fields: u.fields.clone(),
+        }
+    }
+}
+
 /// One HTTP exchange as the transaction log keeps it: never the `Authorization` header, the
 /// client secret, the JWT assertion or the access token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -489,6 +500,13 @@ impl SalesforceClient {
                     access: Secret::new(t.access_token),
                     instance_url,
                     generation,
+                });
+            }
+            if status >= 500 {
+                // the token endpoint failed rather than refused: not an `Auth` verdict
+                return Err(SalesforceError::Api {
+                    status,
+                    errors: wire::parse_error_body(status, &text),
                 });
             }
             let (error, description) = match serde_json::from_str::<wire::TokenError>(&text) {
@@ -937,6 +955,24 @@ mod tests {
             id: format!("001{n:015}"),
             fields: Map::new(),
         }
+    }
+
+    #[test]
+    fn r20_writeback_updates_convert_to_record_updates() {
+        let mut fields = Map::new();
+        fields.insert(
+            "FNO_Entitlement_ID__c".into(),
+            Value::String("ENT-1".into()),
+        );
+        let u = mapping::SfUpdate {
+            sobject: mapping::SfObject::Opportunity,
+            id: "006000000000001AAA".into(),
+            fields: fields.clone(),
+        };
+        let r = RecordUpdate::from(&u);
+        assert_eq!(r.sobject, "Opportunity");
+        assert_eq!(r.id, u.id);
+        assert_eq!(r.fields, fields);
     }
 
     #[test]
