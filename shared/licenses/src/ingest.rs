@@ -5,7 +5,7 @@ use crate::capture::{capture, Problem, RawOrg, FEATURE_FLAGS};
 use crate::manual::apply_manual_update;
 use crate::merge::{merge, Change, ChangeKind};
 use crate::model::{LicenseRecord, OrgUsage};
-use crate::source::LicenseSource;
+use crate::source::{LicenseSource, SourceError};
 use crate::store::LicenseStore;
 use crate::view::{views, LicenseView};
 use crate::LicenseError;
@@ -76,7 +76,24 @@ impl IngestReport {
     }
 }
 
-/// Reads every object the capture needs; a failed object is recorded, not fatal.
+/// True for an error after which no further query can succeed (login refused, API quota
+/// spent, Salesforce unreachable): the ingest stops reading at once instead of burning calls.
+fn stops_reading(e: &SourceError) -> bool {
+    use salesforce::SalesforceError as E;
+    matches!(
+        e.downcast_ref::<E>(),
+        Some(
+            E::Auth { .. }
+                | E::SessionExpired
+                | E::LimitExceeded { .. }
+                | E::Transport { .. }
+                | E::Config(_)
+        )
+    )
+}
+
+/// Reads every object the capture needs; a failed object is recorded, not fatal — unless the
+/// failure means no later query can succeed, then the rest are recorded as not read.
 pub async fn read_org(source: &dyn LicenseSource) -> RawOrg {
     let mut raw = RawOrg::default();
     let plain: [(&str, &str); 7] = [
@@ -91,22 +108,40 @@ pub async fn read_org(source: &dyn LicenseSource) -> RawOrg {
         ("UserPackageLicense", soql::USER_PACKAGE_LICENSE),
         ("AuthSession", soql::AUTH_SESSION),
     ];
+    let mut stopped: Option<String> = None;
     for (object, q) in plain {
+        if let Some(reason) = &stopped {
+            raw.failed
+                .insert(object.to_owned(), format!("not read: {reason}"));
+            continue;
+        }
         match source.query(q).await {
             Ok(rows) => {
                 raw.tables.insert(object.to_owned(), rows);
             }
             Err(e) => {
-                tracing::warn!(object, error = %error_chain(e.as_ref()), "license object not read");
-                raw.failed
-                    .insert(object.to_owned(), error_chain(e.as_ref()));
+                let reason = error_chain(e.as_ref());
+                tracing::warn!(object, error = %reason, "license object not read");
+                if stops_reading(&e) {
+                    stopped = Some(reason.clone());
+                }
+                raw.failed.insert(object.to_owned(), reason);
             }
         }
+    }
+    if let Some(reason) = stopped {
+        raw.failed
+            .insert("User".to_owned(), format!("not read: {reason}"));
+        return raw;
     }
     match source.query(&soql::user_with_flags()).await {
         Ok(rows) => {
             raw.tables.insert("User".to_owned(), rows);
             raw.feature_flags_read = true;
+        }
+        Err(flags_err) if stops_reading(&flags_err) => {
+            raw.failed
+                .insert("User".to_owned(), error_chain(flags_err.as_ref()));
         }
         Err(flags_err) => {
             // An org without one of the flag fields refuses the whole query: read the users

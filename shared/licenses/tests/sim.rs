@@ -140,6 +140,49 @@ async fn a_refused_login_is_failed_entries_and_the_store_stays_as_it_was() {
         !text.contains("wrong-secret-value"),
         "secret leaked: {text}"
     );
+    // a refused login stops the reading at once: one token attempt, no more
+    assert_eq!(
+        sim.calls().get("token").copied().unwrap_or(0),
+        1,
+        "{:?}",
+        sim.calls()
+    );
+    assert!(
+        report
+            .failed_objects
+            .iter()
+            .filter(|(o, _)| o != "UserLicense")
+            .all(|(_, r)| r.starts_with("not read: ")),
+        "{:?}",
+        report.failed_objects
+    );
+}
+
+#[tokio::test]
+async fn a_spent_api_quota_stops_the_ingest_after_one_call() {
+    let opts = SimOptions {
+        daily_api_limit: 100,
+        api_usage_start: 100,
+        ..SimOptions::default()
+    };
+    let (sim, client, now) = start("before.json", opts).await;
+    let store = MemoryLicenseStore::new();
+    let log = SqliteStore::in_memory().unwrap();
+    let report = ingest(&client, &store, &log, now, "quota").await.unwrap();
+    assert!(report.read_nothing());
+    assert_eq!(
+        sim.calls().get("query").copied(),
+        Some(1),
+        "{:?}",
+        sim.calls()
+    );
+    let first = report
+        .failed_objects
+        .iter()
+        .find(|(o, _)| o == "UserLicense")
+        .unwrap();
+    assert!(first.1.contains("limit"), "{:?}", report.failed_objects);
+    assert!(store.all().await.unwrap().is_empty());
 }
 
 #[tokio::test]
