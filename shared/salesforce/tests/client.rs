@@ -1133,3 +1133,52 @@ async fn secrets_never_appear_in_logs_errors_exchanges_or_debug() {
         }
     }
 }
+
+#[tokio::test]
+async fn concurrent_clones_share_one_login_and_jwt_sessions_are_reminted_too() {
+    let sim = sim_with(opts(|o| o.expire_session_after = Some(4))).await;
+    let c = build(jwt_config(&sim, KEY_PEM, USERNAME, None));
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let c = c.clone();
+            tokio::spawn(async move { c.query("SELECT Id FROM Account").await })
+        })
+        .collect();
+    for t in tasks {
+        assert_eq!(t.await.unwrap().unwrap().len(), 2);
+    }
+    // 8 calls at 4 per token: at least 2 tokens; concurrent 401s on the same token re-mint once
+    let tokens = calls(&sim, "token");
+    assert!((2..=3).contains(&tokens), "{:?}", sim.calls());
+    assert_eq!(sim.api_calls(), 8);
+    assert_eq!(c.api_calls(), data_requests(&sim));
+}
+
+#[tokio::test]
+async fn composite_updates_are_retried_on_500s() {
+    let sim = sim_with(opts(|o| {
+        o.http_500_rate = 0.5;
+        o.seed = 2;
+        o.fault_endpoints = vec!["composite".into()];
+    }))
+    .await;
+    let mut cfg = cc_config(&sim, CLIENT_SECRET);
+    cfg.max_retries = 10;
+    let c = build(cfg);
+    for i in 0..4 {
+        let r = c
+            .update_many(&[RecordUpdate {
+                sobject: "Account".into(),
+                id: ACME.into(),
+                fields: fields(json!({"BillingCity": format!("City {i}")})),
+            }])
+            .await
+            .unwrap();
+        assert!(r[0].success);
+    }
+    assert!(calls(&sim, "composite") > 4, "{:?}", sim.calls());
+    assert_eq!(
+        sim.record("Account", ACME).unwrap()["BillingCity"],
+        "City 3"
+    );
+}
