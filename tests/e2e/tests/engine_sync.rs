@@ -430,3 +430,84 @@ async fn log_payloads_carry_no_secret() {
     }
     stack.stop();
 }
+
+async fn start_with(fx: &Value, f: impl FnOnce(&mut StackOptions)) -> Stack {
+    let mut opts = StackOptions {
+        client_backoff: Some(std::time::Duration::from_millis(5)),
+        ..Default::default()
+    };
+    f(&mut opts);
+    Stack::start(fx, opts).await.expect("stack starts")
+}
+
+#[tokio::test]
+async fn salesforce_quota_spent_stops_the_run_and_says_so() {
+    let fx = fixture("demo.json");
+    let stack = start_with(&fx, |o| {
+        o.salesforce.api_usage_start = 14_990;
+        o.salesforce.daily_api_limit = 15_000;
+    })
+    .await;
+    let err = stack.engine().unwrap().run_scheduled().await.unwrap_err();
+    let text = flexbridge::error_chain(&err);
+    assert!(
+        text.contains("quota") || text.contains("REQUEST_LIMIT_EXCEEDED"),
+        "{text}"
+    );
+    // The run is recorded as aborted, and the watermark did not move (R21).
+    use engine::ports::StateStore;
+    assert_eq!(stack.store.watermark().await.unwrap(), None);
+    let runs = stack.store.list_runs(5).await.unwrap();
+    assert_eq!(
+        runs[0].status,
+        engine::ports::RunStatus::Aborted,
+        "{runs:?}"
+    );
+    // Calls stop at the quota: at most one refused call past it per concurrent account.
+    assert!(
+        stack.salesforce.api_calls() <= 10 + 8,
+        "{}",
+        stack.salesforce.api_calls()
+    );
+    stack.stop();
+}
+
+#[tokio::test]
+async fn an_expired_salesforce_session_mid_run_is_renewed_and_the_run_completes() {
+    let fx = fixture("walkthrough.json");
+    let stack = start_with(&fx, |o| o.salesforce.expire_session_after = Some(2)).await;
+    let report = stack.engine().unwrap().run_scheduled().await.unwrap();
+    assert!(report.accounts[0]
+        .entries
+        .iter()
+        .all(|e| e.status == LogStatus::Completed));
+    assert!(
+        stack.salesforce.calls().get("token").copied().unwrap_or(0) >= 2,
+        "{:?}",
+        stack.salesforce.calls()
+    );
+    let sf = stack.salesforce.state();
+    assert_eq!(
+        sf_record(&sf, "Opportunity", OPP).unwrap()["FNO_Entitlement_ID__c"],
+        OPP
+    );
+    stack.stop();
+}
+
+#[tokio::test]
+async fn salesforce_500s_are_retried_and_the_run_completes() {
+    let fx = fixture("walkthrough.json");
+    let stack = start_with(&fx, |o| {
+        o.salesforce.http_500_rate = 0.3;
+        o.salesforce.seed = 7;
+    })
+    .await;
+    let report = stack.engine().unwrap().run_scheduled().await.unwrap();
+    let sf = stack.salesforce.state();
+    assert_eq!(
+        sf_record(&sf, "Opportunity", OPP).unwrap()["FNO_Entitlement_ID__c"],
+        OPP,
+        "{report:#?}"
+    );
+    stack.stop();
+}
