@@ -5,7 +5,8 @@
 //! Supported: `SELECT` field lists with parent paths (`Account.Name`,
 //! `Assignee.Profile.Name`), child subqueries `(SELECT … FROM OpportunityLineItems …)`,
 //! `COUNT()`, `FROM`, `WHERE` with `AND`/`OR`/`NOT`/parentheses (mixing AND and OR without
-//! parentheses is refused, as Salesforce does), `= != <> < <= > >= LIKE IN NOT IN`, string /
+//! parentheses is refused, as Salesforce does), `= != <> < <= > >= LIKE IN NOT IN`, semi- and
+//! anti-joins (`Id IN (SELECT OpportunityId FROM OpportunityLineItem WHERE …)`), string /
 //! number / `true` / `false` / `null` / date / date-time literals, `ORDER BY` (ASC/DESC,
 //! NULLS FIRST/LAST, several keys), `LIMIT`, `OFFSET`. Anything else is `MALFORMED_QUERY`.
 
@@ -241,6 +242,12 @@ pub enum Cond {
         path: String,
         negated: bool,
         lits: Vec<Lit>,
+    },
+    /// Semi-join / anti-join: `Id IN (SELECT AccountId FROM Opportunity WHERE …)`.
+    InQuery {
+        path: String,
+        negated: bool,
+        query: Box<Query>,
     },
 }
 
@@ -484,18 +491,10 @@ impl Parser {
         let path = self.name()?;
         if self.is_kw("NOT") && self.is_kw_at(1, "IN") {
             self.pos += 2;
-            return Ok(Cond::In {
-                path,
-                negated: true,
-                lits: self.lit_list()?,
-            });
+            return self.in_rhs(path, true);
         }
         if self.eat_kw("IN") {
-            return Ok(Cond::In {
-                path,
-                negated: false,
-                lits: self.lit_list()?,
-            });
+            return self.in_rhs(path, false);
         }
         let op = if self.eat_kw("LIKE") {
             Op::Like
@@ -516,13 +515,27 @@ impl Parser {
         Ok(Cond::Cmp { path, op, lit })
     }
 
+    /// `( literal, … )` or a semi-join `( SELECT field FROM … )`.
+    fn in_rhs(&mut self, path: String, negated: bool) -> Result<Cond, SoqlError> {
+        if self.is_sym("(") && self.is_kw_at(1, "SELECT") {
+            self.pos += 1;
+            let query = self.query()?;
+            self.expect_sym(")")?;
+            return Ok(Cond::InQuery {
+                path,
+                negated,
+                query: Box::new(query),
+            });
+        }
+        Ok(Cond::In {
+            path,
+            negated,
+            lits: self.lit_list()?,
+        })
+    }
+
     fn lit_list(&mut self) -> Result<Vec<Lit>, SoqlError> {
         self.expect_sym("(")?;
-        if self.is_kw("SELECT") {
-            return Err(malformed(
-                "sim-salesforce does not support semi-join subqueries (IN (SELECT …))",
-            ));
-        }
         let mut out = vec![self.lit()?];
         while self.eat_sym(",") {
             out.push(self.lit()?);
@@ -730,6 +743,50 @@ fn plan_cond(org: &Org, obj: &ObjectDef, c: &Cond) -> Result<PCond, SoqlError> {
                 path: p,
                 negated: *negated,
                 lits: lits.clone(),
+            }
+        }
+        Cond::InQuery {
+            path,
+            negated,
+            query,
+        } => {
+            let p = resolve(org, obj, path)?;
+            if !p.field.ftype.is_id() {
+                return Err(malformed(format!(
+                    "semi-join: the field on the left of IN (SELECT …) must be an Id or a lookup, not {}",
+                    p.field.name
+                )));
+            }
+            let inner_obj = org.object(&query.from).cloned().ok_or_else(|| SoqlError {
+                code: "INVALID_TYPE",
+                message: format!("sObject type '{}' is not supported.", query.from),
+            })?;
+            let inner = plan_query(org, &inner_obj, query, 1)?;
+            let field = match inner.items.as_slice() {
+                [PItem::Field(f)] if !inner.count && f.field.ftype.is_id() => f.clone(),
+                _ => {
+                    return Err(malformed(
+                        "semi-join: the subquery must select exactly one Id or lookup field",
+                    ))
+                }
+            };
+            let rows = select(
+                org,
+                &inner,
+                org.records(&inner.object).iter().collect(),
+                false,
+            );
+            let lits = rows
+                .into_iter()
+                .filter_map(|r| match path_value(org, r, &field) {
+                    TV::S(s) => Some(Lit::Str(s)),
+                    _ => None,
+                })
+                .collect();
+            PCond::In {
+                path: p,
+                negated: *negated,
+                lits,
             }
         }
     })
@@ -1409,6 +1466,30 @@ mod tests {
         );
         assert_eq!(
             err("SELECT Id FROM Account GROUP BY Name").code,
+            "MALFORMED_QUERY"
+        );
+    }
+
+    #[test]
+    fn semi_and_anti_joins() {
+        assert_eq!(
+            names("SELECT Name FROM Opportunity WHERE Id IN (SELECT OpportunityId FROM OpportunityLineItem WHERE Product2.IsActive = false)"),
+            ["O1"]
+        );
+        assert_eq!(
+            names("SELECT Name FROM Opportunity WHERE Id NOT IN (SELECT OpportunityId FROM OpportunityLineItem) ORDER BY Name"),
+            ["O2"]
+        );
+        assert_eq!(
+            names("SELECT Name FROM Account WHERE Id IN (SELECT AccountId FROM Opportunity WHERE IsWon = true)"),
+            ["Acme"]
+        );
+        assert_eq!(
+            err("SELECT Id FROM Account WHERE Name IN (SELECT AccountId FROM Opportunity)").code,
+            "MALFORMED_QUERY"
+        );
+        assert_eq!(
+            err("SELECT Id FROM Account WHERE Id IN (SELECT Name FROM Opportunity)").code,
             "MALFORMED_QUERY"
         );
     }
