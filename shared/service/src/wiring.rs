@@ -8,11 +8,12 @@
 
 use crate::admin::Admin;
 use crate::connection::{ConnectionRoutes, ConnectionSettings, ConnectionStore, Connector};
+use crate::licenses::LicenseRoutes;
 use crate::router::AdminApi;
 use crate::runs::SyncHandlers;
 use crate::schedule::ScheduleRoutes;
 use aws_adapters::{
-    AwsClients, AwsConfig, ConfigError, DynamoStateStore, DynamoTransactionLog,
+    AwsClients, AwsConfig, ConfigError, DynamoLicenseStore, DynamoStateStore, DynamoTransactionLog,
     EventBridgeSchedule, SecretsCache, SqsWorkQueue,
 };
 use engine::ports::{Clock, SystemClock};
@@ -31,6 +32,7 @@ pub struct Wiring {
     pub queue: Arc<SqsWorkQueue>,
     pub secret: Arc<SecretsCache<ConnectionSettings>>,
     pub schedule: Arc<EventBridgeSchedule>,
+    pub licenses: Arc<DynamoLicenseStore>,
     pub clock: Arc<dyn Clock>,
     pub connector: Arc<Connector>,
     pub account_concurrency: usize,
@@ -71,6 +73,10 @@ impl Wiring {
             &config.schedule_name,
             &config.schedule_group,
         ));
+        let licenses = Arc::new(DynamoLicenseStore::new(
+            clients.dynamodb.clone(),
+            &config.license_table,
+        ));
         let connector = Arc::new(Connector::new(
             secret.clone() as Arc<dyn ConnectionStore>,
             log.clone(),
@@ -85,6 +91,7 @@ impl Wiring {
             queue,
             secret,
             schedule,
+            licenses,
             clock,
             connector,
             account_concurrency: DEFAULT_ACCOUNT_CONCURRENCY,
@@ -102,7 +109,7 @@ impl Wiring {
         }
     }
 
-    /// admin-api.
+    /// admin-api and license-info.
     pub fn admin_api(&self) -> AdminApi {
         AdminApi {
             admin: Admin {
@@ -119,7 +126,12 @@ impl Wiring {
                 state: self.state.clone(),
                 clock: self.clock.clone(),
             },
-            licenses: None,
+            licenses: Some(LicenseRoutes {
+                store: self.licenses.clone(),
+                log: self.log.clone(),
+                source: self.connector.clone(),
+                clock: self.clock.clone(),
+            }),
         }
     }
 }

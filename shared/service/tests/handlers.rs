@@ -769,3 +769,52 @@ async fn r21_a_failed_fan_out_leaves_the_watermark_and_records_the_aborted_run()
     let d: lambda_runtime::Diagnostic = e.into();
     assert_eq!(d.error_type, "flexbridge.Enqueue");
 }
+
+// ------------------------------------------------------------------ license-info (R26–R32)
+
+#[tokio::test]
+async fn license_info_runs_on_its_schedule_and_the_admin_api_lists_the_licenses() {
+    // the license fixture's org, with the walkthrough's FNO tenant for the connection check
+    let mut fx = fixture("licenses/before.json");
+    fx["flexnet"] = fixture("walkthrough.json")["flexnet"].clone();
+    fx["now"] = json!("2026-11-27T09:00:00Z");
+    let env = Env::start(fx, 30).await;
+    let api = env.wiring.admin_api();
+    // before the connection is saved the scheduled ingest cannot read the org
+    let out = api
+        .license_info_event(
+            json!({"source": "flexbridge.schedule", "task": "license-info",
+                                   "scheduledTime": "2026-11-27T03:30:00Z"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(out["error"], "upstream", "{out}");
+    env.connect().await;
+    let out = api
+        .license_info_event(
+            json!({"source": "flexbridge.schedule", "task": "license-info",
+                                   "scheduledTime": "2026-11-27T03:30:00Z"}),
+        )
+        .await
+        .unwrap();
+    let discovered = out["discovered"].as_u64().unwrap();
+    assert!(discovered >= 12, "{out}");
+    // the scheduled-sync's input is not the license task's
+    assert!(api
+        .license_info_event(schedule_event("2026-11-27T03:30:00Z", 1))
+        .await
+        .is_err());
+    // POST /licenses/ingest through the license-info function (API Gateway event)
+    let event = serde_json::to_value(api_event("POST", "/licenses/ingest", &[], None)).unwrap();
+    let r: ApiGatewayV2httpResponse =
+        serde_json::from_value(api.license_info_event(event).await.unwrap()).unwrap();
+    let (s, b) = parse(r);
+    assert_eq!((s, b["unchanged"].as_u64()), (200, Some(discovered)), "{b}");
+    let (s, b) = env.admin("GET", "/licenses", &[], None).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["licenses"].as_array().unwrap().len() as u64, discovered);
+    let (s, b) = env
+        .admin("PUT", "/licenses/task", &[], Some(r#"{"enabled": "no"}"#))
+        .await;
+    assert_eq!(s, 400, "{b}");
+}
