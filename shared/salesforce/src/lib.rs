@@ -72,14 +72,24 @@ impl From<&mapping::SfUpdate> for RecordUpdate {
 }
 
 /// One HTTP exchange as the transaction log keeps it: never the `Authorization` header, the
-/// client secret, the JWT assertion or the access token.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// client secret, the JWT assertion or the access token. Bodies are JSON as sent/received; a
+/// body that is not JSON (an HTML error page) is kept as a JSON string. The token request is
+/// shown as an object of its form fields with the credentials `[redacted]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Exchange {
     pub method: String,
     pub url: String,
-    pub request_body: Option<String>,
+    pub request_body: Option<Value>,
     pub status: Option<u16>,
-    pub response_body: Option<String>,
+    pub response_body: Option<Value>,
+}
+
+/// A body as the exchange keeps it: parsed JSON, else the text as a string; empty → None.
+fn body_value(text: &str) -> Option<Value> {
+    if text.trim().is_empty() {
+        return None;
+    }
+    Some(serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_owned())))
 }
 
 #[derive(Clone)]
@@ -225,19 +235,22 @@ fn retryable_transport(e: &reqwest::Error) -> bool {
 }
 
 /// The token endpoint's request with every credential replaced, for the exchange.
-fn redacted_form(form: &[(&str, &str)]) -> String {
-    let shown: Vec<(&str, &str)> = form
-        .iter()
-        .map(|(k, v)| match *k {
-            "client_secret" | "assertion" => (*k, REDACTED),
-            _ => (*k, *v),
-        })
-        .collect();
-    serde_urlencoded::to_string(shown).unwrap_or_default()
+fn redacted_form(form: &[(&str, &str)]) -> Value {
+    Value::Object(
+        form.iter()
+            .map(|(k, v)| {
+                let shown = match *k {
+                    "client_secret" | "assertion" => REDACTED,
+                    _ => *v,
+                };
+                ((*k).to_owned(), Value::String(shown.to_owned()))
+            })
+            .collect(),
+    )
 }
 
 /// The token endpoint's answer without the access token (non-JSON success bodies are dropped).
-fn redacted_token_body(status: u16, body: &str) -> Option<String> {
+fn redacted_token_body(status: u16, body: &str) -> Option<Value> {
     match serde_json::from_str::<Value>(body) {
         Ok(mut v) => {
             if let Some(o) = v.as_object_mut() {
@@ -247,10 +260,10 @@ fn redacted_token_body(status: u16, body: &str) -> Option<String> {
                     }
                 }
             }
-            Some(v.to_string())
+            Some(v)
         }
         Err(_) if (200..300).contains(&status) => None,
-        Err(_) => Some(body.chars().take(500).collect()),
+        Err(_) => Some(Value::String(body.chars().take(500).collect())),
     }
 }
 
@@ -560,7 +573,7 @@ impl SalesforceClient {
             let mut ex = Exchange {
                 method: method.to_string(),
                 url: url.clone(),
-                request_body: body.clone(),
+                request_body: body.as_deref().and_then(body_value),
                 status: None,
                 response_body: None,
             };
@@ -606,7 +619,7 @@ impl SalesforceClient {
                 }
             };
             tracing::trace!(status, bytes = text.len(), "Salesforce response");
-            ex.response_body = Some(text.clone());
+            ex.response_body = body_value(&text);
             self.remember(ex);
             if (200..300).contains(&status) {
                 return Ok(text);
@@ -1027,21 +1040,29 @@ mod tests {
             ("client_secret", "s3cr3t"),
         ];
         let shown = redacted_form(&form);
-        assert!(
-            !shown.contains("s3cr3t") && shown.contains("client_id=3MVG9"),
-            "{shown}"
+        assert_eq!(
+            shown,
+            serde_json::json!({"grant_type": "client_credentials", "client_id": "3MVG9",
+                               "client_secret": "[redacted]"})
         );
         let body = r#"{"access_token":"00D!ARtok","instance_url":"https://x.example","token_type":"Bearer"}"#;
-        let shown = redacted_token_body(200, body).unwrap();
+        let shown = redacted_token_body(200, body).unwrap().to_string();
         assert!(
             !shown.contains("00D!ARtok") && shown.contains("instance_url"),
             "{shown}"
         );
         assert_eq!(redacted_token_body(200, "access_token=00D!ARtok"), None);
         let err = r#"{"error":"invalid_grant","error_description":"audience is invalid"}"#;
-        assert!(redacted_token_body(400, err)
-            .unwrap()
-            .contains("audience is invalid"));
+        assert_eq!(
+            redacted_token_body(400, err).unwrap()["error_description"],
+            "audience is invalid"
+        );
+        assert_eq!(
+            redacted_token_body(502, "<html>x</html>"),
+            Some(Value::String("<html>x</html>".into()))
+        );
+        assert_eq!(body_value(""), None);
+        assert_eq!(body_value("[1]"), Some(serde_json::json!([1])));
     }
 
     #[test]

@@ -403,7 +403,7 @@ async fn query_pages_through_next_records_url_with_batch_size() {
         "{}",
         last.url
     );
-    let body: Value = serde_json::from_str(last.response_body.as_deref().unwrap()).unwrap();
+    let body = last.response_body.unwrap();
     assert_eq!(body["totalSize"], 450, "totalSize is the whole query's");
     assert_eq!(body["done"], true);
 
@@ -610,9 +610,10 @@ async fn single_update_is_a_patch_answered_204() {
         "/services/data/v62.0/sobjects/Opportunity/{OPP_WON}"
     )));
     assert_eq!(
-        ex.request_body.as_deref(),
-        Some(r#"{"FNO_Entitlement_ID__c":"ENT-0001"}"#)
+        ex.request_body,
+        Some(json!({"FNO_Entitlement_ID__c": "ENT-0001"}))
     );
+    assert_eq!(ex.response_body, None, "204: no body");
     assert_eq!(
         sim.record("Opportunity", OPP_WON).unwrap()["FNO_Entitlement_ID__c"],
         "ENT-0001"
@@ -686,7 +687,7 @@ async fn composite_update_of_450_records_in_three_chunks_with_a_per_record_failu
         "the failed record is not written (allOrNone=false keeps the others)"
     );
     let ex = c.last_exchange().unwrap();
-    let sent: Value = serde_json::from_str(ex.request_body.as_deref().unwrap()).unwrap();
+    let sent = ex.request_body.unwrap();
     assert_eq!(sent["allOrNone"], false);
     assert_eq!(sent["records"].as_array().unwrap().len(), 50);
     assert_eq!(sent["records"][0]["attributes"]["type"], "Account");
@@ -1055,16 +1056,14 @@ async fn secrets_never_appear_in_logs_errors_exchanges_or_debug() {
         push_exchange(&mut texts, &c);
         let ex = c.last_exchange().unwrap();
         assert!(ex.url.ends_with("/services/oauth2/token"));
+        let req = ex.request_body.as_ref().unwrap();
         assert!(
-            ex.request_body
-                .as_deref()
-                .unwrap()
-                .contains("%5Bredacted%5D"),
+            req.get("client_secret").or(req.get("assertion")) == Some(&json!("[redacted]")),
             "{ex:?}"
         );
-        assert!(
-            ex.response_body.as_deref().unwrap().contains("[redacted]"),
-            "{ex:?}"
+        assert_eq!(
+            ex.response_body.as_ref().unwrap()["access_token"],
+            "[redacted]"
         );
         for i in 0..8 {
             match c.query("SELECT Id, Name FROM Account").await {
