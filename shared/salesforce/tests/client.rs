@@ -1181,3 +1181,39 @@ async fn composite_updates_are_retried_on_500s() {
         "City 3"
     );
 }
+
+#[tokio::test]
+async fn composite_breaks_requests_after_ten_runs_of_one_type() {
+    let sim = sim().await;
+    let c = client(&sim);
+    // 12 alternating runs (Account, Opportunity, …): the sim refuses > 10 type chunks a call
+    let updates: Vec<RecordUpdate> = (0..12)
+        .map(|i| {
+            if i % 2 == 0 {
+                RecordUpdate {
+                    sobject: "Account".into(),
+                    id: ACME.into(),
+                    fields: fields(json!({"BillingCity": format!("Run {i}")})),
+                }
+            } else {
+                RecordUpdate {
+                    sobject: "Opportunity".into(),
+                    id: OPP_WON.into(),
+                    fields: fields(json!({"Description": format!("Run {i}")})),
+                }
+            }
+        })
+        .collect();
+    let results = c.update_many(&updates).await.unwrap();
+    assert_eq!(results.len(), 12);
+    assert!(results.iter().all(|r| r.success), "{results:?}");
+    assert_eq!(calls(&sim, "composite"), 2, "10 runs + 2 runs");
+    assert_eq!(
+        sim.record("Account", ACME).unwrap()["BillingCity"],
+        "Run 10"
+    );
+    assert_eq!(
+        sim.record("Opportunity", OPP_WON).unwrap()["Description"],
+        "Run 11"
+    );
+}
