@@ -64,8 +64,18 @@ struct Args {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> std::process::ExitCode {
     let args = Args::parse();
+    match run(args).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sim-salesforce: {e}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let text = std::fs::read_to_string(&args.fixture)
         .map_err(|e| format!("cannot read {}: {e}", args.fixture.display()))?;
     let fixture: serde_json::Value = serde_json::from_str(&text)
