@@ -337,10 +337,10 @@ async fn config_is_checked_before_any_call() {
 
 #[tokio::test]
 async fn an_expired_token_is_reminted_once_and_the_call_succeeds() {
-    let sim = sim_with(opts(|o| o.token_ttl = Duration::from_millis(300))).await;
+    let sim = sim_with(opts(|o| o.token_ttl = Duration::from_millis(1000))).await;
     let c = client(&sim);
     c.query("SELECT Id FROM Account").await.unwrap();
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     let rows = c
         .query("SELECT Id FROM Account")
         .await
