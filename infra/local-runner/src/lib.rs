@@ -47,6 +47,8 @@ pub enum RunnerError {
     Salesforce(#[source] salesforce::SalesforceError),
     #[error("the FNO client could not be built")]
     Flexnet(#[source] flexnet::FlexnetError),
+    #[error("the license ingestion could not complete")]
+    Licenses(#[source] licenses::LicenseError),
     #[error("the run could not complete")]
     Engine(#[from] engine::EngineError),
 }

@@ -88,6 +88,9 @@ enum Command {
         /// Keep the license records (and their manual fields) in this directory across runs.
         #[arg(long)]
         state: Option<PathBuf>,
+        /// Also write licenses.json (what `GET /licenses` shows) and logs.json here.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 
@@ -309,14 +312,83 @@ async fn main_inner(cli: Cli) -> Result<(), RunnerError> {
             );
             Ok(())
         }
-        Command::Licenses { fixture, state } => licenses_command(&fixture, state.as_deref()).await,
+        Command::Licenses {
+            fixture,
+            state,
+            out,
+        } => licenses_command(&fixture, state.as_deref(), out.as_deref()).await,
     }
 }
 
-async fn licenses_command(_fixture: &Path, _state: Option<&Path>) -> Result<(), RunnerError> {
-    Err(RunnerError::Usage(
-        "the licenses command is not available in this build".into(),
-    ))
+/// R26–R32: ingest the fixture org's license information into the license store and print
+/// the table (license, total, used, remaining, active users, annual spend).
+async fn licenses_command(
+    fixture: &Path,
+    state: Option<&Path>,
+    out: Option<&Path>,
+) -> Result<(), RunnerError> {
+    let fixture_json = read_json(fixture)?;
+    let stack = Stack::start(
+        &fixture_json,
+        StackOptions {
+            state_dir: state.map(Path::to_path_buf),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let store = match state {
+        Some(dir) => licenses::SqliteLicenseStore::open_dir(dir)?,
+        None => licenses::SqliteLicenseStore::in_memory()?,
+    };
+    let client = salesforce::SalesforceClient::new(stack.salesforce_config())
+        .map_err(RunnerError::Salesforce)?;
+    let now = stack.clock().now();
+    let task_id = engine::new_task_id(engine::ports::RunKind::Licenses, now);
+    let report = licenses::ingest(&client, &store, &*stack.store, now, &task_id)
+        .await
+        .map_err(RunnerError::Licenses)?;
+    let overview = licenses::load_views(&store, now)
+        .await
+        .map_err(RunnerError::Licenses)?;
+    println!(
+        "License information of the simulated org, task {task_id}: {} discovered, {} updated, {} reappeared, {} missing (marked inactive), {} unchanged; {} object(s) not read",
+        report.discovered,
+        report.updated,
+        report.reappeared,
+        report.missing,
+        report.unchanged,
+        report.failed_objects.len()
+    );
+    for (object, reason) in &report.failed_objects {
+        println!("    FAIL  {object}: {reason}");
+    }
+    for p in &report.problems {
+        println!("    FAIL  {}", p.message);
+    }
+    if let Some(org) = &overview.org {
+        println!("{}", licenses::render_org(org).trim_end());
+    }
+    print!("{}", licenses::render_table(&overview.licenses));
+    println!("Salesforce API calls: {}", client.api_calls());
+    if let Some(dir) = out {
+        std::fs::create_dir_all(dir).map_err(|source| RunnerError::Write {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        write_json(
+            dir,
+            "licenses.json",
+            &serde_json::to_value(&overview).unwrap_or(Value::Null),
+        )?;
+        let entries = report::task_entries(&*stack.store, &task_id).await?;
+        write_json(
+            dir,
+            "logs.json",
+            &serde_json::to_value(&entries).unwrap_or(Value::Null),
+        )?;
+    }
+    stack.stop();
+    Ok(())
 }
 
 fn main() -> std::process::ExitCode {

@@ -60,10 +60,13 @@ fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
 pub fn fixture_now(fixture: &Value) -> Result<Option<DateTime<Utc>>, RunnerError> {
     match fixture.get("now") {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => DateTime::parse_from_rfc3339(s)
-            .map(|t| Some(t.with_timezone(&Utc)))
-            .map_err(|e| {
-                RunnerError::Fixture(format!("'now' = '{s}' is not an ISO date-time: {e}"))
+        // RFC 3339 or Salesforce's own form (`2026-11-20T09:00:00.000+0000`).
+        Some(Value::String(s)) => mapping::sf::SfDateTime::parse(s)
+            .map(|t| Some(t.0))
+            .ok_or_else(|| {
+                RunnerError::Fixture(format!(
+                    "'now' = '{s}' is not an ISO date-time (e.g. 2026-11-20T09:00:00Z)"
+                ))
             }),
         Some(other) => Err(RunnerError::Fixture(format!(
             "'now' must be an ISO date-time string, not {other}"

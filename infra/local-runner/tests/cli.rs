@@ -169,3 +169,50 @@ fn immediate_window_from_to_runs() {
     assert_eq!(summary["run"]["kind"], "immediate");
     assert_eq!(summary["accounts"]["synced"], 1);
 }
+
+#[test]
+fn licenses_ingests_the_fixture_org_and_keeps_state_across_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let out = dir.path().join("out");
+    let before = fixtures().join("licenses/before.json");
+    let after = fixtures().join("licenses/after.json");
+    let run = |fx: &Path| {
+        flexbridge(&[
+            "licenses",
+            "--fixture",
+            fx.to_str().unwrap(),
+            "--state",
+            state.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+    };
+    let o = run(&before);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        stdout.contains("annual spend") && stdout.contains("discovered"),
+        "{stdout}"
+    );
+    let first = read(&out, "licenses.json");
+    let n = first["licenses"].as_array().unwrap().len();
+    assert!(n > 3, "{first:#}");
+    let logs = read(&out, "logs.json");
+    assert!(
+        !logs.as_array().unwrap().is_empty(),
+        "each ingest writes log entries (R24)"
+    );
+    // A second ingest against the same store: the records are matched, not created again.
+    let o = run(&after);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let second = read(&out, "licenses.json");
+    assert!(
+        second["licenses"].as_array().unwrap().len() >= n,
+        "no license is deleted"
+    );
+}

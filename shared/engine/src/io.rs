@@ -89,21 +89,16 @@ fn sf_failure(e: salesforce::SalesforceError, client: &SalesforceClient) -> Call
     use salesforce::SalesforceError as E;
     let unexpected = matches!(e, E::Malformed { .. } | E::Config(_));
     let exchange = client.last_exchange();
-    // Bodies are JSON text; keep them as JSON in the log when they parse.
-    let body = |b: &Option<String>| {
-        b.as_deref()
-            .map(|t| serde_json::from_str::<Value>(t).unwrap_or_else(|_| Value::String(t.into())))
-    };
     CallFailure {
         unexpected,
         component: "salesforce",
         message: crate::txlog::error_chain(&e),
-        request: exchange.as_ref().map(|x| {
-            serde_json::json!({"method": x.method, "url": x.url, "body": body(&x.request_body)})
-        }),
+        request: exchange
+            .as_ref()
+            .map(|x| serde_json::json!({"method": x.method, "url": x.url, "body": x.request_body})),
         response: exchange
             .as_ref()
-            .map(|x| serde_json::json!({"status": x.status, "body": body(&x.response_body)})),
+            .map(|x| serde_json::json!({"status": x.status, "body": x.response_body})),
         quota_exhausted: e.is_quota(),
     }
 }
@@ -119,14 +114,8 @@ impl Sf {
 
     /// R20 write-back: composite updates (≤200 a call), one outcome per record in order.
     pub async fn update(&self, u: &[mapping::SfUpdate]) -> Result<Vec<SaveOutcome>, CallFailure> {
-        let records: Vec<salesforce::RecordUpdate> = u
-            .iter()
-            .map(|x| salesforce::RecordUpdate {
-                sobject: x.sobject.to_string(),
-                id: x.id.clone(),
-                fields: x.fields.clone(),
-            })
-            .collect();
+        let records: Vec<salesforce::RecordUpdate> =
+            u.iter().map(salesforce::RecordUpdate::from).collect();
         let results = self
             .client
             .update_many(&records)

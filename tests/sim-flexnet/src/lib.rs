@@ -168,6 +168,7 @@ impl FlexnetSim {
         let fixture_now = match fixture.get("now").and_then(Value::as_str) {
             Some(s) => Some(
                 DateTime::parse_from_rfc3339(s)
+                    .or_else(|_| DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%z"))
                     .map_err(|e| SimError::Fixture(format!("now {s:?}: {e}")))?
                     .with_timezone(&Utc),
             ),
