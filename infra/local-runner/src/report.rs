@@ -148,12 +148,11 @@ pub fn summary(report: &RunReport, calls: &Calls, duration_ms: u128) -> Value {
 }
 
 fn window_text(run: &RunRecord) -> String {
-    let to = run
-        .window_to
-        .map(|t| t.to_rfc3339())
-        .unwrap_or_else(|| "now".into());
+    let fmt =
+        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let to = run.window_to.map(fmt).unwrap_or_else(|| "now".into());
     match run.window_from {
-        Some(f) => format!("{} → {to}", f.to_rfc3339()),
+        Some(f) => format!("{} → {to}", fmt(f)),
         None => format!("all history → {to}"),
     }
 }
