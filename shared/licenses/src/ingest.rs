@@ -10,10 +10,11 @@ use crate::store::LicenseStore;
 use crate::view::{views, LicenseView};
 use crate::LicenseError;
 use chrono::{DateTime, Utc};
-use engine::ports::{LogEntry, LogStatus, TransactionLog};
+use engine::ports::{LogEntry, LogStatus, RunKind, RunRecord, RunStatus, TransactionLog};
 use engine::redact::Redactor;
 use engine::txlog::{error_chain, Draft, LogWriter};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// The transaction-log name of every license entry.
 pub const LOG_NAME: &str = "License Capture";
@@ -73,6 +74,15 @@ impl IngestReport {
         ]
         .iter()
         .all(|o| self.failed_objects.iter().any(|(f, _)| f == o))
+    }
+
+    /// The failure that stopped or first hurt the reading, `"<object>: <reason>"`.
+    pub fn first_failure(&self) -> Option<String> {
+        self.failed_objects
+            .iter()
+            .find(|(_, r)| !r.starts_with("not read: "))
+            .or(self.failed_objects.first())
+            .map(|(o, r)| format!("{o}: {r}"))
     }
 }
 
@@ -247,6 +257,47 @@ pub async fn ingest(
         "license ingest finished"
     );
     Ok(report)
+}
+
+/// The run record of an ingest (kind `licenses`), for the state store's run list: Completed,
+/// or Aborted when nothing could be read; counts per change kind and failed entries.
+pub fn run_record(report: &IngestReport, finished: DateTime<Utc>) -> RunRecord {
+    let failed = report
+        .entries
+        .iter()
+        .filter(|e| e.status == LogStatus::Failed)
+        .count() as u64;
+    let counts = BTreeMap::from([
+        ("discovered".to_owned(), u64::from(report.discovered)),
+        ("updated".to_owned(), u64::from(report.updated)),
+        ("reappeared".to_owned(), u64::from(report.reappeared)),
+        ("missing".to_owned(), u64::from(report.missing)),
+        ("unchanged".to_owned(), u64::from(report.unchanged)),
+        ("completed".to_owned(), report.entries.len() as u64 - failed),
+        ("failed".to_owned(), failed),
+    ]);
+    let aborted = report.read_nothing();
+    RunRecord {
+        task_id: report.task_id.clone(),
+        kind: RunKind::Licenses,
+        status: if aborted {
+            RunStatus::Aborted
+        } else {
+            RunStatus::Completed
+        },
+        window_from: None,
+        window_to: None,
+        started: report.at,
+        finished: Some(finished),
+        accounts_planned: 0,
+        counts,
+        detail: aborted.then(|| {
+            format!(
+                "no license object could be read ({})",
+                report.first_failure().unwrap_or_default()
+            )
+        }),
+    }
 }
 
 /// Everything an admin sees: the views (R29 source by the task flag), the org usage (R32)

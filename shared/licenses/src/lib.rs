@@ -29,7 +29,7 @@ pub mod view;
 
 pub use capture::{Capture, Problem, RawOrg};
 pub use ingest::{
-    ingest, load_views, read_org, set_manual, IngestReport, LicenseOverview, LOG_NAME,
+    ingest, load_views, read_org, run_record, set_manual, IngestReport, LicenseOverview, LOG_NAME,
 };
 pub use manual::{ManualFieldError, MANUAL_FIELDS};
 pub use merge::{Change, ChangeKind};

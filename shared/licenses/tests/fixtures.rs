@@ -425,6 +425,17 @@ async fn r24_each_ingest_logs_one_entry_per_created_or_updated_license() {
     assert!(entries
         .iter()
         .all(|e| e.name == LOG_NAME && e.status == LogStatus::Completed));
+    let run = run_record(&first, first.at);
+    assert_eq!(run.kind, engine::ports::RunKind::Licenses);
+    assert_eq!(run.status, engine::ports::RunStatus::Completed);
+    assert_eq!(
+        (
+            run.counts["discovered"],
+            run.counts["completed"],
+            run.counts["failed"]
+        ),
+        (12, 12, 0)
+    );
     let e = entries
         .iter()
         .find(|e| e.record_id.as_deref() == Some(SFDC))

@@ -46,6 +46,10 @@ async fn ingest_through_the_client_and_simulator_then_again_after_changes() {
         report.failed_objects
     );
     assert!(report.problems.is_empty(), "{:?}", report.problems);
+    // R31: the import is one way: nothing is ever written to Salesforce
+    for write in ["sobject_patch", "composite"] {
+        assert_eq!(sim.calls().get(write).copied().unwrap_or(0), 0, "{write}");
+    }
     assert!(
         sim.calls().get("query").copied().unwrap_or(0) >= 8,
         "{:?}",
@@ -170,6 +174,9 @@ async fn a_spent_api_quota_stops_the_ingest_after_one_call() {
     let log = SqliteStore::in_memory().unwrap();
     let report = ingest(&client, &store, &log, now, "quota").await.unwrap();
     assert!(report.read_nothing());
+    let run = run_record(&report, now);
+    assert_eq!(run.status, engine::ports::RunStatus::Aborted);
+    assert!(run.detail.unwrap().contains("UserLicense"));
     assert_eq!(
         sim.calls().get("query").copied(),
         Some(1),

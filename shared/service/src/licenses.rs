@@ -11,7 +11,7 @@
 
 use crate::http::{parse_body, ApiError, ApiRequest, ApiResponse};
 use chrono::{DateTime, Utc};
-use engine::ports::{Clock, TransactionLog};
+use engine::ports::{Clock, StateStore, TransactionLog};
 use licenses::{LicenseError, LicenseSource, LicenseStore};
 use serde::Deserialize;
 use serde_json::json;
@@ -67,22 +67,21 @@ pub async fn put_manual(
     Ok(ApiResponse::json(200, &view[0]))
 }
 
-/// `POST /licenses/ingest`: one ingest under `task_id`; answers the report (without the log
-/// entries, which `GET /logs?task=` lists).
+/// `POST /licenses/ingest`: one ingest under `task_id`, recorded as a run of kind `licenses`
+/// (so `GET /runs` lists it); answers the report (without the log entries, which
+/// `GET /logs?task=` lists).
 pub async fn post_ingest(
     source: &dyn LicenseSource,
     store: &dyn LicenseStore,
     log: &dyn TransactionLog,
+    state: &dyn StateStore,
     now: DateTime<Utc>,
     task_id: &str,
 ) -> Result<ApiResponse, ApiError> {
     let report = licenses::ingest(source, store, log, now, task_id).await?;
+    state.put_run(&licenses::run_record(&report, now)).await?;
     if report.read_nothing() {
-        let first = report
-            .failed_objects
-            .first()
-            .map(|(o, r)| format!("{o}: {r}"))
-            .unwrap_or_default();
+        let first = report.first_failure().unwrap_or_default();
         return Err(ApiError::Upstream {
             system: "Salesforce".into(),
             message: format!("no license object could be read ({first})"),
@@ -138,6 +137,8 @@ pub fn ingest_task_id(now: DateTime<Utc>) -> String {
 pub struct LicenseRoutes {
     pub store: Arc<dyn LicenseStore>,
     pub log: Arc<dyn TransactionLog>,
+    /// Where each ingest's run record goes (kind `licenses`, listed by `GET /runs`).
+    pub state: Arc<dyn StateStore>,
     /// Salesforce (`salesforce::SalesforceClient` implements [`LicenseSource`]).
     pub source: Arc<dyn LicenseSource>,
     pub clock: Arc<dyn Clock>,
@@ -156,6 +157,7 @@ impl LicenseRoutes {
                     self.source.as_ref(),
                     store,
                     self.log.as_ref(),
+                    self.state.as_ref(),
                     now,
                     &ingest_task_id(now),
                 )
@@ -188,9 +190,11 @@ mod tests {
     }
 
     fn routes(source: FixtureSource) -> LicenseRoutes {
+        let embedded = Arc::new(SqliteStore::in_memory().unwrap());
         LicenseRoutes {
             store: Arc::new(MemoryLicenseStore::new()),
-            log: Arc::new(SqliteStore::in_memory().unwrap()),
+            log: embedded.clone(),
+            state: embedded,
             source: Arc::new(source),
             clock: Arc::new(FixedClock("2026-11-27T09:00:00Z".parse().unwrap())),
         }
@@ -210,6 +214,14 @@ mod tests {
         assert_eq!(resp.status, 200, "{}", resp.body);
         assert_eq!(resp.body["discovered"], 12);
         assert_eq!(resp.body["task_id"], "licenses-20261127T090000.000Z");
+        let run = r
+            .state
+            .get_run("licenses-20261127T090000.000Z")
+            .await
+            .unwrap()
+            .expect("the ingest is a run");
+        assert_eq!(run.kind, engine::ports::RunKind::Licenses);
+        assert_eq!(run.counts["discovered"], 12);
         let resp = call(&r, ApiRequest::new("GET", "/licenses")).await;
         assert_eq!(resp.status, 200);
         let list = resp.body["licenses"].as_array().unwrap();
@@ -323,6 +335,8 @@ mod tests {
         let r = routes(src);
         let resp = call(&r, ApiRequest::new("POST", "/licenses/ingest")).await;
         assert_eq!(resp.status, 502, "{}", resp.body);
+        let runs = r.state.list_runs(5).await.unwrap();
+        assert_eq!(runs[0].status, engine::ports::RunStatus::Aborted);
         assert!(r
             .route(&ApiRequest::new("GET", "/mappings"))
             .await
