@@ -404,6 +404,17 @@ mod tests {
     }
 
     #[test]
+    fn r27_amount_display_and_parse_are_inverse() {
+        for cents in (0..200_000)
+            .step_by(7)
+            .chain([i64::from(i32::MAX), 999_999_999_999_99])
+        {
+            let a = Amount::from_cents(cents);
+            assert_eq!(Amount::parse(&a.to_string()), Ok(a), "{cents}");
+        }
+    }
+
+    #[test]
     fn r27_amount_round_trips_as_a_string() {
         let a = Amount::parse("15.05").unwrap();
         let j = serde_json::to_value(a).unwrap();
