@@ -407,7 +407,7 @@ mod tests {
     fn r27_amount_display_and_parse_are_inverse() {
         for cents in (0..200_000)
             .step_by(7)
-            .chain([i64::from(i32::MAX), 999_999_999_999_99])
+            .chain([i64::from(i32::MAX), 99_999_999_999_999])
         {
             let a = Amount::from_cents(cents);
             assert_eq!(Amount::parse(&a.to_string()), Ok(a), "{cents}");
