@@ -54,16 +54,4 @@ pub enum RunnerError {
 }
 
 /// The full chain of an error, `outer: inner: …`, for the one line the runner prints.
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        let t = c.to_string();
-        if !s.contains(&t) {
-            s.push_str(": ");
-            s.push_str(&t);
-        }
-        cur = c.source();
-    }
-    s
-}
+pub use engine::txlog::error_chain;

@@ -118,20 +118,10 @@ fn write_json(dir: &Path, name: &str, v: &Value) -> Result<(), RunnerError> {
 }
 
 fn load_config(path: &Path) -> Result<mapping::Config, RunnerError> {
-    let v = read_json(path)?;
-    let config: mapping::Config = serde_json::from_value(v).map_err(|e| RunnerError::Config {
+    mapping::Config::from_json(read_json(path)?).map_err(|detail| RunnerError::Config {
         path: path.display().to_string(),
-        detail: e.to_string(),
-    })?;
-    config.validate().map_err(|errs| RunnerError::Config {
-        path: path.display().to_string(),
-        detail: errs
-            .iter()
-            .map(|e| e.to_string())
-            .collect::<Vec<_>>()
-            .join("; "),
-    })?;
-    Ok(config)
+        detail,
+    })
 }
 
 /// A progress line `accounts done / total` when stdout is a terminal.

@@ -189,21 +189,10 @@ impl Engine {
     pub async fn load_config(&self) -> Result<Config, EngineError> {
         match self.state.get_config(CONFIG_KEY).await? {
             None => Ok(Config::default()),
-            Some(v) => {
-                let c: Config = serde_json::from_value(v).map_err(|e| EngineError::Config {
-                    key: CONFIG_KEY.into(),
-                    detail: e.to_string(),
-                })?;
-                c.validate().map_err(|errs| EngineError::Config {
-                    key: CONFIG_KEY.into(),
-                    detail: errs
-                        .iter()
-                        .map(|e| e.to_string())
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                })?;
-                Ok(c)
-            }
+            Some(v) => Config::from_json(v).map_err(|detail| EngineError::Config {
+                key: CONFIG_KEY.into(),
+                detail,
+            }),
         }
     }
 

@@ -708,6 +708,19 @@ impl Config {
         Ok(())
     }
 
+    /// A stored or user-given configuration document: deserialised, then [`Config::validate`]d.
+    /// The error lists every problem in one sentence list (`; `-separated).
+    pub fn from_json(value: serde_json::Value) -> Result<Config, String> {
+        let config: Config = serde_json::from_value(value).map_err(|e| e.to_string())?;
+        config.validate().map_err(|errs| {
+            errs.iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("; ")
+        })?;
+        Ok(config)
+    }
+
     /// Checks the whole configuration (e.g. after loading or a full replace through the
     /// admin API): every mapping as `set_mapping` would, every required standard row
     /// present (R17), at least one sync stage (R2). All problems, not just the first.

@@ -450,3 +450,16 @@ fn r19_fields_to_read_follow_the_mappings() {
     c.delete_mapping(SfObject::Account, "AccountDate").unwrap();
     assert!(!c.fields_to_read(SfObject::Account).contains("Founded__c"));
 }
+
+#[test]
+fn from_json_deserialises_and_validates_r2() {
+    let ok = Config::from_json(serde_json::to_value(Config::default()).unwrap()).unwrap();
+    assert_eq!(ok, Config::default());
+    let err = Config::from_json(serde_json::json!({"filters": {"sync_stages": []}})).unwrap_err();
+    assert!(err.contains("R2"), "{err}");
+    let err = Config::from_json(serde_json::json!({"filters": 3})).unwrap_err();
+    assert!(
+        err.contains("filters") || err.contains("invalid type"),
+        "{err}"
+    );
+}
