@@ -129,6 +129,7 @@ impl Wiring {
             licenses: Some(LicenseRoutes {
                 store: self.licenses.clone(),
                 log: self.log.clone(),
+                state: self.state.clone(),
                 source: self.connector.clone(),
                 clock: self.clock.clone(),
             }),
