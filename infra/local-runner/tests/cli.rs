@@ -15,6 +15,27 @@ fn flexbridge(args: &[&str]) -> Output {
         .expect("flexbridge runs")
 }
 
+/// `flexbridge run --fixture <fixture> --mode <mode> --out <tmp>/out <extra…>`.
+fn run(fixture: &Path, mode: &str, extra: &[&str]) -> (Output, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let mut args = vec![
+        "run",
+        "--fixture",
+        fixture.to_str().unwrap(),
+        "--mode",
+        mode,
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    (flexbridge(&args), dir)
+}
+
+fn walkthrough() -> PathBuf {
+    fixtures().join("walkthrough.json")
+}
+
 fn read(dir: &Path, name: &str) -> Value {
     let text = std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
     serde_json::from_str(&text).unwrap()
@@ -22,17 +43,8 @@ fn read(dir: &Path, name: &str) -> Value {
 
 #[test]
 fn run_writes_the_four_files_and_exits_0() {
-    let out = tempfile::tempdir().unwrap();
-    let fx = fixtures().join("walkthrough.json");
-    let o = flexbridge(&[
-        "run",
-        "--fixture",
-        fx.to_str().unwrap(),
-        "--mode",
-        "scheduled",
-        "--out",
-        out.path().to_str().unwrap(),
-    ]);
+    let (o, dir) = run(&walkthrough(), "scheduled", &[]);
+    let out = dir.path().join("out");
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(
         o.status.success(),
@@ -40,61 +52,41 @@ fn run_writes_the_four_files_and_exits_0() {
         String::from_utf8_lossy(&o.stderr)
     );
     assert!(stdout.contains("SF-DemoAccount"), "{stdout}");
-    let summary = read(out.path(), "summary.json");
+    let summary = read(&out, "summary.json");
     assert_eq!(summary["entries"]["Failed"], 0, "{summary:#}");
     assert!(summary["entries"]["Completed"].as_u64().unwrap() >= 4);
     assert!(summary["apiCalls"]["salesforce"].as_u64().unwrap() > 0);
     assert!(summary["apiCalls"]["flexnet"].as_u64().unwrap() > 0);
-    let logs = read(out.path(), "logs.json");
+    let logs = read(&out, "logs.json");
     assert_eq!(logs[0]["log_number"], "TL-00001");
-    let fno = read(out.path(), "flexnet.json");
+    let fno = read(&out, "flexnet.json");
     let fno = fno.get("flexnet").unwrap_or(&fno);
     assert_eq!(
         fno["entitlements"][0]["entitlementId"],
         "006Wk0000000001IAA"
     );
-    let sf = read(out.path(), "salesforce.json");
+    let sf = read(&out, "salesforce.json");
     assert_eq!(
         sf["salesforce"]["Opportunity"][0]["FNO_Entitlement_ID__c"],
         "006Wk0000000001IAA"
     );
     // The FNO password never reaches the output files.
     for f in ["logs.json", "flexnet.json", "summary.json"] {
-        let text = std::fs::read_to_string(out.path().join(f)).unwrap();
+        let text = std::fs::read_to_string(out.join(f)).unwrap();
         assert!(!text.contains("Fn0-s3cret-pass"), "password in {f}");
     }
 }
 
 #[test]
 fn account_mode_without_an_account_is_a_usage_error() {
-    let out = tempfile::tempdir().unwrap();
-    let fx = fixtures().join("walkthrough.json");
-    let o = flexbridge(&[
-        "run",
-        "--fixture",
-        fx.to_str().unwrap(),
-        "--mode",
-        "account",
-        "--out",
-        out.path().to_str().unwrap(),
-    ]);
+    let (o, _dir) = run(&walkthrough(), "account", &[]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--account"));
 }
 
 #[test]
 fn immediate_mode_without_a_window_names_r22() {
-    let out = tempfile::tempdir().unwrap();
-    let fx = fixtures().join("walkthrough.json");
-    let o = flexbridge(&[
-        "run",
-        "--fixture",
-        fx.to_str().unwrap(),
-        "--mode",
-        "immediate",
-        "--out",
-        out.path().to_str().unwrap(),
-    ]);
+    let (o, _dir) = run(&walkthrough(), "immediate", &[]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("R22"));
 }
@@ -104,15 +96,7 @@ fn a_fixture_that_is_not_json_exits_1_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.json");
     std::fs::write(&bad, "{ not json").unwrap();
-    let o = flexbridge(&[
-        "run",
-        "--fixture",
-        bad.to_str().unwrap(),
-        "--mode",
-        "scheduled",
-        "--out",
-        dir.path().join("out").to_str().unwrap(),
-    ]);
+    let (o, _out) = run(&bad, "scheduled", &[]);
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
@@ -126,46 +110,30 @@ fn an_invalid_config_exits_1_and_says_why() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("config.json");
     std::fs::write(&cfg, r#"{"filters": {"sync_stages": []}}"#).unwrap();
-    let fx = fixtures().join("walkthrough.json");
-    let o = flexbridge(&[
-        "run",
-        "--fixture",
-        fx.to_str().unwrap(),
-        "--config",
-        cfg.to_str().unwrap(),
-        "--mode",
+    let (o, _out) = run(
+        &walkthrough(),
         "scheduled",
-        "--out",
-        dir.path().join("out").to_str().unwrap(),
-    ]);
+        &["--config", cfg.to_str().unwrap()],
+    );
     assert_eq!(
         o.status.code(),
         Some(1),
         "{}",
         String::from_utf8_lossy(&o.stdout)
     );
-    assert!(String::from_utf8_lossy(&o.stderr).contains("config.json"));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("config.json") && err.contains("R2"), "{err}");
 }
 
 #[test]
 fn immediate_window_from_to_runs() {
-    let out = tempfile::tempdir().unwrap();
-    let fx = fixtures().join("walkthrough.json");
-    let o = flexbridge(&[
-        "run",
-        "--fixture",
-        fx.to_str().unwrap(),
-        "--mode",
+    let (o, dir) = run(
+        &walkthrough(),
         "immediate",
-        "--from",
-        "2026-11-19",
-        "--to",
-        "2026-11-20T08:00:00Z",
-        "--out",
-        out.path().to_str().unwrap(),
-    ]);
+        &["--from", "2026-11-19", "--to", "2026-11-20T08:00:00Z"],
+    );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let summary = read(out.path(), "summary.json");
+    let summary = read(&dir.path().join("out"), "summary.json");
     assert_eq!(summary["run"]["kind"], "immediate");
     assert_eq!(summary["accounts"]["synced"], 1);
 }
@@ -215,4 +183,33 @@ fn licenses_ingests_the_fixture_org_and_keeps_state_across_runs() {
         second["licenses"].as_array().unwrap().len() >= n,
         "no license is deleted"
     );
+}
+
+#[test]
+fn account_mode_pushes_one_account_and_writes_nothing_back() {
+    let (o, dir) = run(
+        &walkthrough(),
+        "account",
+        &["--account", "001Wk0000000001IAA"],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = dir.path().join("out");
+    let fno = read(&out, "flexnet.json");
+    let fno = fno.get("flexnet").unwrap_or(&fno);
+    assert_eq!(
+        fno["entitlements"][0]["entitlementId"],
+        "006Wk0000000001IAA"
+    );
+    let sf = read(&out, "salesforce.json");
+    assert!(
+        sf["salesforce"]["Opportunity"][0]["FNO_Entitlement_ID__c"].is_null(),
+        "R23"
+    );
+}
+
+#[test]
+fn account_mode_refuses_an_id_that_is_not_a_salesforce_id() {
+    let (o, _dir) = run(&walkthrough(), "account", &["--account", "001' OR Id != '"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("R23"));
 }
