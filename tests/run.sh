@@ -64,6 +64,11 @@ passed=$((passed + rp)); failed=$((failed + rf))
 if [ "$cargo_rc" -ne 0 ] && [ "$rf" -eq 0 ]; then bad "cargo test (build or harness error, see $LOGDIR/cargo-test.log)"; fi
 [ "$rf" -gt 0 ] && failures+=("$rf Rust test(s), see $LOGDIR/cargo-test.log")
 
+# ---------------------------------------------------------------- the README's first command
+step "flexbridge demo (the README's first command)"
+check "cargo run -p flexbridge -- demo" \
+    bash -c 'cargo run --quiet -p flexbridge -- demo --out target/demo > "$0/demo.log" 2>&1 && grep -q "^Totals: " "$0/demo.log"' "$LOGDIR"
+
 # ---------------------------------------------------------------- third-party clients vs the simulators
 step "python: simple-salesforce and zeep against the simulators"
 if cargo build --quiet -p sim-salesforce -p sim-flexnet; then
