@@ -24,6 +24,7 @@ use engine::ports::{
 use engine::{Engine, EngineError, PlannedRun};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Value of `"source"` in the schedules' input (template.yaml).
@@ -173,6 +174,48 @@ impl AccountSyncEvent {
     }
 }
 
+/// Where the SQS consumer reports each finished account, so a fanned-out run's record shows
+/// its progress and ends `completed` when every queued account is done.
+#[async_trait::async_trait]
+pub trait RunProgress: Send + Sync {
+    async fn account_done(
+        &self,
+        task_id: &str,
+        delta: &BTreeMap<String, u64>,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+}
+
+#[async_trait::async_trait]
+impl RunProgress for aws_adapters::DynamoStateStore {
+    async fn account_done(
+        &self,
+        task_id: &str,
+        delta: &BTreeMap<String, u64>,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.add_run_progress(task_id, delta, ACCOUNTS_DONE, at)
+            .await
+            .map(|_| ())
+    }
+}
+
+/// Run counter of the accounts a fan-out run has finished.
+pub const ACCOUNTS_DONE: &str = "accounts_done";
+
+fn outcome_counts(o: &engine::AccountOutcome) -> BTreeMap<String, u64> {
+    use engine::ports::LogStatus;
+    BTreeMap::from([
+        (ACCOUNTS_DONE.to_owned(), 1),
+        ("completed".to_owned(), o.count(LogStatus::Completed) as u64),
+        ("failed".to_owned(), o.count(LogStatus::Failed) as u64),
+        ("error".to_owned(), o.count(LogStatus::Error) as u64),
+        ("orders_pushed".to_owned(), u64::from(o.pushed_orders)),
+        ("orders_unchanged".to_owned(), u64::from(o.unchanged_orders)),
+        ("records_written_back".to_owned(), u64::from(o.written_back)),
+    ])
+}
+
 /// The sync handlers over the ports.
 pub struct SyncHandlers {
     pub engines: Arc<dyn EngineSource>,
@@ -182,6 +225,8 @@ pub struct SyncHandlers {
     pub clock: Arc<dyn Clock>,
     /// SQS records processed at once per batch.
     pub concurrency: usize,
+    /// Run progress of the SQS consumer (None: runs stay `running` after their fan-out).
+    pub progress: Option<Arc<dyn RunProgress>>,
 }
 
 impl SyncHandlers {
@@ -372,6 +417,16 @@ impl SyncHandlers {
                         failed = outcome.count(engine::ports::LogStatus::Failed),
                         "account synced"
                     );
+                    if let Some(p) = &self.progress {
+                        // the account's work is done and idempotent: a failed counter update
+                        // is logged, not retried (a retry would redo the whole account)
+                        if let Err(e) = p
+                            .account_done(&work.task_id, &outcome_counts(&outcome), self.clock.now())
+                            .await
+                        {
+                            tracing::warn!(task_id = %work.task_id, error = %error_chain(&e), "run progress not recorded");
+                        }
+                    }
                     Ok(())
                 }
                 Err(e) => {

@@ -106,6 +106,7 @@ impl Wiring {
             queue: self.queue.clone(),
             clock: self.clock.clone(),
             concurrency: self.account_concurrency,
+            progress: Some(self.state.clone()),
         }
     }
 

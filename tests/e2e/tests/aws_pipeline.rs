@@ -194,6 +194,13 @@ async fn aws_scheduled_sync_fans_out_through_sqs_account_sync_pushes_and_get_log
     let (_, runs) = c.admin("GET", "/runs", &[], None).await;
     assert_eq!(runs["runs"][0]["task_id"], task.as_str());
     assert_eq!(runs["runs"][0]["kind"], "scheduled");
+    // every queued account done: the run completed, with the accounts' counts
+    assert_eq!(runs["runs"][0]["status"], "completed", "{runs}");
+    assert_eq!(runs["runs"][0]["counts"]["accounts_done"], 1);
+    assert_eq!(
+        runs["runs"][0]["counts"]["completed"].as_u64(),
+        Some(entries.len() as u64)
+    );
     let (_, sched) = c.admin("GET", "/schedule", &[], None).await;
     assert_eq!(
         sched["lastBatchFireTime"],

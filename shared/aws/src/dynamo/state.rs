@@ -20,7 +20,7 @@ use crate::tables::STATE_RUNS_BY_START;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
-use engine::ports::{RunRecord, SalesOrderRecord, StateStore, StoreError};
+use engine::ports::{RunRecord, RunStatus, SalesOrderRecord, StateStore, StoreError};
 use std::collections::{BTreeMap, HashMap};
 
 /// The state table.
@@ -182,6 +182,85 @@ impl DynamoStateStore {
             client,
             table: table.into(),
         }
+    }
+
+    /// Adds `delta` to a run's counters atomically (concurrent account-sync workers each add
+    /// their account's counts) and, once `counts[done_key]` reaches `accounts_planned`, marks a
+    /// still-running run completed at `at`. Returns the run afterwards; None when no such run.
+    pub async fn add_run_progress(
+        &self,
+        task_id: &str,
+        delta: &BTreeMap<String, u64>,
+        done_key: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<RunRecord>, StoreError> {
+        if delta.is_empty() {
+            return self.get_run(task_id).await;
+        }
+        let mut sets = Vec::new();
+        let mut req = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(run_key(task_id)))
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":zero", n(0))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew);
+        for (i, (name, v)) in delta.iter().enumerate() {
+            sets.push(format!(
+                "counts.#c{i} = if_not_exists(counts.#c{i}, :zero) + :v{i}"
+            ));
+            req = req
+                .expression_attribute_names(format!("#c{i}"), name)
+                .expression_attribute_values(format!(":v{i}"), n(v));
+        }
+        let out = match req
+            .update_expression(format!("SET {}", sets.join(", ")))
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                return Ok(None)
+            }
+            Err(e) => return Err(StoreError::backend("dynamodb UpdateItem run counts", e)),
+        };
+        let Some(item) = out.attributes else {
+            return Ok(None);
+        };
+        let mut run = item_to_run(&item)?;
+        let done = run.counts.get(done_key).copied().unwrap_or(0);
+        if run.status != RunStatus::Running || done < u64::from(run.accounts_planned) {
+            return Ok(Some(run));
+        }
+        let r = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(run_key(task_id)))
+            .update_expression("SET #st = :completed, finished = :at")
+            .condition_expression("#st = :running")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":completed", s(enum_name(&RunStatus::Completed)))
+            .expression_attribute_values(":running", s(enum_name(&RunStatus::Running)))
+            .expression_attribute_values(":at", s(time_key(&at)))
+            .send()
+            .await;
+        match r {
+            Ok(_) => {
+                run.status = RunStatus::Completed;
+                run.finished = Some(at);
+            }
+            // another worker completed it first
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) => {}
+            Err(e) => return Err(StoreError::backend("dynamodb UpdateItem run status", e)),
+        }
+        Ok(Some(run))
     }
 
     async fn get(&self, key: Item, what: &str) -> Result<Option<Item>, StoreError> {

@@ -161,3 +161,64 @@ async fn config_documents_round_trip() {
     );
     assert_eq!(s.get_config("schedule").await.unwrap(), None);
 }
+
+#[tokio::test]
+async fn run_progress_adds_atomically_and_completes_the_run_when_every_account_is_done() {
+    let c = dynamodb().await;
+    let table = table(&c, &STATE_TABLE).await;
+    let store = Arc::new(DynamoStateStore::new(c, table));
+    let run = RunRecord {
+        task_id: "sched-progress".into(),
+        kind: RunKind::Scheduled,
+        status: RunStatus::Running,
+        window_from: None,
+        window_to: Some("2026-11-20T09:00:00Z".parse().unwrap()),
+        started: "2026-11-20T09:00:00Z".parse().unwrap(),
+        finished: None,
+        accounts_planned: 4,
+        counts: BTreeMap::from([("accounts_queued".to_owned(), 4)]),
+        detail: None,
+    };
+    store.put_run(&run).await.unwrap();
+    let at: DateTime<Utc> = "2026-11-20T09:05:00Z".parse().unwrap();
+    // four workers at once, each one account with two completed entries
+    let tasks: Vec<_> = (0..4)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let delta =
+                    BTreeMap::from([("accounts_done".to_owned(), 1), ("completed".to_owned(), 2)]);
+                store
+                    .add_run_progress("sched-progress", &delta, "accounts_done", at)
+                    .await
+                    .unwrap()
+                    .unwrap()
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let after = store.get_run("sched-progress").await.unwrap().unwrap();
+    assert_eq!(after.counts.get("accounts_done"), Some(&4), "{after:?}");
+    assert_eq!(after.counts.get("completed"), Some(&8));
+    assert_eq!(
+        after.counts.get("accounts_queued"),
+        Some(&4),
+        "other counts kept"
+    );
+    assert_eq!(after.status, RunStatus::Completed);
+    assert_eq!(after.finished, Some(at));
+    // an unknown run is not created
+    let none = store
+        .add_run_progress(
+            "no-such-run",
+            &BTreeMap::from([("accounts_done".to_owned(), 1)]),
+            "accounts_done",
+            at,
+        )
+        .await
+        .unwrap();
+    assert!(none.is_none());
+    assert!(store.get_run("no-such-run").await.unwrap().is_none());
+}
