@@ -378,6 +378,10 @@ impl SyncHandlers {
             ApiError::from(e)
         })?;
         let outcome = report.accounts.into_iter().next().unwrap_or_default();
+        if outcome.count(engine::ports::LogStatus::Completed) < outcome.entries.len() {
+            // something failed: maybe credentials changed; re-read the settings next time
+            self.engines.refused();
+        }
         let entries: Vec<Value> = outcome
             .entries
             .iter()

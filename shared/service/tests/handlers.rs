@@ -818,3 +818,72 @@ async fn license_info_runs_on_its_schedule_and_the_admin_api_lists_the_licenses(
         .await;
     assert_eq!(s, 400, "{b}");
 }
+
+// ------------------------------------------------------------------ secret cache
+
+#[tokio::test]
+async fn r25_the_secret_is_fetched_once_per_cold_start_and_again_after_a_refusal() {
+    let env = Env::start(fixture("walkthrough.json"), 0).await;
+    let put_secret = |v: Value| {
+        let c = env.wiring.clients.secrets.clone();
+        let arn = env.wiring.config.connection_secret_arn.clone();
+        async move {
+            c.put_secret_value()
+                .secret_id(arn)
+                .secret_string(v.to_string())
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    // an admin wrote a wrong FNO password straight into the secret (no verification)
+    let mut wrong = env.connection();
+    wrong["flexnet"]["password"] = json!("expired-password");
+    put_secret(wrong).await;
+    let body = json!({"v": 1, "task_id": "sched-refresh", "account_id": ACC, "kind": "scheduled",
+                      "window_from": null, "window_to": "2026-11-20T09:00:00Z"})
+    .to_string();
+    env.wiring
+        .clients
+        .sqs
+        .send_message()
+        .queue_url(env.queue_url())
+        .message_body(body)
+        .send()
+        .await
+        .unwrap();
+    let arn = env.moto.queue_arn(&env.queue_url()).await.unwrap();
+    let sync = env.sync();
+    let msgs = env.moto.receive(&env.queue_url()).await.unwrap();
+    let r = sync.consume(sqs_event(&msgs, &arn)).await.unwrap();
+    assert_eq!(r.batch_item_failures.len(), 1, "FNO refused the password");
+    let failed_id = &r.batch_item_failures[0].item_identifier;
+    let line = captured()
+        .lines()
+        .find(|l| l.contains(failed_id.as_str()) && l.contains("will be retried"))
+        .map(str::to_owned)
+        .expect("the failure is logged with its message id");
+    assert!(line.contains("HTTP 401"), "{line}");
+    assert_eq!(env.wiring.secret.fetches(), 1);
+
+    // the password is fixed in the secret; the warm function picks it up after the refusal
+    put_secret(env.connection()).await;
+    let msgs = env.moto.receive(&env.queue_url()).await.unwrap();
+    assert_eq!(msgs.len(), 1, "the failed message is back");
+    let r = sync.consume(sqs_event(&msgs, &arn)).await.unwrap();
+    assert!(r.batch_item_failures.is_empty(), "{r:?}");
+    assert_eq!(
+        env.wiring.secret.fetches(),
+        2,
+        "fetched again after the refusal"
+    );
+    env.moto.settle(&env.queue_url(), &msgs, &[]).await.unwrap();
+
+    // working settings are not fetched again per message
+    let (s, _) = env
+        .account_sync_http(&format!("/accounts/{ACC}/sync"))
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(env.wiring.secret.fetches(), 2);
+    assert!(!captured().contains("expired-password"));
+}
