@@ -6,7 +6,8 @@
 //! | scheduled-sync | [`runs::SyncHandlers::scheduled`] (EventBridge Scheduler, R21) |
 //! | immediate-sync | [`runs::SyncHandlers::route_immediate`] (`POST /sync`, R22) |
 //! | account-sync | [`runs::SyncHandlers::account_sync_event`] (SQS batch, or `POST /accounts/{id}/sync`, R23) |
-//! | admin-api | [`router::AdminApi::handle`] (settings, mappings, filters, schedule, logs, runs) |
+//! | license-info | [`router::AdminApi::license_info_event`] (its schedule, or `POST /licenses/ingest`) |
+//! | admin-api | [`router::AdminApi::handle`] (settings, mappings, filters, schedule, logs, runs, licenses) |
 //!
 //! API Gateway events become [`http::ApiRequest`]s in [`apigw`] only; errors become HTTP
 //! statuses in [`http::ApiError::status`] only.

@@ -330,6 +330,7 @@ impl SyncHandlers {
     }
 
     /// R22: `POST /sync`.
+    #[tracing::instrument(skip_all, fields(caller = req.caller.as_deref().unwrap_or("-")))]
     pub async fn immediate(&self, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
         let window = parse_window(req.body.as_deref(), self.clock.now())?;
         let engine = self.engines.engine().await?;
@@ -361,6 +362,7 @@ impl SyncHandlers {
     }
 
     /// R23: `POST /accounts/{id}/sync` — one account, push only, answered when done.
+    #[tracing::instrument(skip_all, fields(account_id = %account_id))]
     pub async fn account(&self, account_id: &str) -> Result<ApiResponse, ApiError> {
         // the id goes into SOQL: only a well-formed Salesforce id gets that far
         if !is_salesforce_id(account_id) {
@@ -409,6 +411,7 @@ impl SyncHandlers {
     }
 
     /// The SQS consumer: one account per message; failed ones are reported for retry.
+    #[tracing::instrument(skip_all, fields(records = event.records.len()))]
     pub async fn consume(&self, event: SqsEvent) -> Result<SqsBatchResponse, BatchError> {
         process_batch(event, self.concurrency, |work: AccountWork| async move {
             let engine = self.engines.engine().await.map_err(ConsumeError::Source)?;
