@@ -673,6 +673,22 @@ async fn logs_filter_and_page_runs_list_and_bad_queries_name_the_parameter() {
         )
         .await;
     assert_eq!((s, field(&b)), (400, "sync_stages"), "{b}");
+    // mappings are checked against the org's describe through the saved connection (R18, R19)
+    let row = r#"{"fno_attribute":"Notes","sf_field":"Description","kind":{"type":"custom","entity":"account","data_type":"text"}}"#;
+    let (s, b) = env.admin("PUT", "/mappings/Account", &[], Some(row)).await;
+    assert_eq!(s, 200, "{b}");
+    let row = r#"{"fno_attribute":"Size","sf_field":"NoSuch__c","kind":{"type":"custom","entity":"account","data_type":"number"}}"#;
+    let (s, b) = env.admin("PUT", "/mappings/Account", &[], Some(row)).await;
+    assert_eq!((s, field(&b)), (400, "fields.Size.sf_field"), "{b}");
+    let (s, b) = env
+        .admin(
+            "DELETE",
+            "/mappings/Account",
+            &[("fno_attribute", "Notes")],
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
     let (s, b) = env.admin("GET", "/nowhere", &[], None).await;
     assert_eq!(s, 404, "{b}");
 }
