@@ -7,7 +7,7 @@
 //! | watermark, runs, sales-order records, configuration | [`DynamoStateStore`] (`StateStore`) | DynamoDB, table `STATE_TABLE` |
 //! | per-account fan-out ([`engine::ports::AccountWork`] v1) | [`SqsWorkQueue`] (`WorkQueue`) | SQS `WORK_QUEUE_URL` |
 //! | FNO / Salesforce connection settings (R25) | [`SecretsCache`] | Secrets Manager `CONNECTION_SECRET_ARN` |
-//! | pause / resume / reschedule (R21) | [`ScheduleControl`], [`EventBridgeSchedule`] | EventBridge Scheduler `SCHEDULE_NAME` |
+//! | pause / resume / reschedule / delete (R21) | [`ScheduleControl`], [`EventBridgeSchedule`] | EventBridge Scheduler `SCHEDULE_NAME` |
 //!
 //! Every `AttributeValue` mapping lives in [`dynamo`]; the table layouts are declared once in
 //! [`tables`] and a test checks that `template.yaml` declares the same keys and indexes.
@@ -31,7 +31,8 @@ pub use dynamo::licenses::DynamoLicenseStore;
 pub use dynamo::log::DynamoTransactionLog;
 pub use dynamo::state::DynamoStateStore;
 pub use schedule::{
-    EventBridgeSchedule, MemorySchedule, ScheduleControl, ScheduleError, ScheduleStatus,
+    EventBridgeSchedule, MemorySchedule, ScheduleControl, ScheduleDefinition, ScheduleError,
+    ScheduleStatus, SCHEDULE_DEFINITION_KEY,
 };
 pub use secrets::{SecretsCache, SecretsError};
 pub use sqs::SqsWorkQueue;

@@ -1,13 +1,26 @@
 //! The scheduled sync's EventBridge Scheduler schedule (R21): show it, pause, resume,
-//! reschedule. [`ScheduleControl`] is the small trait the admin API is written against;
-//! [`EventBridgeSchedule`] is the AWS implementation (GetSchedule / UpdateSchedule) and
-//! [`MemorySchedule`] the in-memory one for tests and the local runner.
+//! reschedule, delete. [`ScheduleControl`] is the small trait the admin API is written
+//! against; [`EventBridgeSchedule`] is the AWS implementation (GetSchedule / UpdateSchedule /
+//! DeleteSchedule / CreateSchedule) and [`MemorySchedule`] the in-memory one for tests and the
+//! local runner.
+//!
+//! Deleting keeps a way back: the schedule's full definition ([`ScheduleDefinition`]) is saved
+//! in the state store under [`SCHEDULE_DEFINITION_KEY`] before DeleteSchedule, `status()` then
+//! reports `deleted: true`, and a later pause/resume/reschedule recreates the schedule from it.
 
 use async_trait::async_trait;
-use aws_sdk_scheduler::types::ScheduleState;
+use aws_sdk_scheduler::operation::get_schedule::GetScheduleOutput;
+use aws_sdk_scheduler::types::{
+    ActionAfterCompletion, DeadLetterConfig, FlexibleTimeWindow, FlexibleTimeWindowMode,
+    RetryPolicy, ScheduleState, Target,
+};
 use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
+use engine::ports::{StateStore, StoreError};
 use serde::{Deserialize, Serialize};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+
+/// State-store configuration key of a deleted schedule's saved definition (R21).
+pub const SCHEDULE_DEFINITION_KEY: &str = "schedule-definition";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScheduleError {
@@ -24,6 +37,26 @@ pub enum ScheduleError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// Saving or reading the definition kept for recreating a deleted schedule failed.
+    #[error("the saved definition of schedule {name} could not be {action}")]
+    Definition {
+        name: String,
+        action: &'static str,
+        #[source]
+        source: StoreError,
+    },
+    /// The target uses parameters a recreation would not restore: refuse to delete it.
+    #[error(
+        "schedule {name} is not deleted: its target uses {part}, which a recreation would not restore (R21)"
+    )]
+    Unrestorable { name: String, part: &'static str },
+    /// CreateSchedule refused the saved definition (e.g. its end date has passed).
+    #[error("schedule {name} could not be recreated from its saved definition")]
+    Recreate {
+        name: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 /// What the admin sees of the schedule (R21).
@@ -36,6 +69,10 @@ pub struct ScheduleStatus {
     pub timezone: Option<String>,
     pub paused: bool,
     pub start_date: Option<DateTime<Utc>>,
+    /// R21 "deleted": DeleteSchedule removed it; a PUT (pause/resume/reschedule) recreates it
+    /// from the saved definition. `expression`/`timezone`/`paused` are the saved ones.
+    #[serde(default)]
+    pub deleted: bool,
 }
 
 impl ScheduleStatus {
@@ -47,7 +84,7 @@ impl ScheduleStatus {
         now: DateTime<Utc>,
         last_fire: Option<DateTime<Utc>>,
     ) -> Option<DateTime<Utc>> {
-        if self.paused {
+        if self.paused || self.deleted {
             return None;
         }
         let utc = self
@@ -128,25 +165,98 @@ pub fn check_expression(expression: &str) -> Result<(), ScheduleError> {
     }
 }
 
-/// Pause, resume and reschedule the scheduled sync (R21).
+/// Pause, resume, reschedule and delete the scheduled sync (R21).
 #[async_trait]
 pub trait ScheduleControl: Send + Sync {
+    /// The schedule as it is; a deleted one reports `deleted: true` (and no next run).
     async fn status(&self) -> Result<ScheduleStatus, ScheduleError>;
+    /// Pause or resume; on a deleted schedule this recreates it in that state.
     async fn set_paused(&self, paused: bool) -> Result<ScheduleStatus, ScheduleError>;
-    /// New expression (and time zone for cron); the paused/enabled state is kept.
+    /// New expression (and time zone for cron); the paused/enabled state is kept. On a deleted
+    /// schedule this recreates it with the new expression.
     async fn reschedule(
         &self,
         expression: &str,
         timezone: Option<&str>,
     ) -> Result<ScheduleStatus, ScheduleError>;
+    /// Delete the schedule, keeping its definition so a later PUT can recreate it. Deleting a
+    /// deleted schedule changes nothing and reports it deleted (idempotent).
+    async fn delete(&self) -> Result<ScheduleStatus, ScheduleError>;
 }
 
-/// The schedule in EventBridge Scheduler.
-#[derive(Debug, Clone)]
+/// Everything CreateSchedule needs to bring a deleted schedule back (R21): read with
+/// GetSchedule before DeleteSchedule and saved under [`SCHEDULE_DEFINITION_KEY`]. Holds names,
+/// ARNs and the target's input (no secrets: the input is the scheduler's context template).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduleDefinition {
+    pub name: String,
+    pub group: String,
+    pub expression: String,
+    pub timezone: Option<String>,
+    pub paused: bool,
+    pub description: Option<String>,
+    pub start_date: Option<DateTime<Utc>>,
+    pub end_date: Option<DateTime<Utc>>,
+    pub kms_key_arn: Option<String>,
+    pub action_after_completion: Option<String>,
+    /// Flexible time window in minutes; None = mode OFF.
+    pub flexible_window_minutes: Option<i32>,
+    pub target_arn: String,
+    pub role_arn: String,
+    pub input: Option<String>,
+    pub maximum_retry_attempts: Option<i32>,
+    pub maximum_event_age_in_seconds: Option<i32>,
+    pub dead_letter_arn: Option<String>,
+}
+
+impl ScheduleDefinition {
+    /// What `status()` shows of a deleted schedule.
+    fn deleted_status(&self) -> ScheduleStatus {
+        ScheduleStatus {
+            name: self.name.clone(),
+            expression: self.expression.clone(),
+            timezone: self.timezone.clone(),
+            paused: self.paused,
+            start_date: self.start_date,
+            deleted: true,
+        }
+    }
+}
+
+fn smithy_time(t: DateTime<Utc>) -> aws_sdk_scheduler::primitives::DateTime {
+    aws_sdk_scheduler::primitives::DateTime::from_secs_and_nanos(
+        t.timestamp(),
+        t.timestamp_subsec_nanos(),
+    )
+}
+
+fn chrono_time(t: &aws_sdk_scheduler::primitives::DateTime) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp(t.secs(), t.subsec_nanos())
+}
+
+/// The schedule in EventBridge Scheduler; `definitions` keeps a deleted one's definition.
+#[derive(Clone)]
 pub struct EventBridgeSchedule {
     client: aws_sdk_scheduler::Client,
     name: String,
     group: String,
+    definitions: Arc<dyn StateStore>,
+}
+
+impl std::fmt::Debug for EventBridgeSchedule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventBridgeSchedule")
+            .field("name", &self.name)
+            .field("group", &self.group)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The schedule as GetSchedule finds it, or the definition saved when it was deleted.
+enum Current {
+    Live(Box<GetScheduleOutput>),
+    Deleted(Box<ScheduleDefinition>),
 }
 
 impl EventBridgeSchedule {
@@ -154,17 +264,17 @@ impl EventBridgeSchedule {
         client: aws_sdk_scheduler::Client,
         name: impl Into<String>,
         group: impl Into<String>,
+        definitions: Arc<dyn StateStore>,
     ) -> Self {
         EventBridgeSchedule {
             client,
             name: name.into(),
             group: group.into(),
+            definitions,
         }
     }
 
-    async fn get(
-        &self,
-    ) -> Result<aws_sdk_scheduler::operation::get_schedule::GetScheduleOutput, ScheduleError> {
+    async fn get(&self) -> Result<GetScheduleOutput, ScheduleError> {
         self.client
             .get_schedule()
             .name(&self.name)
@@ -188,28 +298,128 @@ impl EventBridgeSchedule {
             })
     }
 
-    fn to_status(
-        &self,
-        out: &aws_sdk_scheduler::operation::get_schedule::GetScheduleOutput,
-    ) -> ScheduleStatus {
+    /// GetSchedule; when Scheduler does not know the schedule, the definition saved by
+    /// [`ScheduleControl::delete`] (if it is this schedule's) says it was deleted.
+    async fn current(&self) -> Result<Current, ScheduleError> {
+        match self.get().await {
+            Ok(out) => Ok(Current::Live(Box::new(out))),
+            Err(ScheduleError::NotFound { name }) => match self.saved().await? {
+                Some(def) => Ok(Current::Deleted(Box::new(def))),
+                None => Err(ScheduleError::NotFound { name }),
+            },
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn saved(&self) -> Result<Option<ScheduleDefinition>, ScheduleError> {
+        let err = |action, source| ScheduleError::Definition {
+            name: self.name.clone(),
+            action,
+            source,
+        };
+        let Some(doc) = self
+            .definitions
+            .get_config(SCHEDULE_DEFINITION_KEY)
+            .await
+            .map_err(|e| err("read", e))?
+        else {
+            return Ok(None);
+        };
+        let def: ScheduleDefinition = serde_json::from_value(doc).map_err(|e| {
+            err(
+                "read",
+                StoreError::Corrupt {
+                    key: SCHEDULE_DEFINITION_KEY.to_owned(),
+                    detail: e.to_string(),
+                },
+            )
+        })?;
+        // a definition saved for another schedule (renamed stack) does not describe this one
+        Ok((def.name == self.name && def.group == self.group).then_some(def))
+    }
+
+    fn to_status(&self, out: &GetScheduleOutput) -> ScheduleStatus {
         ScheduleStatus {
             name: out.name.clone().unwrap_or_else(|| self.name.clone()),
             expression: out.schedule_expression.clone().unwrap_or_default(),
             timezone: out.schedule_expression_timezone.clone(),
             paused: out.state == Some(ScheduleState::Disabled),
-            start_date: out
-                .start_date
-                .and_then(|d| DateTime::from_timestamp(d.secs(), d.subsec_nanos())),
+            start_date: out.start_date.as_ref().and_then(chrono_time),
+            deleted: false,
         }
+    }
+
+    /// The definition to save before DeleteSchedule; refuses targets whose extra parameters
+    /// would not be restored (never a silent loss).
+    fn definition(&self, out: &GetScheduleOutput) -> Result<ScheduleDefinition, ScheduleError> {
+        let unrestorable = |part| ScheduleError::Unrestorable {
+            name: self.name.clone(),
+            part,
+        };
+        let target = out
+            .target
+            .as_ref()
+            .ok_or_else(|| unrestorable("no target"))?;
+        for (present, part) in [
+            (target.ecs_parameters.is_some(), "EcsParameters"),
+            (
+                target.event_bridge_parameters.is_some(),
+                "EventBridgeParameters",
+            ),
+            (target.kinesis_parameters.is_some(), "KinesisParameters"),
+            (
+                target.sage_maker_pipeline_parameters.is_some(),
+                "SageMakerPipelineParameters",
+            ),
+            (target.sqs_parameters.is_some(), "SqsParameters"),
+        ] {
+            if present {
+                return Err(unrestorable(part));
+            }
+        }
+        let window = out.flexible_time_window.as_ref();
+        Ok(ScheduleDefinition {
+            name: self.name.clone(),
+            group: self.group.clone(),
+            expression: out.schedule_expression.clone().unwrap_or_default(),
+            timezone: out.schedule_expression_timezone.clone(),
+            paused: out.state == Some(ScheduleState::Disabled),
+            description: out.description.clone(),
+            start_date: out.start_date.as_ref().and_then(chrono_time),
+            end_date: out.end_date.as_ref().and_then(chrono_time),
+            kms_key_arn: out.kms_key_arn.clone(),
+            action_after_completion: out
+                .action_after_completion
+                .as_ref()
+                .map(|a| a.as_str().to_owned()),
+            flexible_window_minutes: window
+                .filter(|w| w.mode == FlexibleTimeWindowMode::Flexible)
+                .and_then(|w| w.maximum_window_in_minutes),
+            target_arn: target.arn.clone(),
+            role_arn: target.role_arn.clone(),
+            input: target.input.clone(),
+            maximum_retry_attempts: target
+                .retry_policy
+                .as_ref()
+                .and_then(|r| r.maximum_retry_attempts),
+            maximum_event_age_in_seconds: target
+                .retry_policy
+                .as_ref()
+                .and_then(|r| r.maximum_event_age_in_seconds),
+            dead_letter_arn: target
+                .dead_letter_config
+                .as_ref()
+                .and_then(|d| d.arn.clone()),
+        })
     }
 
     /// UpdateSchedule replaces the whole definition: copy everything, change what is asked.
     async fn update(
         &self,
+        cur: &GetScheduleOutput,
         state: Option<ScheduleState>,
         expression: Option<(&str, Option<&str>)>,
     ) -> Result<ScheduleStatus, ScheduleError> {
-        let cur = self.get().await?;
         let mut req = self
             .client
             .update_schedule()
@@ -241,25 +451,121 @@ impl EventBridgeSchedule {
         let after = self.get().await?;
         Ok(self.to_status(&after))
     }
+
+    /// CreateSchedule from the saved definition (R21), with `paused` and/or a new expression.
+    /// A start date that has passed is left out: Scheduler refuses one earlier than a few
+    /// minutes ago, and a recurring schedule that had started is simply running again.
+    async fn recreate(
+        &self,
+        def: &ScheduleDefinition,
+        paused: Option<bool>,
+        expression: Option<(&str, Option<&str>)>,
+    ) -> Result<ScheduleStatus, ScheduleError> {
+        let build_err = |e: aws_sdk_scheduler::error::BuildError| ScheduleError::Recreate {
+            name: self.name.clone(),
+            source: Box::new(e),
+        };
+        let window = match def.flexible_window_minutes {
+            Some(m) => FlexibleTimeWindow::builder()
+                .mode(FlexibleTimeWindowMode::Flexible)
+                .maximum_window_in_minutes(m),
+            None => FlexibleTimeWindow::builder().mode(FlexibleTimeWindowMode::Off),
+        }
+        .build()
+        .map_err(build_err)?;
+        let retry = (def.maximum_retry_attempts.is_some()
+            || def.maximum_event_age_in_seconds.is_some())
+        .then(|| {
+            RetryPolicy::builder()
+                .set_maximum_retry_attempts(def.maximum_retry_attempts)
+                .set_maximum_event_age_in_seconds(def.maximum_event_age_in_seconds)
+                .build()
+        });
+        let target = Target::builder()
+            .arn(&def.target_arn)
+            .role_arn(&def.role_arn)
+            .set_input(def.input.clone())
+            .set_retry_policy(retry)
+            .set_dead_letter_config(
+                def.dead_letter_arn
+                    .as_ref()
+                    .map(|arn| DeadLetterConfig::builder().arn(arn).build()),
+            )
+            .build()
+            .map_err(build_err)?;
+        let (expr, tz) = match expression {
+            Some((e, tz)) => (e.to_owned(), tz.map(str::to_owned)),
+            None => (def.expression.clone(), def.timezone.clone()),
+        };
+        let paused = paused.unwrap_or(def.paused);
+        let now = Utc::now();
+        let req = self
+            .client
+            .create_schedule()
+            .name(&self.name)
+            .group_name(&self.group)
+            .schedule_expression(expr)
+            .set_schedule_expression_timezone(tz)
+            .set_start_date(def.start_date.filter(|d| *d > now).map(smithy_time))
+            .set_end_date(def.end_date.map(smithy_time))
+            .set_description(def.description.clone())
+            .state(if paused {
+                ScheduleState::Disabled
+            } else {
+                ScheduleState::Enabled
+            })
+            .set_kms_key_arn(def.kms_key_arn.clone())
+            .set_action_after_completion(
+                def.action_after_completion
+                    .as_deref()
+                    .map(ActionAfterCompletion::from),
+            )
+            .flexible_time_window(window)
+            .target(target);
+        if let Err(e) = req.send().await {
+            if e.as_service_error()
+                .is_some_and(|se| se.is_conflict_exception())
+            {
+                // recreated meanwhile (another admin, or a `sam deploy`): change the live one
+                let cur = self.get().await?;
+                let state = paused_state(Some(paused));
+                return self.update(&cur, state, expression).await;
+            }
+            return Err(ScheduleError::Recreate {
+                name: self.name.clone(),
+                source: Box::new(e),
+            });
+        }
+        tracing::info!(schedule = %self.name, "schedule recreated from its saved definition (R21)");
+        let after = self.get().await?;
+        Ok(self.to_status(&after))
+    }
+}
+
+fn paused_state(paused: Option<bool>) -> Option<ScheduleState> {
+    paused.map(|p| {
+        if p {
+            ScheduleState::Disabled
+        } else {
+            ScheduleState::Enabled
+        }
+    })
 }
 
 #[async_trait]
 impl ScheduleControl for EventBridgeSchedule {
     async fn status(&self) -> Result<ScheduleStatus, ScheduleError> {
-        let out = self.get().await?;
-        Ok(self.to_status(&out))
+        Ok(match self.current().await? {
+            Current::Live(out) => self.to_status(&out),
+            Current::Deleted(def) => def.deleted_status(),
+        })
     }
 
     async fn set_paused(&self, paused: bool) -> Result<ScheduleStatus, ScheduleError> {
-        self.update(
-            Some(if paused {
-                ScheduleState::Disabled
-            } else {
-                ScheduleState::Enabled
-            }),
-            None,
-        )
-        .await
+        match self.current().await? {
+            Current::Live(cur) => self.update(&cur, paused_state(Some(paused)), None).await,
+            Current::Deleted(def) => self.recreate(&def, Some(paused), None).await,
+        }
     }
 
     async fn reschedule(
@@ -268,11 +574,60 @@ impl ScheduleControl for EventBridgeSchedule {
         timezone: Option<&str>,
     ) -> Result<ScheduleStatus, ScheduleError> {
         check_expression(expression)?;
-        self.update(None, Some((expression.trim(), timezone))).await
+        let expression = Some((expression.trim(), timezone));
+        match self.current().await? {
+            Current::Live(cur) => self.update(&cur, None, expression).await,
+            Current::Deleted(def) => self.recreate(&def, None, expression).await,
+        }
+    }
+
+    async fn delete(&self) -> Result<ScheduleStatus, ScheduleError> {
+        let cur = match self.current().await? {
+            Current::Live(cur) => cur,
+            Current::Deleted(def) => return Ok(def.deleted_status()),
+        };
+        // saved first: a schedule is only deleted once it can be recreated
+        let def = self.definition(&cur)?;
+        let doc = serde_json::to_value(&def).map_err(|e| ScheduleError::Definition {
+            name: self.name.clone(),
+            action: "saved",
+            source: StoreError::backend("encode schedule definition", e),
+        })?;
+        self.definitions
+            .put_config(SCHEDULE_DEFINITION_KEY, &doc)
+            .await
+            .map_err(|source| ScheduleError::Definition {
+                name: self.name.clone(),
+                action: "saved",
+                source,
+            })?;
+        let deleted = self
+            .client
+            .delete_schedule()
+            .name(&self.name)
+            .group_name(&self.group)
+            .send()
+            .await;
+        match deleted {
+            Ok(_) => {}
+            // deleted meanwhile: the outcome asked for
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_resource_not_found_exception()) => {}
+            Err(e) => {
+                return Err(ScheduleError::Backend {
+                    operation: "DeleteSchedule",
+                    name: self.name.clone(),
+                    source: Box::new(e),
+                })
+            }
+        }
+        tracing::info!(schedule = %self.name, "schedule deleted; definition kept for recreation (R21)");
+        Ok(def.deleted_status())
     }
 }
 
-/// An in-memory schedule (tests, local runner).
+/// An in-memory schedule (tests, local runner); a deleted one keeps its definition in place.
 #[derive(Debug)]
 pub struct MemorySchedule(Mutex<ScheduleStatus>);
 
@@ -296,6 +651,7 @@ impl ScheduleControl for MemorySchedule {
     async fn set_paused(&self, paused: bool) -> Result<ScheduleStatus, ScheduleError> {
         Ok(self.with(|s| {
             s.paused = paused;
+            s.deleted = false; // recreated (R21)
             s.clone()
         }))
     }
@@ -309,6 +665,14 @@ impl ScheduleControl for MemorySchedule {
         Ok(self.with(|s| {
             s.expression = expression.trim().to_owned();
             s.timezone = timezone.map(str::to_owned);
+            s.deleted = false; // recreated (R21)
+            s.clone()
+        }))
+    }
+
+    async fn delete(&self) -> Result<ScheduleStatus, ScheduleError> {
+        Ok(self.with(|s| {
+            s.deleted = true;
             s.clone()
         }))
     }
@@ -325,6 +689,7 @@ mod tests {
             timezone: None,
             paused: false,
             start_date: None,
+            deleted: false,
         }
     }
 
@@ -410,5 +775,43 @@ mod tests {
             "cron(0 3 * * ? *)"
         );
         assert!(m.reschedule("whenever", None).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn r21_memory_schedule_delete_is_idempotent_and_a_put_recreates_it() {
+        let m = MemorySchedule::new(status("cron(0 2 * * ? *)"));
+        let st = m.delete().await.unwrap();
+        assert!(st.deleted);
+        assert_eq!(
+            st.next_run(t("2026-03-01T01:00:00Z"), None),
+            None,
+            "a deleted schedule has no next run"
+        );
+        assert!(m.status().await.unwrap().deleted);
+        assert!(m.delete().await.unwrap().deleted, "deleting again is fine");
+        // reschedule recreates it with the new expression
+        let st = m.reschedule("rate(6 hours)", None).await.unwrap();
+        assert_eq!(
+            (st.deleted, st.expression.as_str()),
+            (false, "rate(6 hours)")
+        );
+        // resume recreates it too, with the expression it had
+        m.delete().await.unwrap();
+        let st = m.set_paused(false).await.unwrap();
+        assert_eq!(
+            (st.deleted, st.paused, st.expression.as_str()),
+            (false, false, "rate(6 hours)")
+        );
+        assert!(!m.status().await.unwrap().deleted);
+    }
+
+    #[test]
+    fn r21_status_without_deleted_reads_as_not_deleted() {
+        let st: ScheduleStatus = serde_json::from_value(serde_json::json!({
+            "name": "s", "expression": "rate(1 day)", "timezone": null,
+            "paused": false, "start_date": null
+        }))
+        .unwrap();
+        assert!(!st.deleted);
     }
 }

@@ -1,5 +1,7 @@
-//! `GET /schedule` and `PUT /schedule` (R21): the scheduled sync's expression, paused or not,
-//! last batch fire time (the watermark) and next run; pause, resume, reschedule.
+//! `GET /schedule`, `PUT /schedule` and `DELETE /schedule` (R21): the scheduled sync's
+//! expression, paused or not, deleted or not, last batch fire time (the watermark) and next
+//! run; pause, resume, reschedule, delete. A PUT on a deleted schedule recreates it from the
+//! definition saved when it was deleted.
 
 use crate::http::{parse_body, ApiError, ApiRequest, ApiResponse};
 use aws_adapters::{ScheduleControl, ScheduleError, ScheduleStatus};
@@ -34,7 +36,14 @@ impl From<ScheduleError> for ApiError {
                 ApiError::bad_request("expression", e.to_string())
             }
             ScheduleError::NotFound { .. } => ApiError::NotFound(e.to_string()),
-            ScheduleError::Backend { .. } => ApiError::internal("using EventBridge Scheduler", e),
+            // the schedule stays as it is; the message names what would be lost
+            ScheduleError::Unrestorable { .. } => ApiError::Conflict(e.to_string()),
+            ScheduleError::Backend { .. } | ScheduleError::Recreate { .. } => {
+                ApiError::internal("using EventBridge Scheduler", e)
+            }
+            ScheduleError::Definition { .. } => {
+                ApiError::internal("keeping the deleted schedule's definition", e)
+            }
         }
     }
 }
@@ -44,12 +53,20 @@ impl ScheduleRoutes {
         match (req.method.as_str(), req.segments().as_slice()) {
             ("GET", ["schedule"]) => Some(self.get().await),
             ("PUT", ["schedule"]) => Some(self.put(req).await),
+            ("DELETE", ["schedule"]) => Some(self.delete().await),
             _ => None,
         }
     }
 
     async fn get(&self) -> Result<ApiResponse, ApiError> {
         let status = self.schedule.status().await?;
+        self.view(status).await
+    }
+
+    /// R21 "deleted": no more scheduled syncs until a PUT recreates it; idempotent.
+    async fn delete(&self) -> Result<ApiResponse, ApiError> {
+        let status = self.schedule.delete().await?;
+        tracing::info!(schedule = %status.name, "schedule deleted");
         self.view(status).await
     }
 
@@ -76,6 +93,7 @@ impl ScheduleRoutes {
             }
         }
         let mut status = None;
+        // on a deleted schedule the first change below recreates it (R21)
         if let Some(expr) = body.expression.as_deref() {
             // checked before it reaches AWS; the paused state is kept
             status = Some(
@@ -93,6 +111,7 @@ impl ScheduleRoutes {
         };
         tracing::info!(
             paused = status.paused,
+            deleted = status.deleted,
             expression = %status.expression,
             "schedule changed"
         );
@@ -109,10 +128,15 @@ impl ScheduleRoutes {
                 "expression": status.expression,
                 "timezone": status.timezone,
                 "paused": status.paused,
-                "state": if status.paused { "PAUSED" } else { "ENABLED" },
+                "deleted": status.deleted,
+                "state": match (status.deleted, status.paused) {
+                    (true, _) => "DELETED",
+                    (false, true) => "PAUSED",
+                    (false, false) => "ENABLED",
+                },
                 // R21: "last batch fire time" = the end of the last scheduled window
                 "lastBatchFireTime": last_fire,
-                // None when paused or when the expression's next firing is not computed here
+                // None when paused or deleted, or when the next firing is not computed here
                 "nextRun": next,
             }),
         ))

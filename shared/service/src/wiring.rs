@@ -72,6 +72,8 @@ impl Wiring {
             clients.scheduler.clone(),
             &config.schedule_name,
             &config.schedule_group,
+            // keeps a deleted schedule's definition for recreation (R21)
+            state.clone(),
         ));
         let licenses = Arc::new(DynamoLicenseStore::new(
             clients.dynamodb.clone(),

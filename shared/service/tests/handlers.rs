@@ -414,6 +414,84 @@ async fn r21_schedule_shows_last_fire_and_next_run_pauses_resumes_reschedules() 
     }
 }
 
+#[tokio::test]
+async fn r21_delete_schedule_then_get_says_deleted_and_a_put_recreates_it() {
+    let env = Env::start(fixture("walkthrough.json"), 30).await;
+    let name = env.wiring.config.schedule_name.clone();
+    let scheduler = env.wiring.clients.scheduler.clone();
+    let (s, b) = env.admin("DELETE", "/schedule", &[], None).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(
+        (b["deleted"].as_bool(), b["state"].as_str()),
+        (Some(true), Some("DELETED"))
+    );
+    assert!(b["nextRun"].is_null(), "a deleted schedule has no next run");
+    // EventBridge Scheduler (moto) no longer has it
+    let gone = scheduler.get_schedule().name(&name).send().await;
+    assert!(
+        gone.as_ref().is_err_and(|e| e
+            .as_service_error()
+            .is_some_and(|se| se.is_resource_not_found_exception())),
+        "{gone:?}"
+    );
+
+    let (s, b) = env.admin("GET", "/schedule", &[], None).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(
+        (b["deleted"].as_bool(), b["expression"].as_str()),
+        (Some(true), Some("cron(0 2 * * ? *)"))
+    );
+    assert!(b["nextRun"].is_null());
+    // deleting again is idempotent
+    let (s, b) = env.admin("DELETE", "/schedule", &[], None).await;
+    assert_eq!((s, b["deleted"].as_bool()), (200, Some(true)), "{b}");
+
+    // resume recreates it from the saved definition
+    let (s, b) = env
+        .admin("PUT", "/schedule", &[], Some(r#"{"paused": false}"#))
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(
+        (
+            b["deleted"].as_bool(),
+            b["state"].as_str(),
+            b["expression"].as_str()
+        ),
+        (Some(false), Some("ENABLED"), Some("cron(0 2 * * ? *)"))
+    );
+    assert_eq!(b["nextRun"], "2026-11-21T02:00:00Z");
+    let raw = scheduler.get_schedule().name(&name).send().await.unwrap();
+    let target = raw.target.unwrap();
+    assert_eq!(
+        (target.arn(), target.role_arn()),
+        (
+            "arn:aws:lambda:us-east-1:123456789012:function:scheduled-sync",
+            "arn:aws:iam::123456789012:role/scheduler"
+        )
+    );
+    let (s, b) = env.admin("GET", "/schedule", &[], None).await;
+    assert_eq!((s, b["deleted"].as_bool()), (200, Some(false)), "{b}");
+
+    // delete, then a reschedule recreates it with the new expression
+    let (s, _) = env.admin("DELETE", "/schedule", &[], None).await;
+    assert_eq!(s, 200);
+    let (s, b) = env
+        .admin(
+            "PUT",
+            "/schedule",
+            &[],
+            Some(r#"{"expression": "rate(6 hours)"}"#),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(
+        (b["deleted"].as_bool(), b["expression"].as_str()),
+        (Some(false), Some("rate(6 hours)"))
+    );
+    let raw = scheduler.get_schedule().name(&name).send().await.unwrap();
+    assert_eq!(raw.schedule_expression.as_deref(), Some("rate(6 hours)"));
+}
+
 // ------------------------------------------------------------------ R22 immediate
 
 #[tokio::test]

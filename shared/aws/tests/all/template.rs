@@ -190,6 +190,7 @@ fn every_api_route_uses_iam_auth_and_every_function_builds_with_cargo_lambda() {
         "PUT /filters",
         "GET /schedule",
         "PUT /schedule",
+        "DELETE /schedule",
         "GET /logs",
         "GET /runs",
         "GET /licenses",
