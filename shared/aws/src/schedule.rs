@@ -45,10 +45,8 @@ pub enum ScheduleError {
         #[source]
         source: StoreError,
     },
-    /// The target uses parameters a recreation would not restore: refuse to delete it.
-    #[error(
-        "schedule {name} is not deleted: its target uses {part}, which a recreation would not restore (R21)"
-    )]
+    /// The definition has parts a recreation would not restore: refuse to delete it.
+    #[error("schedule {name} is not deleted: a recreation would not restore {part} (R21)")]
     Unrestorable { name: String, part: &'static str },
     /// CreateSchedule refused the saved definition (e.g. its end date has passed).
     #[error("schedule {name} could not be recreated from its saved definition")]
@@ -359,19 +357,28 @@ impl EventBridgeSchedule {
         let target = out
             .target
             .as_ref()
-            .ok_or_else(|| unrestorable("no target"))?;
+            .ok_or_else(|| unrestorable("a schedule without a target"))?;
         for (present, part) in [
-            (target.ecs_parameters.is_some(), "EcsParameters"),
+            (
+                target.ecs_parameters.is_some(),
+                "the target's EcsParameters",
+            ),
             (
                 target.event_bridge_parameters.is_some(),
-                "EventBridgeParameters",
+                "the target's EventBridgeParameters",
             ),
-            (target.kinesis_parameters.is_some(), "KinesisParameters"),
+            (
+                target.kinesis_parameters.is_some(),
+                "the target's KinesisParameters",
+            ),
             (
                 target.sage_maker_pipeline_parameters.is_some(),
-                "SageMakerPipelineParameters",
+                "the target's SageMakerPipelineParameters",
             ),
-            (target.sqs_parameters.is_some(), "SqsParameters"),
+            (
+                target.sqs_parameters.is_some(),
+                "the target's SqsParameters",
+            ),
         ] {
             if present {
                 return Err(unrestorable(part));

@@ -218,3 +218,48 @@ async fn r21_delete_keeps_the_definition_and_a_reschedule_recreates_it() {
         Some(ScheduleState::Enabled)
     );
 }
+
+#[tokio::test]
+async fn r21_a_schedule_whose_target_could_not_be_restored_is_not_deleted() {
+    let c = aws_sdk_scheduler::Client::new(&moto_config().await);
+    let name = unique_name("flexbridge-fifo");
+    c.create_schedule()
+        .name(&name)
+        .schedule_expression("rate(1 day)")
+        .flexible_time_window(
+            FlexibleTimeWindow::builder()
+                .mode(FlexibleTimeWindowMode::Off)
+                .build()
+                .unwrap(),
+        )
+        .target(
+            Target::builder()
+                .arn("arn:aws:sqs:us-east-1:123456789012:work.fifo")
+                .role_arn(ROLE)
+                .sqs_parameters(
+                    aws_sdk_scheduler::types::SqsParameters::builder()
+                        .message_group_id("g")
+                        .build(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let state = state().await;
+    let s = EventBridgeSchedule::new(c.clone(), &name, "default", state.clone());
+    let err = s.delete().await.unwrap_err();
+    assert!(
+        matches!(err, ScheduleError::Unrestorable { part, .. } if part.contains("SqsParameters")),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("(R21)"), "{err}");
+    // still there, nothing saved
+    assert!(c.get_schedule().name(&name).send().await.is_ok());
+    assert_eq!(
+        state.get_config(SCHEDULE_DEFINITION_KEY).await.unwrap(),
+        None
+    );
+    assert!(!s.status().await.unwrap().deleted);
+}
