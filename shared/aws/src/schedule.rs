@@ -504,6 +504,7 @@ impl EventBridgeSchedule {
             Some((e, tz)) => (e.to_owned(), tz.map(str::to_owned)),
             None => (def.expression.clone(), def.timezone.clone()),
         };
+        let asked = paused;
         let paused = paused.unwrap_or(def.paused);
         let now = Utc::now();
         let req = self
@@ -533,9 +534,9 @@ impl EventBridgeSchedule {
             if e.as_service_error()
                 .is_some_and(|se| se.is_conflict_exception())
             {
-                // recreated meanwhile (another admin, or a `sam deploy`): change the live one
+                // recreated meanwhile (another admin's PUT): change the live one
                 let cur = self.get().await?;
-                let state = paused_state(Some(paused));
+                let state = paused_state(asked);
                 return self.update(&cur, state, expression).await;
             }
             return Err(ScheduleError::Recreate {
