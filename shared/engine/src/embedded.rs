@@ -33,17 +33,82 @@ pub fn parse_log_number(s: &str) -> Option<u64> {
 }
 
 /// SQLite-backed [`TransactionLog`] + [`StateStore`].
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct SqliteStore {
+    db: SqliteDb,
+}
+
+/// One SQLite database (bundled library) behind a mutex, used from async code through
+/// [`SqliteDb::with`] on the blocking pool. The embedded stores (this crate's [`SqliteStore`],
+/// the license store) are built on it, each with its own schema.
+#[derive(Clone)]
+pub struct SqliteDb {
     conn: Arc<Mutex<Connection>>,
     path: Option<PathBuf>,
 }
 
-impl std::fmt::Debug for SqliteStore {
+impl std::fmt::Debug for SqliteDb {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteStore")
+        f.debug_struct("SqliteDb")
             .field("path", &self.path)
             .finish()
+    }
+}
+
+impl SqliteDb {
+    /// Opens (creating if needed) `dir/file` and applies `schema` (idempotent DDL).
+    pub fn open_dir(dir: &Path, file: &str, schema: &str) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|e| backend("create data directory", e))?;
+        Self::open(&dir.join(file), schema)
+    }
+
+    /// Opens (creating if needed) one file and applies `schema`.
+    pub fn open(path: &Path, schema: &str) -> Result<Self, StoreError> {
+        let conn = Connection::open(path).map_err(|e| backend("open sqlite file", e))?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(|e| backend("set busy timeout", e))?;
+        // WAL is faster and lets readers run beside the writer; not fatal if refused.
+        let _ignored_if_unsupported = conn.pragma_update(None, "journal_mode", "WAL");
+        conn.execute_batch(schema)
+            .map_err(|e| backend("create schema", e))?;
+        Ok(SqliteDb {
+            conn: Arc::new(Mutex::new(conn)),
+            path: Some(path.to_path_buf()),
+        })
+    }
+
+    /// A private in-memory database with `schema` (tests, fakes, one-off runs).
+    pub fn in_memory(schema: &str) -> Result<Self, StoreError> {
+        let conn = Connection::open_in_memory().map_err(|e| backend("open in-memory sqlite", e))?;
+        conn.execute_batch(schema)
+            .map_err(|e| backend("create schema", e))?;
+        Ok(SqliteDb {
+            conn: Arc::new(Mutex::new(conn)),
+            path: None,
+        })
+    }
+
+    /// The file behind the database (`None` in memory).
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// Runs `f` on the connection on the blocking pool; `context` names the step in errors.
+    pub async fn with<R, F>(&self, context: &'static str, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<R, StoreError> + Send + 'static,
+    {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().map_err(|_| StoreError::Backend {
+                context: context.to_owned(),
+                source: "the sqlite connection mutex is poisoned".into(),
+            })?;
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| backend(context, e))?
     }
 }
 
@@ -76,39 +141,28 @@ fn corrupt(key: impl Into<String>, e: impl std::fmt::Display) -> StoreError {
 impl SqliteStore {
     /// Opens (creating if needed) `dir/flexbridge.sqlite3`.
     pub fn open_dir(dir: &Path) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(dir).map_err(|e| backend("create data directory", e))?;
-        Self::open(&dir.join("flexbridge.sqlite3"))
+        Ok(SqliteStore {
+            db: SqliteDb::open_dir(dir, "flexbridge.sqlite3", SCHEMA)?,
+        })
     }
 
     /// Opens (creating if needed) the store in one file.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let conn = Connection::open(path).map_err(|e| backend("open sqlite file", e))?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(|e| backend("set busy timeout", e))?;
-        // WAL is faster and lets readers run beside the writer; not fatal if refused.
-        let _ignored_if_unsupported = conn.pragma_update(None, "journal_mode", "WAL");
-        conn.execute_batch(SCHEMA)
-            .map_err(|e| backend("create schema", e))?;
         Ok(SqliteStore {
-            conn: Arc::new(Mutex::new(conn)),
-            path: Some(path.to_path_buf()),
+            db: SqliteDb::open(path, SCHEMA)?,
         })
     }
 
     /// A private in-memory store (tests, fakes).
     pub fn in_memory() -> Result<Self, StoreError> {
-        let conn = Connection::open_in_memory().map_err(|e| backend("open in-memory sqlite", e))?;
-        conn.execute_batch(SCHEMA)
-            .map_err(|e| backend("create schema", e))?;
         Ok(SqliteStore {
-            conn: Arc::new(Mutex::new(conn)),
-            path: None,
+            db: SqliteDb::in_memory(SCHEMA)?,
         })
     }
 
     /// The file behind the store (`None` in memory).
     pub fn path(&self) -> Option<&Path> {
-        self.path.as_deref()
+        self.db.path()
     }
 
     async fn with<R, F>(&self, context: &'static str, f: F) -> Result<R, StoreError>
@@ -116,16 +170,7 @@ impl SqliteStore {
         R: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<R, StoreError> + Send + 'static,
     {
-        let conn = self.conn.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut guard = conn.lock().map_err(|_| StoreError::Backend {
-                context: context.to_owned(),
-                source: "the sqlite connection mutex is poisoned".into(),
-            })?;
-            f(&mut guard)
-        })
-        .await
-        .map_err(|e| backend(context, e))?
+        self.db.with(context, f).await
     }
 
     fn get_meta(conn: &Connection, key: &str) -> Result<Option<String>, StoreError> {

@@ -2,7 +2,7 @@
 //! transaction log, written against the ports in [`ports`].
 //!
 //! # Building one
-//! ```ignore
+//! ```text
 //! let engine = Engine::new(EngineParts {
 //!     salesforce, flexnet,                 // the two concrete clients
 //!     log: Arc<dyn TransactionLog>,        // DynamoDB (shared/aws) or SqliteStore (embedded)

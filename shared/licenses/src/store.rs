@@ -9,10 +9,11 @@
 use crate::model::{CapturedLicense, LicenseRecord, ManualFields, OrgUsage};
 use async_trait::async_trait;
 use chrono::NaiveDate;
+use engine::embedded::SqliteDb;
 use engine::ports::StoreError;
 use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 #[async_trait]
@@ -130,18 +131,9 @@ pub const SQLITE_FILE: &str = "licenses.sqlite";
 
 /// Embedded [`LicenseStore`]: one SQLite file (bundled library), tables `license_captured`,
 /// `license_manual` (R27: apart) and `license_meta` (task flag, org usage); JSON bodies.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct SqliteLicenseStore {
-    conn: Arc<Mutex<Connection>>,
-    path: Option<PathBuf>,
-}
-
-impl std::fmt::Debug for SqliteLicenseStore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteLicenseStore")
-            .field("path", &self.path)
-            .finish()
-    }
+    db: SqliteDb,
 }
 
 fn backend(context: &str, e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
@@ -166,34 +158,25 @@ fn from_json<T: serde::de::DeserializeOwned>(key: &str, s: &str) -> Result<T, St
 impl SqliteLicenseStore {
     /// Opens (creating if needed) `dir/licenses.sqlite`.
     pub fn open_dir(dir: &Path) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(dir).map_err(|e| backend("create data directory", e))?;
-        Self::open(&dir.join(SQLITE_FILE))
+        Ok(SqliteLicenseStore {
+            db: SqliteDb::open_dir(dir, SQLITE_FILE, SCHEMA)?,
+        })
     }
 
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let conn = Connection::open(path).map_err(|e| backend("open sqlite file", e))?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(|e| backend("set busy timeout", e))?;
-        conn.execute_batch(SCHEMA)
-            .map_err(|e| backend("create license schema", e))?;
         Ok(SqliteLicenseStore {
-            conn: Arc::new(Mutex::new(conn)),
-            path: Some(path.to_path_buf()),
+            db: SqliteDb::open(path, SCHEMA)?,
         })
     }
 
     pub fn in_memory() -> Result<Self, StoreError> {
-        let conn = Connection::open_in_memory().map_err(|e| backend("open in-memory sqlite", e))?;
-        conn.execute_batch(SCHEMA)
-            .map_err(|e| backend("create license schema", e))?;
         Ok(SqliteLicenseStore {
-            conn: Arc::new(Mutex::new(conn)),
-            path: None,
+            db: SqliteDb::in_memory(SCHEMA)?,
         })
     }
 
     pub fn path(&self) -> Option<&Path> {
-        self.path.as_deref()
+        self.db.path()
     }
 
     async fn with<R, F>(&self, context: &'static str, f: F) -> Result<R, StoreError>
@@ -201,16 +184,7 @@ impl SqliteLicenseStore {
         R: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<R, StoreError> + Send + 'static,
     {
-        let conn = self.conn.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut guard = conn.lock().map_err(|_| StoreError::Backend {
-                context: context.to_owned(),
-                source: "the sqlite connection mutex is poisoned".into(),
-            })?;
-            f(&mut guard)
-        })
-        .await
-        .map_err(|e| backend(context, e))?
+        self.db.with(context, f).await
     }
 
     fn manual_of(conn: &Connection, id: &str) -> Result<Option<ManualFields>, StoreError> {
