@@ -213,3 +213,22 @@ fn account_mode_refuses_an_id_that_is_not_a_salesforce_id() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("R23"));
 }
+
+#[test]
+fn account_mode_accepts_the_15_character_form_of_the_id() {
+    // R23: 15 and 18 characters name the same account; the 15-character form used to make
+    // the account's own orders fail ("its Account … could not be created").
+    let (o, dir) = run(&walkthrough(), "account", &["--account", "001Wk0000000001"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = dir.path().join("out");
+    let summary = read(&out, "summary.json");
+    assert_eq!(summary["entries"]["Failed"], 0, "{summary:#}");
+    assert_eq!(summary["ordersPushed"], 1, "{summary:#}");
+    assert_eq!(summary["perAccount"][0]["accountId"], "001Wk0000000001IAA");
+    let fno = read(&out, "flexnet.json");
+    let fno = fno.get("flexnet").unwrap_or(&fno);
+    assert_eq!(
+        fno["entitlements"][0]["entitlementId"],
+        "006Wk0000000001IAA"
+    );
+}

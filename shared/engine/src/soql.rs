@@ -8,6 +8,27 @@ pub fn is_id(s: &str) -> bool {
     (s.len() == 15 || s.len() == 18) && s.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
+/// The 18-character form of a Salesforce id: a 15-character id gets its case-checksum suffix
+/// (one letter per 5-character chunk, bit i set when the chunk's i-th character is an
+/// uppercase letter), so that ids compare equal whichever form a user typed (R23). Anything
+/// else is returned as it is.
+pub fn id18(id: &str) -> String {
+    if id.len() != 15 || !is_id(id) {
+        return id.to_owned();
+    }
+    const SUFFIX: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ012345";
+    let mut out = id.to_owned();
+    for chunk in id.as_bytes().chunks(5) {
+        let bits = chunk
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.is_ascii_uppercase())
+            .fold(0usize, |acc, (i, _)| acc | (1 << i));
+        out.push(char::from(SUFFIX[bits]));
+    }
+    out
+}
+
 /// A SOQL string literal: `'…'` with `\`, `'`, `"` and control characters escaped.
 pub fn quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
@@ -41,6 +62,15 @@ pub fn datetime(t: DateTime<Utc>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn id18_adds_the_case_checksum_to_15_character_ids() {
+        assert_eq!(id18("001Wk0000000001"), "001Wk0000000001IAA");
+        assert_eq!(id18("001Dm0000000003"), "001Dm0000000003IAA");
+        assert_eq!(id18("001AB000003XyZq"), "001AB000003XyZqYAK");
+        assert_eq!(id18("001Wk0000000001IAA"), "001Wk0000000001IAA");
+        assert_eq!(id18("not-an-id"), "not-an-id");
+    }
 
     #[test]
     fn quoting_escapes_injection_attempts() {

@@ -540,8 +540,10 @@ impl Engine {
                 "'{account_id}' is not a Salesforce Account Id (15 or 18 letters and digits) (R23)"
             )));
         }
+        // R23: a 15-character id names the same account; work with the 18-character form.
+        let account_id = soql::id18(account_id);
         let planned = self
-            .plan_run(RunKind::Account, None, Some(account_id))
+            .plan_run(RunKind::Account, None, Some(&account_id))
             .await?;
         self.run_in_process(planned).await
     }
@@ -563,6 +565,9 @@ impl Engine {
                 detail: format!("'{account_id}' is not a Salesforce Id"),
             });
         }
+        // Records carry 18-character ids; a 15-character one would not match them (R23).
+        let account_id = soql::id18(account_id);
+        let account_id = account_id.as_str();
         let config = self.load_config().await?;
         let mut out = AccountOutcome {
             account_id: account_id.to_owned(),
