@@ -13,8 +13,11 @@ pub use stack::{Stack, StackOptions};
 /// Why the runner could not do its job (not: a sales order that Failed — those are log entries).
 #[derive(Debug, thiserror::Error)]
 pub enum RunnerError {
-    #[error("cannot read {path}")]
+    /// `what`: the file's role (`fixture`, `mapping configuration`), so the message says which
+    /// of the user's files is at fault.
+    #[error("cannot read the {what} {path}")]
     Read {
+        what: &'static str,
         path: String,
         #[source]
         source: std::io::Error,
@@ -25,8 +28,9 @@ pub enum RunnerError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{path} is not valid JSON")]
+    #[error("the {what} {path} is not valid JSON")]
     Json {
+        what: &'static str,
         path: String,
         #[source]
         source: serde_json::Error,

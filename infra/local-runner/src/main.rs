@@ -56,7 +56,7 @@ enum Command {
         #[arg(long, value_enum)]
         mode: Mode,
         /// Immediate sync: the last N hours (R22).
-        #[arg(long, conflicts_with_all = ["from", "to"])]
+        #[arg(long, conflicts_with_all = ["from", "to"], allow_negative_numbers = true)]
         hours: Option<i64>,
         /// Immediate sync: window start (ISO date or date-time, UTC when no offset).
         #[arg(long, requires = "to")]
@@ -74,11 +74,11 @@ enum Command {
         /// runs; default: a fresh in-memory store per run.
         #[arg(long)]
         state: Option<PathBuf>,
-        /// Lookback overlap of the window start, minutes (default 15).
-        #[arg(long)]
+        /// Lookback overlap of the window start, minutes, 0 to 10080 (default 15).
+        #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(0..=10_080))]
         lookback_minutes: Option<i64>,
-        /// Accounts synced at once (default 4).
-        #[arg(long)]
+        /// Accounts synced at once, 1 to 64 (default 4).
+        #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=64))]
         concurrency: Option<usize>,
     },
     /// Ingest license information from a fixture's org and print the license table.
@@ -94,12 +94,15 @@ enum Command {
     },
 }
 
-fn read_json(path: &Path) -> Result<Value, RunnerError> {
+/// Reads the user's JSON file `path`; `what` names its role in errors.
+fn read_json(what: &'static str, path: &Path) -> Result<Value, RunnerError> {
     let text = std::fs::read_to_string(path).map_err(|source| RunnerError::Read {
+        what,
         path: path.display().to_string(),
         source,
     })?;
     serde_json::from_str(&text).map_err(|source| RunnerError::Json {
+        what,
         path: path.display().to_string(),
         source,
     })
@@ -108,6 +111,7 @@ fn read_json(path: &Path) -> Result<Value, RunnerError> {
 fn write_json(dir: &Path, name: &str, v: &Value) -> Result<(), RunnerError> {
     let path = dir.join(name);
     let text = serde_json::to_string_pretty(v).map_err(|source| RunnerError::Json {
+        what: "output file",
         path: path.display().to_string(),
         source,
     })?;
@@ -118,9 +122,11 @@ fn write_json(dir: &Path, name: &str, v: &Value) -> Result<(), RunnerError> {
 }
 
 fn load_config(path: &Path) -> Result<mapping::Config, RunnerError> {
-    mapping::Config::from_json(read_json(path)?).map_err(|detail| RunnerError::Config {
-        path: path.display().to_string(),
-        detail,
+    mapping::Config::from_json(read_json("mapping configuration", path)?).map_err(|detail| {
+        RunnerError::Config {
+            path: path.display().to_string(),
+            detail,
+        }
     })
 }
 
@@ -174,7 +180,16 @@ async fn execute(args: RunArgs) -> Result<(RunReport, Calls, u128), RunnerError>
         Mode::Scheduled => engine.run_scheduled().await,
         Mode::Immediate => {
             let w = engine::window::parse_window(args.window_body.as_deref(), engine.now())
-                .map_err(|e| RunnerError::Usage(format!("{e} (give --hours N or --from/--to)")))?;
+                .map_err(|e| {
+                    // The window's fields are flags here: name the flag at fault (R22).
+                    let flag = match e.field.as_str() {
+                        "hours" => "--hours",
+                        "start" => "--from",
+                        "end" => "--to",
+                        other => other,
+                    };
+                    RunnerError::Usage(format!("{flag}: {}", e.message))
+                })?;
             engine.run_immediate(w.from, w.to).await
         }
         Mode::Account => {
@@ -230,7 +245,8 @@ async fn main_inner(cli: Cli) -> Result<(), RunnerError> {
         Command::Demo { out } => {
             let fixture: Value =
                 serde_json::from_str(stack::DEMO_FIXTURE).map_err(|source| RunnerError::Json {
-                    path: "tests/fixtures/demo.json (bundled)".into(),
+                    what: "bundled demo fixture",
+                    path: "tests/fixtures/demo.json".into(),
                     source,
                 })?;
             println!(
@@ -273,12 +289,17 @@ async fn main_inner(cli: Cli) -> Result<(), RunnerError> {
                     "--hours/--from/--to set the window of --mode immediate only (R22)".into(),
                 ));
             }
+            if mode == Mode::Immediate && hours.is_none() && from.is_none() {
+                return Err(RunnerError::Usage(
+                    "--mode immediate needs a window: --hours N, or --from DT --to DT (R22)".into(),
+                ));
+            }
             if mode != Mode::Account && account.is_some() {
                 return Err(RunnerError::Usage(
                     "--account goes with --mode account (R23)".into(),
                 ));
             }
-            let fixture_json = read_json(&fixture)?;
+            let fixture_json = read_json("fixture", &fixture)?;
             let config = config.as_deref().map(load_config).transpose()?;
             let defaults = EngineSettings::default();
             let settings = EngineSettings {
@@ -317,7 +338,7 @@ async fn licenses_command(
     state: Option<&Path>,
     out: Option<&Path>,
 ) -> Result<(), RunnerError> {
-    let fixture_json = read_json(fixture)?;
+    let fixture_json = read_json("fixture", fixture)?;
     let stack = Stack::start(
         &fixture_json,
         StackOptions {

@@ -185,6 +185,15 @@ impl Stack {
     /// A new engine over the stack: fresh clients (their call counters start at 0), the
     /// shared store, the fixture's clock.
     pub fn engine(&self) -> Result<Engine, RunnerError> {
+        // The simulated tenant refuses every call without the fixture's credentials: say so
+        // here rather than "the FNO username is empty" from the client.
+        if self.fno_username.is_empty() {
+            return Err(RunnerError::Fixture(
+                "flexnet.credentials.username is missing or empty: the simulated FNO tenant \
+                 accepts only the fixture's {\"username\", \"password\"} (tests/fixtures/README.md)"
+                    .into(),
+            ));
+        }
         let mut sf =
             SalesforceClient::new(self.salesforce_config()).map_err(RunnerError::Salesforce)?;
         let mut fno = FlexnetClient::new(self.flexnet_config()).map_err(RunnerError::Flexnet)?;

@@ -232,3 +232,103 @@ fn account_mode_accepts_the_15_character_form_of_the_id() {
         "006Wk0000000001IAA"
     );
 }
+
+/// Exit code and stderr of a run; the message must never be a panic.
+fn failure(o: &Output) -> (Option<i32>, String) {
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(!err.contains("panicked"), "{err}");
+    (o.status.code(), err)
+}
+
+#[test]
+fn a_bad_window_names_the_flag_at_fault() {
+    // R22: --hours 0 and negative hours, --from after --to, a --from that is not a date.
+    for (extra, flag) in [
+        (&["--hours", "0"][..], "--hours"),
+        (&["--hours", "-3"][..], "--hours"),
+        (&["--from", "2026-11-20", "--to", "2026-11-01"][..], "--to"),
+        (&["--from", "yesterday", "--to", "2026-11-01"][..], "--from"),
+    ] {
+        let (o, _dir) = run(&walkthrough(), "immediate", extra);
+        let (code, err) = failure(&o);
+        assert_eq!(code, Some(2), "{extra:?}: {err}");
+        assert!(
+            err.starts_with(&format!("flexbridge: {flag}: ")) && err.contains("(R22)"),
+            "{extra:?}: {err}"
+        );
+    }
+    let (o, _dir) = run(&walkthrough(), "immediate", &[]);
+    let (code, err) = failure(&o);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("--hours N, or --from DT --to DT") && !err.contains("body"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_unknown_mode_and_out_of_range_numbers_are_usage_errors() {
+    for (mode, extra, names) in [
+        ("nightly", &[][..], "--mode"),
+        ("scheduled", &["--concurrency", "0"][..], "--concurrency"),
+        (
+            "scheduled",
+            &["--lookback-minutes", "-5"][..],
+            "--lookback-minutes",
+        ),
+    ] {
+        let (o, _dir) = run(&walkthrough(), mode, extra);
+        let (code, err) = failure(&o);
+        assert_eq!(code, Some(2), "{mode} {extra:?}: {err}");
+        assert!(err.contains(names), "{mode} {extra:?}: {err}");
+    }
+}
+
+#[test]
+fn a_missing_fixture_or_config_file_is_named_with_its_role() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-fixture.json");
+    let (o, _out) = run(&missing, "scheduled", &[]);
+    let (code, err) = failure(&o);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("cannot read the fixture") && err.contains("no-such-fixture.json"),
+        "{err}"
+    );
+    let cfg = dir.path().join("no-such-config.json");
+    let (o, _out) = run(
+        &walkthrough(),
+        "scheduled",
+        &["--config", cfg.to_str().unwrap()],
+    );
+    let (code, err) = failure(&o);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("cannot read the mapping configuration")
+            && err.contains("no-such-config.json"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_fixture_of_the_wrong_shape_says_which_section() {
+    let dir = tempfile::tempdir().unwrap();
+    for (text, names) in [
+        (
+            r#"{"salesforce": [], "flexnet": {}}"#,
+            "'salesforce' must be an object",
+        ),
+        (r#"[]"#, "must hold a JSON object"),
+        (
+            r#"{"salesforce": {}, "flexnet": {}}"#,
+            "flexnet.credentials.username",
+        ),
+    ] {
+        let f = dir.path().join("fixture.json");
+        std::fs::write(&f, text).unwrap();
+        let (o, _out) = run(&f, "scheduled", &[]);
+        let (code, err) = failure(&o);
+        assert_eq!(code, Some(1), "{text}: {err}");
+        assert!(err.contains(names), "{text}: {err}");
+    }
+}
