@@ -332,3 +332,37 @@ fn a_fixture_of_the_wrong_shape_says_which_section() {
         assert!(err.contains(names), "{text}: {err}");
     }
 }
+
+#[test]
+fn the_readme_configuration_examples_are_accepted_by_config() {
+    // The JSON blocks of README.md's "Configuration" section must be valid `--config` files.
+    let readme =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
+            .unwrap();
+    let start = readme
+        .find("## Configuration: mappings and filters")
+        .expect("README has a Configuration section");
+    let section = &readme[start..];
+    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |e| e + 3)];
+    let blocks: Vec<&str> = section
+        .split("```json\n")
+        .skip(1)
+        .map(|b| &b[..b.find("```").unwrap()])
+        .collect();
+    assert!(blocks.len() >= 2, "{section}");
+    let dir = tempfile::tempdir().unwrap();
+    for (i, block) in blocks.iter().enumerate() {
+        let cfg = dir.path().join(format!("config-{i}.json"));
+        std::fs::write(&cfg, block).unwrap();
+        let (o, _out) = run(
+            &walkthrough(),
+            "scheduled",
+            &["--config", cfg.to_str().unwrap()],
+        );
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            o.status.success(),
+            "README config block {i}: {err}\n{block}"
+        );
+    }
+}
