@@ -366,3 +366,29 @@ fn the_readme_configuration_examples_are_accepted_by_config() {
         );
     }
 }
+
+#[test]
+fn engine_logs_on_a_redirected_stderr_carry_no_colour_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = Command::new(env!("CARGO_BIN_EXE_flexbridge"))
+        .env("FLEXBRIDGE_LOG", "debug")
+        .args([
+            "run",
+            "--fixture",
+            walkthrough().to_str().unwrap(),
+            "--mode",
+            "scheduled",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .expect("flexbridge runs");
+    assert!(o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("DEBUG"),
+        "FLEXBRIDGE_LOG=debug shows the engine's logs: {err}"
+    );
+    assert!(!err.contains('\u{1b}'), "{err}");
+}
