@@ -22,8 +22,10 @@ pub enum RunnerError {
         #[source]
         source: std::io::Error,
     },
-    #[error("cannot write {path}")]
+    /// `what`: `output file`, `--out directory`, `--state directory`.
+    #[error("cannot write the {what} {path}")]
     Write {
+        what: &'static str,
         path: String,
         #[source]
         source: std::io::Error,

@@ -116,6 +116,7 @@ fn write_json(dir: &Path, name: &str, v: &Value) -> Result<(), RunnerError> {
         source,
     })?;
     std::fs::write(&path, text + "\n").map_err(|source| RunnerError::Write {
+        what: "output file",
         path: path.display().to_string(),
         source,
     })
@@ -158,6 +159,7 @@ struct RunArgs {
 
 async fn execute(args: RunArgs) -> Result<(RunReport, Calls, u128), RunnerError> {
     std::fs::create_dir_all(&args.out).map_err(|source| RunnerError::Write {
+        what: "--out directory",
         path: args.out.display().to_string(),
         source,
     })?;
@@ -339,6 +341,14 @@ async fn licenses_command(
     out: Option<&Path>,
 ) -> Result<(), RunnerError> {
     let fixture_json = read_json("fixture", fixture)?;
+    // The output directory before the ingest: a bad --out must not leave a half-done job.
+    if let Some(dir) = out {
+        std::fs::create_dir_all(dir).map_err(|source| RunnerError::Write {
+            what: "--out directory",
+            path: dir.display().to_string(),
+            source,
+        })?;
+    }
     let stack = Stack::start(
         &fixture_json,
         StackOptions {
@@ -382,10 +392,6 @@ async fn licenses_command(
     print!("{}", licenses::render_table(&overview.licenses));
     println!("Salesforce API calls: {}", client.api_calls());
     if let Some(dir) = out {
-        std::fs::create_dir_all(dir).map_err(|source| RunnerError::Write {
-            path: dir.display().to_string(),
-            source,
-        })?;
         write_json(
             dir,
             "licenses.json",

@@ -107,6 +107,7 @@ impl Stack {
         let store = match &opts.state_dir {
             Some(dir) => {
                 std::fs::create_dir_all(dir).map_err(|source| RunnerError::Write {
+                    what: "--state directory",
                     path: dir.display().to_string(),
                     source,
                 })?;

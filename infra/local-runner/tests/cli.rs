@@ -392,3 +392,63 @@ fn engine_logs_on_a_redirected_stderr_carry_no_colour_codes() {
     );
     assert!(!err.contains('\u{1b}'), "{err}");
 }
+
+#[test]
+fn an_out_or_state_path_that_is_a_file_is_named_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let file = file.to_str().unwrap();
+    let wt = walkthrough();
+    let before = fixtures().join("licenses/before.json");
+    for (args, names) in [
+        (
+            vec![
+                "run",
+                "--fixture",
+                wt.to_str().unwrap(),
+                "--mode",
+                "scheduled",
+                "--out",
+                file,
+            ],
+            "--out directory",
+        ),
+        (
+            vec![
+                "run",
+                "--fixture",
+                wt.to_str().unwrap(),
+                "--mode",
+                "scheduled",
+                "--state",
+                file,
+                "--out",
+                dir.path().join("out").to_str().unwrap(),
+            ],
+            "--state directory",
+        ),
+        (
+            vec![
+                "licenses",
+                "--fixture",
+                before.to_str().unwrap(),
+                "--out",
+                file,
+            ],
+            "--out directory",
+        ),
+    ] {
+        let o = flexbridge(&args);
+        let (code, err) = failure(&o);
+        assert_eq!(code, Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains(&format!("cannot write the {names} {file}")),
+            "{args:?}: {err}"
+        );
+        assert!(
+            o.stdout.is_empty(),
+            "nothing done before the check: {args:?}"
+        );
+    }
+}
