@@ -200,6 +200,11 @@ async fn execute(args: RunArgs) -> Result<(RunReport, Calls, u128), RunnerError>
                     "--mode account needs --account <Salesforce Account Id> (R23)".into(),
                 )
             })?;
+            if !engine::soql::is_id(id) {
+                return Err(RunnerError::Usage(format!(
+                    "--account '{id}' is not a Salesforce Account Id (15 or 18 letters and digits) (R23)"
+                )));
+            }
             engine.run_account(id).await
         }
     };

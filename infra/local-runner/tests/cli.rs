@@ -210,7 +210,7 @@ fn account_mode_pushes_one_account_and_writes_nothing_back() {
 #[test]
 fn account_mode_refuses_an_id_that_is_not_a_salesforce_id() {
     let (o, _dir) = run(&walkthrough(), "account", &["--account", "001' OR Id != '"]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("R23"));
 }
 

@@ -37,8 +37,10 @@ pub enum SalesforceAuth {
 
 /// Everything the client needs to reach one org. `Debug` never shows a secret (they are
 /// [`Secret`]s).
+///
+/// Unknown keys are refused (a typo such as `timeoutSec` must not be dropped silently).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SalesforceConfig {
     /// Base of `POST /services/oauth2/token`: the My Domain URL (or a simulator's base URL).
     pub login_url: String,
@@ -56,7 +58,9 @@ pub struct SalesforceConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch_size: Option<u32>,
     /// Accept a self-signed certificate: for the TLS simulator only, never for a real org.
-    #[serde(default)]
+    /// Set in code only — never read from or written to the stored connection settings, so
+    /// the secret cannot switch off certificate checks against a real org.
+    #[serde(skip)]
     pub accept_invalid_certs: bool,
 }
 
@@ -127,13 +131,35 @@ mod tests {
             "auth": {"flow": "jwt_bearer", "clientId": "3MVG9", "username": "int@acme.example",
                      "privateKeyPem": "-----BEGIN PRIVATE KEY-----\nMIIkey\n-----END PRIVATE KEY-----\n",
                      "audience": "https://test.salesforce.com"},
-            "timeoutSecs": 5, "maxRetries": 1, "batchSize": 500, "acceptInvalidCerts": true
+            "timeoutSecs": 5, "maxRetries": 1, "batchSize": 500
         });
         let c: SalesforceConfig = serde_json::from_value(v.clone()).unwrap();
         assert_eq!(serde_json::to_value(&c).unwrap(), v);
         let dbg = format!("{c:?}");
         assert!(!dbg.contains("MIIkey"), "{dbg}");
         assert!(dbg.contains("int@acme.example"));
+    }
+
+    #[test]
+    fn certificate_checks_cannot_be_switched_off_from_json_and_typos_are_refused() {
+        let base = json!({
+            "loginUrl": "https://acme.my.salesforce.com",
+            "auth": {"flow": "client_credentials", "clientId": "a", "clientSecret": "b"}
+        });
+        let mut insecure = base.clone();
+        insecure["acceptInvalidCerts"] = json!(true);
+        let e = serde_json::from_value::<SalesforceConfig>(insecure).unwrap_err();
+        assert!(e.to_string().contains("acceptInvalidCerts"), "{e}");
+        let mut typo = base.clone();
+        typo["timeoutSec"] = json!(5);
+        let e = serde_json::from_value::<SalesforceConfig>(typo).unwrap_err();
+        assert!(e.to_string().contains("timeoutSec"), "{e}");
+        let mut c: SalesforceConfig = serde_json::from_value(base).unwrap();
+        c.accept_invalid_certs = true;
+        assert!(serde_json::to_value(&c)
+            .unwrap()
+            .get("acceptInvalidCerts")
+            .is_none());
     }
 
     #[test]

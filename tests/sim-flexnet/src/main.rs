@@ -23,8 +23,8 @@ struct Args {
     /// Latency added to every SOAP call, in milliseconds.
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
-    /// Probability of an HTTP 500 per call.
-    #[arg(long, default_value_t = 0.0)]
+    /// Probability of an HTTP 500 per call (`--http500-rate` also works).
+    #[arg(long = "http-500-rate", alias = "http500-rate", default_value_t = 0.0)]
     http500_rate: f64,
     /// Probability of a call that hangs (then HTTP 504).
     #[arg(long, default_value_t = 0.0)]
