@@ -316,7 +316,12 @@ impl WritebackFields {
 /// The whole configuration. `Default` = the guide's defaults.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Config {
-    #[serde(default = "default_mappings")]
+    /// Per object; an object the document leaves out keeps the guide's default table, so a
+    /// configuration can change one object's mappings without restating the others.
+    #[serde(
+        default = "default_mappings",
+        deserialize_with = "mappings_over_defaults"
+    )]
     pub mappings: BTreeMap<SfObject, ObjectMapping>,
     #[serde(default)]
     pub filters: Filters,
@@ -440,6 +445,15 @@ pub const UNSUPPORTED_STANDARD: [&str; 5] = [
 /// and `term` (R15 decides which one is needed).
 pub const CONDITIONALLY_REQUIRED: [&str; 5] =
     ["accountID", "soldTo", "optIn", "expirationDate", "term"];
+
+fn mappings_over_defaults<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<SfObject, ObjectMapping>, D::Error> {
+    let given = BTreeMap::<SfObject, ObjectMapping>::deserialize(d)?;
+    let mut all = default_mappings();
+    all.extend(given);
+    Ok(all)
+}
 
 fn default_mappings() -> BTreeMap<SfObject, ObjectMapping> {
     SfObject::MAPPED

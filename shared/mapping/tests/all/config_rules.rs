@@ -463,3 +463,23 @@ fn from_json_deserialises_and_validates_r2() {
         "{err}"
     );
 }
+
+#[test]
+fn r19_a_document_with_one_object_keeps_the_defaults_of_the_others() {
+    let defaults = Config::default();
+    let mut account = defaults.mappings[&SfObject::Account].clone();
+    account.fields.retain(|f| f.fno_attribute != "description");
+    let doc = serde_json::json!({"mappings": {"Account": account}});
+    let c = Config::from_json(doc).unwrap();
+    assert_eq!(c.mappings[&SfObject::Account], account);
+    for o in [
+        SfObject::Contact,
+        SfObject::Opportunity,
+        SfObject::OpportunityLineItem,
+    ] {
+        assert_eq!(c.mappings[&o], defaults.mappings[&o], "{o}");
+    }
+    // An object can still be emptied explicitly (and is then checked, R17).
+    let emptied = serde_json::json!({"mappings": {"Contact": {"fields": []}}});
+    assert!(Config::from_json(emptied).unwrap_err().contains("R17"));
+}
