@@ -165,14 +165,6 @@ impl SqliteStore {
         self.db.path()
     }
 
-    async fn with<R, F>(&self, context: &'static str, f: F) -> Result<R, StoreError>
-    where
-        R: Send + 'static,
-        F: FnOnce(&mut Connection) -> Result<R, StoreError> + Send + 'static,
-    {
-        self.db.with(context, f).await
-    }
-
     fn get_meta(conn: &Connection, key: &str) -> Result<Option<String>, StoreError> {
         conn.query_row("SELECT value FROM meta WHERE key = ?1", params![key], |r| {
             r.get(0)
@@ -190,25 +182,26 @@ fn ts(d: &DateTime<Utc>) -> String {
 #[async_trait]
 impl TransactionLog for SqliteStore {
     async fn allocate_log_numbers(&self, count: u32) -> Result<u64, StoreError> {
-        self.with("allocate log numbers", move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(|e| backend("begin", e))?;
-            let last: u64 = match Self::get_meta(&tx, "log_counter")? {
-                Some(v) => v.parse().map_err(|e| corrupt("meta/log_counter", e))?,
-                None => 0,
-            };
-            let next_last = last + u64::from(count);
-            tx.execute(
-                "INSERT INTO meta(key, value) VALUES('log_counter', ?1)
+        self.db
+            .with("allocate log numbers", move |conn| {
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(|e| backend("begin", e))?;
+                let last: u64 = match Self::get_meta(&tx, "log_counter")? {
+                    Some(v) => v.parse().map_err(|e| corrupt("meta/log_counter", e))?,
+                    None => 0,
+                };
+                let next_last = last + u64::from(count);
+                tx.execute(
+                    "INSERT INTO meta(key, value) VALUES('log_counter', ?1)
                  ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                params![next_last.to_string()],
-            )
-            .map_err(|e| backend("bump log counter", e))?;
-            tx.commit().map_err(|e| backend("commit", e))?;
-            Ok(last + 1)
-        })
-        .await
+                    params![next_last.to_string()],
+                )
+                .map_err(|e| backend("bump log counter", e))?;
+                tx.commit().map_err(|e| backend("commit", e))?;
+                Ok(last + 1)
+            })
+            .await
     }
 
     async fn append(&self, entries: &[LogEntry]) -> Result<(), StoreError> {
@@ -223,7 +216,7 @@ impl TransactionLog for SqliteStore {
                 Ok((num, e.task_id.clone(), ts(&e.created), status_str(e), body))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        self.with("append log entries", move |conn| {
+        self.db.with("append log entries", move |conn| {
             let tx = conn.transaction().map_err(|e| backend("begin", e))?;
             for (num, task, created, status, body) in rows {
                 tx.execute(
@@ -239,64 +232,65 @@ impl TransactionLog for SqliteStore {
 
     async fn query(&self, query: &LogQuery) -> Result<LogPage, StoreError> {
         let q = query.clone();
-        self.with("query log entries", move |conn| {
-            let limit = q.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
-            let after: i64 = match &q.cursor {
-                Some(c) => c.parse().map_err(|e| corrupt("log cursor", e))?,
-                None => 0,
-            };
-            let mut sql = String::from("SELECT num, body FROM log_entries WHERE num > ?1");
-            let mut args: Vec<rusqlite::types::Value> = vec![after.into()];
-            if let Some(t) = &q.task_id {
-                args.push(t.clone().into());
-                sql.push_str(&format!(" AND task_id = ?{}", args.len()));
-            }
-            if let Some(s) = q.status {
-                args.push(status_name(s).to_owned().into());
-                sql.push_str(&format!(" AND status = ?{}", args.len()));
-            }
-            if let Some(f) = &q.from {
-                args.push(ts(f).into());
-                sql.push_str(&format!(" AND created >= ?{}", args.len()));
-            }
-            if let Some(t) = &q.to {
-                args.push(ts(t).into());
-                sql.push_str(&format!(" AND created < ?{}", args.len()));
-            }
-            args.push(i64::from(limit + 1).into());
-            sql.push_str(&format!(" ORDER BY num ASC LIMIT ?{}", args.len()));
-            let mut stmt = conn
-                .prepare(&sql)
-                .map_err(|e| backend("prepare log query", e))?;
-            let rows = stmt
-                .query_map(rusqlite::params_from_iter(args), |r| {
-                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-                })
-                .map_err(|e| backend("run log query", e))?;
-            let mut entries = Vec::new();
-            let mut last = None;
-            let mut more = false;
-            for row in rows {
-                let (num, body) = row.map_err(|e| backend("read log row", e))?;
-                if entries.len() as u32 == limit {
-                    more = true;
-                    break;
+        self.db
+            .with("query log entries", move |conn| {
+                let limit = q.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
+                let after: i64 = match &q.cursor {
+                    Some(c) => c.parse().map_err(|e| corrupt("log cursor", e))?,
+                    None => 0,
+                };
+                let mut sql = String::from("SELECT num, body FROM log_entries WHERE num > ?1");
+                let mut args: Vec<rusqlite::types::Value> = vec![after.into()];
+                if let Some(t) = &q.task_id {
+                    args.push(t.clone().into());
+                    sql.push_str(&format!(" AND task_id = ?{}", args.len()));
                 }
-                let entry: LogEntry = serde_json::from_str(&body)
-                    .map_err(|e| corrupt(format_log_number(num as u64), e))?;
-                entries.push(entry);
-                last = Some(num);
-            }
-            Ok(LogPage {
-                entries,
-                next_cursor: if more {
-                    last.map(|n| n.to_string())
-                } else {
-                    None
-                },
+                if let Some(s) = q.status {
+                    args.push(status_name(s).to_owned().into());
+                    sql.push_str(&format!(" AND status = ?{}", args.len()));
+                }
+                if let Some(f) = &q.from {
+                    args.push(ts(f).into());
+                    sql.push_str(&format!(" AND created >= ?{}", args.len()));
+                }
+                if let Some(t) = &q.to {
+                    args.push(ts(t).into());
+                    sql.push_str(&format!(" AND created < ?{}", args.len()));
+                }
+                args.push(i64::from(limit + 1).into());
+                sql.push_str(&format!(" ORDER BY num ASC LIMIT ?{}", args.len()));
+                let mut stmt = conn
+                    .prepare(&sql)
+                    .map_err(|e| backend("prepare log query", e))?;
+                let rows = stmt
+                    .query_map(rusqlite::params_from_iter(args), |r| {
+                        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+                    })
+                    .map_err(|e| backend("run log query", e))?;
+                let mut entries = Vec::new();
+                let mut last = None;
+                let mut more = false;
+                for row in rows {
+                    let (num, body) = row.map_err(|e| backend("read log row", e))?;
+                    if entries.len() as u32 == limit {
+                        more = true;
+                        break;
+                    }
+                    let entry: LogEntry = serde_json::from_str(&body)
+                        .map_err(|e| corrupt(format_log_number(num as u64), e))?;
+                    entries.push(entry);
+                    last = Some(num);
+                }
+                Ok(LogPage {
+                    entries,
+                    next_cursor: if more {
+                        last.map(|n| n.to_string())
+                    } else {
+                        None
+                    },
+                })
             })
-        })
-        .await
+            .await
     }
 }
 
@@ -315,35 +309,37 @@ fn status_str(e: &LogEntry) -> String {
 #[async_trait]
 impl StateStore for SqliteStore {
     async fn watermark(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        self.with("read watermark", |conn| {
-            match Self::get_meta(conn, "watermark")? {
-                None => Ok(None),
-                Some(s) => DateTime::parse_from_rfc3339(&s)
-                    .map(|d| Some(d.with_timezone(&Utc)))
-                    .map_err(|e| corrupt("meta/watermark", e)),
-            }
-        })
-        .await
+        self.db
+            .with("read watermark", |conn| {
+                match Self::get_meta(conn, "watermark")? {
+                    None => Ok(None),
+                    Some(s) => DateTime::parse_from_rfc3339(&s)
+                        .map(|d| Some(d.with_timezone(&Utc)))
+                        .map_err(|e| corrupt("meta/watermark", e)),
+                }
+            })
+            .await
     }
 
     async fn set_watermark(&self, at: DateTime<Utc>) -> Result<(), StoreError> {
         let v = ts(&at);
-        self.with("set watermark", move |conn| {
-            conn.execute(
-                "INSERT INTO meta(key, value) VALUES('watermark', ?1)
+        self.db
+            .with("set watermark", move |conn| {
+                conn.execute(
+                    "INSERT INTO meta(key, value) VALUES('watermark', ?1)
                  ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                params![v],
-            )
-            .map(|_| ())
-            .map_err(|e| backend("write watermark", e))
-        })
-        .await
+                    params![v],
+                )
+                .map(|_| ())
+                .map_err(|e| backend("write watermark", e))
+            })
+            .await
     }
 
     async fn put_run(&self, run: &RunRecord) -> Result<(), StoreError> {
         let body = serde_json::to_string(run).map_err(|e| corrupt(&run.task_id, e))?;
         let (id, started) = (run.task_id.clone(), ts(&run.started));
-        self.with("put run", move |conn| {
+        self.db.with("put run", move |conn| {
             conn.execute(
                 "INSERT INTO runs(task_id, started, body) VALUES (?1, ?2, ?3)
                  ON CONFLICT(task_id) DO UPDATE SET started = excluded.started, body = excluded.body",
@@ -357,41 +353,45 @@ impl StateStore for SqliteStore {
 
     async fn get_run(&self, task_id: &str) -> Result<Option<RunRecord>, StoreError> {
         let id = task_id.to_owned();
-        self.with("get run", move |conn| {
-            let body: Option<String> = conn
-                .query_row(
-                    "SELECT body FROM runs WHERE task_id = ?1",
-                    params![id],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(|e| backend("read run", e))?;
-            body.map(|b| serde_json::from_str(&b).map_err(|e| corrupt(format!("run/{id}"), e)))
-                .transpose()
-        })
-        .await
+        self.db
+            .with("get run", move |conn| {
+                let body: Option<String> = conn
+                    .query_row(
+                        "SELECT body FROM runs WHERE task_id = ?1",
+                        params![id],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(|e| backend("read run", e))?;
+                body.map(|b| serde_json::from_str(&b).map_err(|e| corrupt(format!("run/{id}"), e)))
+                    .transpose()
+            })
+            .await
     }
 
     async fn list_runs(&self, limit: u32) -> Result<Vec<RunRecord>, StoreError> {
-        self.with("list runs", move |conn| {
-            let mut stmt = conn
-                .prepare(
-                    "SELECT task_id, body FROM runs ORDER BY started DESC, rowid DESC LIMIT ?1",
-                )
-                .map_err(|e| backend("prepare list runs", e))?;
-            let rows = stmt
-                .query_map(params![i64::from(limit)], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-                })
-                .map_err(|e| backend("list runs", e))?;
-            let mut out = Vec::new();
-            for row in rows {
-                let (id, body) = row.map_err(|e| backend("read run row", e))?;
-                out.push(serde_json::from_str(&body).map_err(|e| corrupt(format!("run/{id}"), e))?);
-            }
-            Ok(out)
-        })
-        .await
+        self.db
+            .with("list runs", move |conn| {
+                let mut stmt = conn
+                    .prepare(
+                        "SELECT task_id, body FROM runs ORDER BY started DESC, rowid DESC LIMIT ?1",
+                    )
+                    .map_err(|e| backend("prepare list runs", e))?;
+                let rows = stmt
+                    .query_map(params![i64::from(limit)], |r| {
+                        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                    })
+                    .map_err(|e| backend("list runs", e))?;
+                let mut out = Vec::new();
+                for row in rows {
+                    let (id, body) = row.map_err(|e| backend("read run row", e))?;
+                    out.push(
+                        serde_json::from_str(&body).map_err(|e| corrupt(format!("run/{id}"), e))?,
+                    );
+                }
+                Ok(out)
+            })
+            .await
     }
 
     async fn sales_order(
@@ -399,21 +399,22 @@ impl StateStore for SqliteStore {
         opportunity_id: &str,
     ) -> Result<Option<SalesOrderRecord>, StoreError> {
         let id = opportunity_id.to_owned();
-        self.with("get sales order", move |conn| {
-            let body: Option<String> = conn
-                .query_row(
-                    "SELECT body FROM sales_orders WHERE opportunity_id = ?1",
-                    params![id],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(|e| backend("read sales order", e))?;
-            body.map(|b| {
-                serde_json::from_str(&b).map_err(|e| corrupt(format!("sales-order/{id}"), e))
+        self.db
+            .with("get sales order", move |conn| {
+                let body: Option<String> = conn
+                    .query_row(
+                        "SELECT body FROM sales_orders WHERE opportunity_id = ?1",
+                        params![id],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(|e| backend("read sales order", e))?;
+                body.map(|b| {
+                    serde_json::from_str(&b).map_err(|e| corrupt(format!("sales-order/{id}"), e))
+                })
+                .transpose()
             })
-            .transpose()
-        })
-        .await
+            .await
     }
 
     async fn put_sales_order(&self, record: &SalesOrderRecord) -> Result<(), StoreError> {
@@ -426,7 +427,7 @@ impl StateStore for SqliteStore {
             record.version as i64,
             stored.version as i64,
         );
-        self.with("put sales order", move |conn| {
+        self.db.with("put sales order", move |conn| {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(|e| backend("begin", e))?;
@@ -458,31 +459,35 @@ impl StateStore for SqliteStore {
 
     async fn get_config(&self, key: &str) -> Result<Option<serde_json::Value>, StoreError> {
         let k = key.to_owned();
-        self.with("get config", move |conn| {
-            let body: Option<String> = conn
-                .query_row("SELECT body FROM config WHERE key = ?1", params![k], |r| {
-                    r.get(0)
+        self.db
+            .with("get config", move |conn| {
+                let body: Option<String> = conn
+                    .query_row("SELECT body FROM config WHERE key = ?1", params![k], |r| {
+                        r.get(0)
+                    })
+                    .optional()
+                    .map_err(|e| backend("read config", e))?;
+                body.map(|b| {
+                    serde_json::from_str(&b).map_err(|e| corrupt(format!("config/{k}"), e))
                 })
-                .optional()
-                .map_err(|e| backend("read config", e))?;
-            body.map(|b| serde_json::from_str(&b).map_err(|e| corrupt(format!("config/{k}"), e)))
                 .transpose()
-        })
-        .await
+            })
+            .await
     }
 
     async fn put_config(&self, key: &str, value: &serde_json::Value) -> Result<(), StoreError> {
         let (k, body) = (key.to_owned(), value.to_string());
-        self.with("put config", move |conn| {
-            conn.execute(
-                "INSERT INTO config(key, body) VALUES (?1, ?2)
+        self.db
+            .with("put config", move |conn| {
+                conn.execute(
+                    "INSERT INTO config(key, body) VALUES (?1, ?2)
                  ON CONFLICT(key) DO UPDATE SET body = excluded.body",
-                params![k, body],
-            )
-            .map(|_| ())
-            .map_err(|e| backend("write config", e))
-        })
-        .await
+                    params![k, body],
+                )
+                .map(|_| ())
+                .map_err(|e| backend("write config", e))
+            })
+            .await
     }
 }
 

@@ -179,14 +179,6 @@ impl SqliteLicenseStore {
         self.db.path()
     }
 
-    async fn with<R, F>(&self, context: &'static str, f: F) -> Result<R, StoreError>
-    where
-        R: Send + 'static,
-        F: FnOnce(&mut Connection) -> Result<R, StoreError> + Send + 'static,
-    {
-        self.db.with(context, f).await
-    }
-
     fn manual_of(conn: &Connection, id: &str) -> Result<Option<ManualFields>, StoreError> {
         let body: Option<String> = conn
             .query_row(
@@ -224,56 +216,58 @@ impl SqliteLicenseStore {
 #[async_trait]
 impl LicenseStore for SqliteLicenseStore {
     async fn all(&self) -> Result<Vec<LicenseRecord>, StoreError> {
-        self.with("read licenses", |conn| {
-            let mut stmt = conn
-                .prepare(
-                    "SELECT c.id, c.body, m.body FROM license_captured c
+        self.db
+            .with("read licenses", |conn| {
+                let mut stmt = conn
+                    .prepare(
+                        "SELECT c.id, c.body, m.body FROM license_captured c
                      LEFT JOIN license_manual m ON m.id = c.id ORDER BY c.id",
-                )
-                .map_err(|e| backend("read licenses", e))?;
-            let rows = stmt
-                .query_map([], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, Option<String>>(2)?,
-                    ))
-                })
-                .map_err(|e| backend("read licenses", e))?;
-            let mut out = Vec::new();
-            for row in rows {
-                let (id, c, m) = row.map_err(|e| backend("read licenses", e))?;
-                out.push(LicenseRecord {
-                    captured: from_json(&format!("license_captured/{id}"), &c)?,
-                    manual: match m {
-                        Some(m) => from_json(&format!("license_manual/{id}"), &m)?,
-                        None => ManualFields::default(),
-                    },
-                });
-            }
-            Ok(out)
-        })
-        .await
+                    )
+                    .map_err(|e| backend("read licenses", e))?;
+                let rows = stmt
+                    .query_map([], |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, Option<String>>(2)?,
+                        ))
+                    })
+                    .map_err(|e| backend("read licenses", e))?;
+                let mut out = Vec::new();
+                for row in rows {
+                    let (id, c, m) = row.map_err(|e| backend("read licenses", e))?;
+                    out.push(LicenseRecord {
+                        captured: from_json(&format!("license_captured/{id}"), &c)?,
+                        manual: match m {
+                            Some(m) => from_json(&format!("license_manual/{id}"), &m)?,
+                            None => ManualFields::default(),
+                        },
+                    });
+                }
+                Ok(out)
+            })
+            .await
     }
 
     async fn get(&self, id: &str) -> Result<Option<LicenseRecord>, StoreError> {
         let id = id.to_owned();
-        self.with("read license", move |conn| {
-            let c: Option<String> = conn
-                .query_row(
-                    "SELECT body FROM license_captured WHERE id = ?1",
-                    params![id],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(|e| backend("read license", e))?;
-            let Some(c) = c else { return Ok(None) };
-            Ok(Some(LicenseRecord {
-                captured: from_json(&format!("license_captured/{id}"), &c)?,
-                manual: Self::manual_of(conn, &id)?.unwrap_or_default(),
-            }))
-        })
-        .await
+        self.db
+            .with("read license", move |conn| {
+                let c: Option<String> = conn
+                    .query_row(
+                        "SELECT body FROM license_captured WHERE id = ?1",
+                        params![id],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(|e| backend("read license", e))?;
+                let Some(c) = c else { return Ok(None) };
+                Ok(Some(LicenseRecord {
+                    captured: from_json(&format!("license_captured/{id}"), &c)?,
+                    manual: Self::manual_of(conn, &id)?.unwrap_or_default(),
+                }))
+            })
+            .await
     }
 
     async fn put_captured(&self, records: &[CapturedLicense]) -> Result<(), StoreError> {
@@ -281,93 +275,100 @@ impl LicenseStore for SqliteLicenseStore {
             .iter()
             .map(|r| Ok((r.id.clone(), to_json(&r.id, r)?)))
             .collect::<Result<Vec<_>, StoreError>>()?;
-        self.with("write captured licenses", move |conn| {
-            let tx = conn.transaction().map_err(|e| backend("begin", e))?;
-            for (id, body) in rows {
-                tx.execute(
-                    "INSERT INTO license_captured(id, body) VALUES (?1, ?2)
+        self.db
+            .with("write captured licenses", move |conn| {
+                let tx = conn.transaction().map_err(|e| backend("begin", e))?;
+                for (id, body) in rows {
+                    tx.execute(
+                        "INSERT INTO license_captured(id, body) VALUES (?1, ?2)
                      ON CONFLICT(id) DO UPDATE SET body = excluded.body",
-                    params![id, body],
-                )
-                .map_err(|e| backend("write captured license", e))?;
-            }
-            tx.commit().map_err(|e| backend("commit", e))
-        })
-        .await
+                        params![id, body],
+                    )
+                    .map_err(|e| backend("write captured license", e))?;
+                }
+                tx.commit().map_err(|e| backend("commit", e))
+            })
+            .await
     }
 
     async fn default_effective_date(&self, id: &str, date: NaiveDate) -> Result<(), StoreError> {
         let id = id.to_owned();
-        self.with("default effective date", move |conn| {
-            let tx = conn
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-                .map_err(|e| backend("begin", e))?;
-            let mut m = Self::manual_of(&tx, &id)?.unwrap_or_default();
-            if m.effective_date.is_none() {
-                m.effective_date = Some(date);
-                tx.execute(
-                    "INSERT INTO license_manual(id, body) VALUES (?1, ?2)
+        self.db
+            .with("default effective date", move |conn| {
+                let tx = conn
+                    .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                    .map_err(|e| backend("begin", e))?;
+                let mut m = Self::manual_of(&tx, &id)?.unwrap_or_default();
+                if m.effective_date.is_none() {
+                    m.effective_date = Some(date);
+                    tx.execute(
+                        "INSERT INTO license_manual(id, body) VALUES (?1, ?2)
                      ON CONFLICT(id) DO UPDATE SET body = excluded.body",
-                    params![id, to_json(&id, &m)?],
-                )
-                .map_err(|e| backend("write manual fields", e))?;
-            }
-            tx.commit().map_err(|e| backend("commit", e))
-        })
-        .await
+                        params![id, to_json(&id, &m)?],
+                    )
+                    .map_err(|e| backend("write manual fields", e))?;
+                }
+                tx.commit().map_err(|e| backend("commit", e))
+            })
+            .await
     }
 
     async fn put_manual(&self, id: &str, manual: &ManualFields) -> Result<(), StoreError> {
         let id = id.to_owned();
         let body = to_json(&id, manual)?;
-        self.with("write manual fields", move |conn| {
-            conn.execute(
-                "INSERT INTO license_manual(id, body) VALUES (?1, ?2)
+        self.db
+            .with("write manual fields", move |conn| {
+                conn.execute(
+                    "INSERT INTO license_manual(id, body) VALUES (?1, ?2)
                  ON CONFLICT(id) DO UPDATE SET body = excluded.body",
-                params![id, body],
-            )
-            .map_err(|e| backend("write manual fields", e))?;
-            Ok(())
-        })
-        .await
+                    params![id, body],
+                )
+                .map_err(|e| backend("write manual fields", e))?;
+                Ok(())
+            })
+            .await
     }
 
     async fn task_enabled(&self) -> Result<bool, StoreError> {
-        self.with("read task flag", |conn| {
-            match Self::meta(conn, "task_enabled")?.as_deref() {
-                None | Some("true") => Ok(true),
-                Some("false") => Ok(false),
-                Some(other) => Err(corrupt(
-                    "license_meta/task_enabled",
-                    format!("{other:?} is not a boolean"),
-                )),
-            }
-        })
-        .await
+        self.db
+            .with("read task flag", |conn| {
+                match Self::meta(conn, "task_enabled")?.as_deref() {
+                    None | Some("true") => Ok(true),
+                    Some("false") => Ok(false),
+                    Some(other) => Err(corrupt(
+                        "license_meta/task_enabled",
+                        format!("{other:?} is not a boolean"),
+                    )),
+                }
+            })
+            .await
     }
 
     async fn set_task_enabled(&self, enabled: bool) -> Result<(), StoreError> {
-        self.with("write task flag", move |conn| {
-            Self::set_meta(conn, "task_enabled", if enabled { "true" } else { "false" })
-        })
-        .await
+        self.db
+            .with("write task flag", move |conn| {
+                Self::set_meta(conn, "task_enabled", if enabled { "true" } else { "false" })
+            })
+            .await
     }
 
     async fn org_usage(&self) -> Result<Option<OrgUsage>, StoreError> {
-        self.with("read org usage", |conn| {
-            Self::meta(conn, "org_usage")?
-                .map(|v| from_json("license_meta/org_usage", &v))
-                .transpose()
-        })
-        .await
+        self.db
+            .with("read org usage", |conn| {
+                Self::meta(conn, "org_usage")?
+                    .map(|v| from_json("license_meta/org_usage", &v))
+                    .transpose()
+            })
+            .await
     }
 
     async fn put_org_usage(&self, usage: &OrgUsage) -> Result<(), StoreError> {
         let body = to_json("org_usage", usage)?;
-        self.with("write org usage", move |conn| {
-            Self::set_meta(conn, "org_usage", &body)
-        })
-        .await
+        self.db
+            .with("write org usage", move |conn| {
+                Self::set_meta(conn, "org_usage", &body)
+            })
+            .await
     }
 }
 
