@@ -148,27 +148,11 @@ impl DynamoLicenseStore {
     }
 
     async fn get_item(&self, key: Item, what: &str) -> Result<Option<Item>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::backend(format!("dynamodb GetItem {what}"), e))?;
-        Ok(out.item)
+        super::get_item(&self.client, &self.table, key, what).await
     }
 
     async fn put_item(&self, item: Item, what: &str) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| StoreError::backend(format!("dynamodb PutItem {what}"), e))?;
-        Ok(())
+        super::put_item(&self.client, &self.table, item, what).await
     }
 }
 

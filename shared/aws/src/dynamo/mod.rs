@@ -12,6 +12,41 @@ use std::str::FromStr;
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
 
+/// Consistent GetItem of `key` in `table`; `what` names the item in errors.
+pub(crate) async fn get_item(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    key: Item,
+    what: &str,
+) -> Result<Option<Item>, StoreError> {
+    let out = client
+        .get_item()
+        .table_name(table)
+        .set_key(Some(key))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| StoreError::backend(format!("dynamodb GetItem {what}"), e))?;
+    Ok(out.item)
+}
+
+/// Unconditional PutItem of `item` in `table`; `what` names the item in errors.
+pub(crate) async fn put_item(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    item: Item,
+    what: &str,
+) -> Result<(), StoreError> {
+    client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(item))
+        .send()
+        .await
+        .map_err(|e| StoreError::backend(format!("dynamodb PutItem {what}"), e))?;
+    Ok(())
+}
+
 pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }

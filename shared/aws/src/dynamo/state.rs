@@ -264,27 +264,11 @@ impl DynamoStateStore {
     }
 
     async fn get(&self, key: Item, what: &str) -> Result<Option<Item>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::backend(format!("dynamodb GetItem {what}"), e))?;
-        Ok(out.item)
+        super::get_item(&self.client, &self.table, key, what).await
     }
 
     async fn put(&self, item: Item, what: &str) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| StoreError::backend(format!("dynamodb PutItem {what}"), e))?;
-        Ok(())
+        super::put_item(&self.client, &self.table, item, what).await
     }
 }
 
