@@ -312,6 +312,7 @@ async fn main_inner(cli: Cli) -> Result<(), RunnerError> {
             let settings = EngineSettings {
                 lookback_minutes: lookback_minutes.unwrap_or(defaults.lookback_minutes),
                 concurrency: concurrency.unwrap_or(defaults.concurrency),
+                ..defaults
             };
             let (report, calls, ms) = execute(RunArgs {
                 fixture: fixture_json,

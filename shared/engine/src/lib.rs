@@ -10,7 +10,7 @@
 //!     clock: Arc<dyn Clock>,               // SystemClock in Lambda, OffsetClock locally
 //!     secrets: vec![client_secret, fno_password], // removed from every log payload
 //! })
-//! .with_settings(EngineSettings { lookback_minutes: 15, concurrency: 4 });
+//! .with_settings(EngineSettings { lookback_minutes: 15, concurrency: 4, quota_reserve_percent: 5 });
 //! ```
 //! The mapping configuration is read from the [`StateStore`](ports::StateStore) key
 //! [`CONFIG_KEY`] (`"config"`, the `mapping::Config` JSON the admin API writes), falling back to

@@ -29,13 +29,18 @@ pub const PENDING: &str = "pending:";
 
 /// The engine's own knobs (stored as JSON under [`SETTINGS_KEY`]; all optional).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct EngineSettings {
     /// R21/R22: the window's start is moved back this many minutes, so records committed late
     /// (SystemModstamp before the last run's end, visible only after it) are not missed.
     pub lookback_minutes: i64,
     /// Accounts synced at once by the in-process runs.
     pub concurrency: usize,
+    /// Budget: the share of the org's daily Salesforce API quota flexbridge leaves to the org's
+    /// other users and integrations. Before each account, when the last `Sforce-Limit-Info`
+    /// shows less than this left, the account is not started (the run stops like on
+    /// `REQUEST_LIMIT_EXCEEDED`, and the next run picks up the work). 0 = use it all.
+    pub quota_reserve_percent: u64,
 }
 
 impl Default for EngineSettings {
@@ -43,6 +48,7 @@ impl Default for EngineSettings {
         EngineSettings {
             lookback_minutes: 15,
             concurrency: 4,
+            quota_reserve_percent: 5,
         }
     }
 }
@@ -431,8 +437,32 @@ impl Engine {
                 detail: format!("version {} is not {}", work.v, ACCOUNT_WORK_VERSION),
             });
         }
+        self.quota_guard()?;
         self.sync_account(&work.task_id, &work.account_id, work.kind)
             .await
+    }
+
+    /// Stops before the org's daily API quota is spent, leaving `quota_reserve_percent` of it
+    /// to the org (the usage is the one Salesforce reported on this engine's last call).
+    fn quota_guard(&self) -> Result<(), EngineError> {
+        let pct = self.settings.quota_reserve_percent.min(100);
+        let Some((used, max)) = self.sf.api_usage() else {
+            return Ok(());
+        };
+        let reserve = max.saturating_mul(pct) / 100;
+        if pct > 0 && used.saturating_add(reserve) >= max {
+            return Err(EngineError::Salesforce(CallFailure {
+                unexpected: false,
+                component: "salesforce",
+                message: format!(
+                    "the org has used {used} of its {max} daily API calls; flexbridge stops with {pct}% ({reserve} calls) left for the org's other users (setting quota_reserve_percent)"
+                ),
+                request: None,
+                response: None,
+                quota_exhausted: true,
+            }));
+        }
+        Ok(())
     }
 
     /// Runs a whole run in process: plan, every account with bounded concurrency, finish.

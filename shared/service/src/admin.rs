@@ -19,7 +19,7 @@ use mapping::error::SfObject;
 use serde::Deserialize;
 use std::sync::Arc;
 
-use engine::CONFIG_KEY;
+use engine::{EngineSettings, CONFIG_KEY, SETTINGS_KEY};
 
 /// A field as the org's describe lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,6 +74,8 @@ impl Admin {
             ("GET", ["mappings", object]) => self.get_mapping(object).await,
             ("PUT", ["mappings", object]) => self.put_mapping(object, req).await,
             ("DELETE", ["mappings", object]) => self.delete_mapping(object, req).await,
+            ("GET", ["settings", "engine"]) => self.get_engine_settings().await,
+            ("PUT", ["settings", "engine"]) => self.put_engine_settings(req).await,
             ("GET", ["filters"]) => self.get_filters().await,
             ("PUT", ["filters"]) => self.put_filters(req).await,
             ("GET", ["logs"]) => self.get_logs(req).await,
@@ -156,6 +158,48 @@ impl Admin {
             })?;
         save_config(self.state.as_ref(), &config).await?;
         Ok(ApiResponse::json(200, serde_json::json!({"deleted": old})))
+    }
+
+    /// The engine's knobs (R21/R22 lookback, the Salesforce quota reserve, in-process
+    /// concurrency): the stored ones, else the defaults.
+    async fn get_engine_settings(&self) -> Result<ApiResponse, ApiError> {
+        let settings = match self.state.get_config(SETTINGS_KEY).await? {
+            Some(v) => serde_json::from_value::<EngineSettings>(v)
+                .map_err(|e| ApiError::internal("reading the stored engine settings", e))?,
+            None => EngineSettings::default(),
+        };
+        Ok(ApiResponse::json(200, &settings))
+    }
+
+    /// Replaces the engine settings; keys left out take their defaults. Checked before storing.
+    async fn put_engine_settings(&self, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
+        let settings: EngineSettings = parse_body(req)?;
+        let check = |field: &str, ok: bool, range: &str| {
+            if ok {
+                Ok(())
+            } else {
+                Err(ApiError::bad_request(field, format!("must be {range}")))
+            }
+        };
+        check(
+            "lookback_minutes",
+            (0..=10_080).contains(&settings.lookback_minutes),
+            "a whole number of minutes from 0 to 10080 (R22)",
+        )?;
+        check(
+            "concurrency",
+            (1..=64).contains(&settings.concurrency),
+            "from 1 to 64",
+        )?;
+        check(
+            "quota_reserve_percent",
+            settings.quota_reserve_percent <= 50,
+            "a percentage from 0 to 50",
+        )?;
+        let v = serde_json::to_value(&settings)
+            .map_err(|e| ApiError::internal("serialising the engine settings", e))?;
+        self.state.put_config(SETTINGS_KEY, &v).await?;
+        Ok(ApiResponse::json(200, &settings))
     }
 
     async fn get_filters(&self) -> Result<ApiResponse, ApiError> {

@@ -285,3 +285,35 @@ async fn unknown_routes_are_not_claimed() {
     assert_eq!(r.status, 200);
     assert_eq!(r.body["runs"], serde_json::json!([]));
 }
+
+#[tokio::test]
+async fn r22_engine_settings_lookback_and_quota_reserve_are_checked_and_stored() {
+    let (admin, store) = admin();
+    let r = call(&admin, ApiRequest::new("GET", "/settings/engine")).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["lookback_minutes"], 15);
+    assert_eq!(r.body["quota_reserve_percent"], 5);
+    let r = call(
+        &admin,
+        ApiRequest::new("PUT", "/settings/engine")
+            .with_body(r#"{"lookback_minutes": 60, "quota_reserve_percent": 20}"#),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["concurrency"], 4, "a key left out takes its default");
+    // what the engine loads (load_settings reads the same document)
+    let stored = store.get_config(engine::SETTINGS_KEY).await.unwrap().unwrap();
+    let s: engine::EngineSettings = serde_json::from_value(stored).unwrap();
+    assert_eq!((s.lookback_minutes, s.quota_reserve_percent), (60, 20));
+    for (body, field) in [
+        (r#"{"lookback_minutes": -1}"#, "lookback_minutes"),
+        (r#"{"concurrency": 0}"#, "concurrency"),
+        (r#"{"quota_reserve_percent": 90}"#, "quota_reserve_percent"),
+        (r#"{"lookback": 5}"#, "lookback"),
+    ] {
+        let r = call(&admin, ApiRequest::new("PUT", "/settings/engine").with_body(body)).await;
+        assert_eq!(err_field(&r), field, "{body}");
+    }
+    let r = call(&admin, ApiRequest::new("GET", "/settings/engine")).await;
+    assert_eq!(r.body["lookback_minutes"], 60, "refused bodies change nothing");
+}

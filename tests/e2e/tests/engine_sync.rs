@@ -511,3 +511,42 @@ async fn salesforce_500s_are_retried_and_the_run_completes() {
     );
     stack.stop();
 }
+
+#[tokio::test]
+async fn budget_the_run_stops_leaving_the_reserve_of_the_daily_quota_to_the_org() {
+    let fx = fixture("demo.json");
+    // 14,300 of 15,000 calls already used today (700 left); the default reserve is 5% (750), so
+    // after planning flexbridge must not start an account.
+    let stack = start_with(&fx, |o| {
+        o.salesforce.api_usage_start = 14_300;
+        o.salesforce.daily_api_limit = 15_000;
+    })
+    .await;
+    let err = stack.engine().unwrap().run_scheduled().await.unwrap_err();
+    let text = flexbridge::error_chain(&err);
+    assert!(text.contains("quota_reserve_percent") && text.contains("750"), "{text}");
+    // No account was synced: FNO holds nothing new, and the org was never refused.
+    let fno = stack.flexnet.state();
+    let fno = fno.get("flexnet").cloned().unwrap_or(fno);
+    assert_eq!(
+        list(&fno, "/entitlements").len(),
+        list(&fx, "/flexnet/entitlements").len(),
+        "no entitlement was created"
+    );
+    assert!(stack.salesforce.api_calls() <= 3, "only the planning queries: {:?}", stack.salesforce.calls());
+    stack.stop();
+
+    // With the reserve at 0 the same org is synced until the real quota.
+    let stack = start_with(&fx, |o| {
+        o.salesforce.api_usage_start = 14_300;
+        o.salesforce.daily_api_limit = 15_000;
+        o.settings = Some(engine::EngineSettings {
+            quota_reserve_percent: 0,
+            ..Default::default()
+        });
+    })
+    .await;
+    let report = stack.engine().unwrap().run_scheduled().await.unwrap();
+    assert_eq!(report.accounts.len(), 25);
+    stack.stop();
+}
