@@ -302,7 +302,11 @@ async fn r22_engine_settings_lookback_and_quota_reserve_are_checked_and_stored()
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["concurrency"], 4, "a key left out takes its default");
     // what the engine loads (load_settings reads the same document)
-    let stored = store.get_config(engine::SETTINGS_KEY).await.unwrap().unwrap();
+    let stored = store
+        .get_config(engine::SETTINGS_KEY)
+        .await
+        .unwrap()
+        .unwrap();
     let s: engine::EngineSettings = serde_json::from_value(stored).unwrap();
     assert_eq!((s.lookback_minutes, s.quota_reserve_percent), (60, 20));
     for (body, field) in [
@@ -311,9 +315,16 @@ async fn r22_engine_settings_lookback_and_quota_reserve_are_checked_and_stored()
         (r#"{"quota_reserve_percent": 90}"#, "quota_reserve_percent"),
         (r#"{"lookback": 5}"#, "lookback"),
     ] {
-        let r = call(&admin, ApiRequest::new("PUT", "/settings/engine").with_body(body)).await;
+        let r = call(
+            &admin,
+            ApiRequest::new("PUT", "/settings/engine").with_body(body),
+        )
+        .await;
         assert_eq!(err_field(&r), field, "{body}");
     }
     let r = call(&admin, ApiRequest::new("GET", "/settings/engine")).await;
-    assert_eq!(r.body["lookback_minutes"], 60, "refused bodies change nothing");
+    assert_eq!(
+        r.body["lookback_minutes"], 60,
+        "refused bodies change nothing"
+    );
 }
