@@ -524,7 +524,10 @@ async fn budget_the_run_stops_leaving_the_reserve_of_the_daily_quota_to_the_org(
     .await;
     let err = stack.engine().unwrap().run_scheduled().await.unwrap_err();
     let text = flexbridge::error_chain(&err);
-    assert!(text.contains("quota_reserve_percent") && text.contains("750"), "{text}");
+    assert!(
+        text.contains("quota_reserve_percent") && text.contains("750"),
+        "{text}"
+    );
     // No account was synced: FNO holds nothing new, and the org was never refused.
     let fno = stack.flexnet.state();
     let fno = fno.get("flexnet").cloned().unwrap_or(fno);
@@ -533,7 +536,11 @@ async fn budget_the_run_stops_leaving_the_reserve_of_the_daily_quota_to_the_org(
         list(&fx, "/flexnet/entitlements").len(),
         "no entitlement was created"
     );
-    assert!(stack.salesforce.api_calls() <= 3, "only the planning queries: {:?}", stack.salesforce.calls());
+    assert!(
+        stack.salesforce.api_calls() <= 3,
+        "only the planning queries: {:?}",
+        stack.salesforce.calls()
+    );
     stack.stop();
 
     // With the reserve at 0 the same org is synced until the real quota.
