@@ -452,3 +452,28 @@ fn an_out_or_state_path_that_is_a_file_is_named_as_such() {
         );
     }
 }
+
+/// On a terminal the run shows `syncing accounts: done/total` (through util-linux `script`,
+/// which gives the binary a pseudo-terminal); piped, it does not.
+#[test]
+fn progress_line_on_a_terminal_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let cmd = format!(
+        "{} run --fixture {} --mode scheduled --out {}",
+        env!("CARGO_BIN_EXE_flexbridge"),
+        walkthrough().display(),
+        out.display()
+    );
+    let tty = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .output();
+    let Ok(tty) = tty else {
+        panic!("util-linux `script` is needed for this test");
+    };
+    let shown = String::from_utf8_lossy(&tty.stdout);
+    assert!(tty.status.success(), "{shown}");
+    assert!(shown.contains("syncing accounts: 1/1"), "{shown}");
+    let (piped, _dir) = run(&walkthrough(), "scheduled", &[]);
+    assert!(!String::from_utf8_lossy(&piped.stdout).contains("syncing accounts"));
+}
