@@ -570,10 +570,8 @@ impl Engine {
                 "'{account_id}' is not a Salesforce Account Id (15 or 18 letters and digits) (R23)"
             )));
         }
-        // R23: a 15-character id names the same account; work with the 18-character form.
-        let account_id = soql::id18(account_id);
         let planned = self
-            .plan_run(RunKind::Account, None, Some(&account_id))
+            .plan_run(RunKind::Account, None, Some(account_id))
             .await?;
         self.run_in_process(planned).await
     }

@@ -112,6 +112,32 @@ pub trait SfRecord: Serialize {
     }
 }
 
+/// A Salesforce record id: 15 or 18 ASCII letters and digits.
+pub fn is_id(s: &str) -> bool {
+    (s.len() == 15 || s.len() == 18) && s.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// The 18-character form of a Salesforce id: a 15-character id gets its case-checksum suffix
+/// (one letter per 5-character chunk, bit i set when the chunk's i-th character is an
+/// uppercase letter), so that ids compare equal whichever form a user typed (R23 accepts either form). Anything
+/// else is returned as it is.
+pub fn id18(id: &str) -> String {
+    if id.len() != 15 || !is_id(id) {
+        return id.to_owned();
+    }
+    const SUFFIX: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ012345";
+    let mut out = id.to_owned();
+    for chunk in id.as_bytes().chunks(5) {
+        let bits = chunk
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.is_ascii_uppercase())
+            .fold(0usize, |acc, (i, _)| acc | (1 << i));
+        out.push(char::from(SUFFIX[bits]));
+    }
+    out
+}
+
 /// Walks a dotted API-name path in a record's JSON. `None` for absent or `null`.
 pub fn get_path<'a>(record: &'a Value, path: &str) -> Option<&'a Value> {
     let mut cur = record;
@@ -680,6 +706,25 @@ impl From<Map<String, Value>> for Product2 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn id18_adds_the_case_checksum_to_15_character_ids() {
+        assert_eq!(id18("001Wk0000000001"), "001Wk0000000001IAA");
+        assert_eq!(id18("001Dm0000000003"), "001Dm0000000003IAA");
+        assert_eq!(id18("001AB000003XyZq"), "001AB000003XyZqYAK");
+        assert_eq!(id18("001Wk0000000001IAA"), "001Wk0000000001IAA");
+        assert_eq!(id18("not-an-id"), "not-an-id");
+    }
+
+    #[test]
+    fn ids_are_15_or_18_alphanumerics() {
+        assert!(is_id("001Dm0000000001IAA"));
+        assert!(is_id("001Dm0000000001"));
+        assert!(!is_id("001Dm0000000001IA'"));
+        assert!(!is_id("001' OR Id != '"));
+        assert!(!is_id(""));
+    }
+
     use serde_json::json;
 
     #[test]

@@ -221,7 +221,7 @@ fn check_sobject(name: &str) -> Result<(), SalesforceError> {
 
 /// A record id: 15 or 18 ASCII letters and digits.
 fn check_id(sobject: &str, id: &str) -> Result<(), SalesforceError> {
-    if (id.len() == 15 || id.len() == 18) && id.chars().all(|c| c.is_ascii_alphanumeric()) {
+    if mapping::sf::is_id(id) {
         Ok(())
     } else {
         Err(config_err(format!(
