@@ -136,12 +136,10 @@ fn records<'a>(
         .collect()
 }
 
-/// Parses a Salesforce datetime: `2026-11-27T10:00:00.000+0000` or RFC 3339.
+/// Parses a Salesforce datetime: `2026-11-27T10:00:00.000+0000` or RFC 3339
+/// ([`mapping::sf::SfDateTime::parse`]).
 pub fn parse_sf_datetime(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s)
-        .or_else(|_| DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%z"))
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
+    mapping::sf::SfDateTime::parse(s).map(|t| t.0)
 }
 
 /// Active in Salesforce: `Active`, or for package licenses also `Free` and `Trial`.
