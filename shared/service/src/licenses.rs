@@ -57,12 +57,8 @@ pub async fn put_manual(
     now: DateTime<Utc>,
 ) -> Result<ApiResponse, ApiError> {
     let body: serde_json::Value = parse_body(req)?;
-    licenses::set_manual(store, id, &body, now).await?;
+    let record = licenses::set_manual(store, id, &body, now).await?;
     let enabled = store.task_enabled().await?;
-    let record = store
-        .get(id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("license {id}")))?;
     let view = licenses::views(&[record], enabled, now);
     Ok(ApiResponse::json(200, &view[0]))
 }
@@ -128,11 +124,6 @@ pub async fn put_task(store: &dyn LicenseStore, req: &ApiRequest) -> Result<ApiR
     Ok(ApiResponse::json(200, json!({"enabled": body.enabled})))
 }
 
-/// A task id for an ingest started at `now`: `licenses-20261127T090000.000Z`.
-pub fn ingest_task_id(now: DateTime<Utc>) -> String {
-    format!("licenses-{}", now.format("%Y%m%dT%H%M%S%.3fZ"))
-}
-
 /// The license routes with their dependencies, for a router.
 pub struct LicenseRoutes {
     pub store: Arc<dyn LicenseStore>,
@@ -159,7 +150,7 @@ impl LicenseRoutes {
                     self.log.as_ref(),
                     self.state.as_ref(),
                     now,
-                    &ingest_task_id(now),
+                    &engine::new_task_id(engine::ports::RunKind::Licenses, now),
                 )
                 .await
             }
@@ -213,10 +204,16 @@ mod tests {
         let resp = call(&r, ApiRequest::new("POST", "/licenses/ingest")).await;
         assert_eq!(resp.status, 200, "{}", resp.body);
         assert_eq!(resp.body["discovered"], 12);
-        assert_eq!(resp.body["task_id"], "licenses-20261127T090000.000Z");
+        // The engine's task ids: kind, start time, 8 random hex digits (no two ingests collide).
+        let task = resp.body["task_id"].as_str().unwrap();
+        let suffix = task.strip_prefix("lic-20261127T090000Z-").expect(task);
+        assert!(
+            suffix.len() == 8 && suffix.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{task}"
+        );
         let run = r
             .state
-            .get_run("licenses-20261127T090000.000Z")
+            .get_run(task)
             .await
             .unwrap()
             .expect("the ingest is a run");
