@@ -144,7 +144,7 @@ impl<'a> LogWriter<'a> {
 }
 
 /// The full chain of an error, `outer: inner: innermost`.
-pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+pub fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut cur = e.source();
     while let Some(c) = cur {

@@ -120,17 +120,8 @@ fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
     }
 }
 
-/// "outer: inner: innermost" for logs (never for API clients).
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(e) = source {
-        text.push_str(": ");
-        text.push_str(&e.to_string());
-        source = e.source();
-    }
-    text
-}
+/// "outer: inner: innermost" for logs (never for API clients): the engine's, shared.
+pub use engine::txlog::error_chain;
 
 #[cfg(test)]
 mod tests {
