@@ -75,10 +75,10 @@ enum Command {
         #[arg(long)]
         state: Option<PathBuf>,
         /// Lookback overlap of the window start, minutes, 0 to 10080 (default 15).
-        #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(0..=10_080))]
+        #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(EngineSettings::LOOKBACK_MINUTES))]
         lookback_minutes: Option<i64>,
         /// Accounts synced at once, 1 to 64 (default 4).
-        #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=64))]
+        #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(*EngineSettings::CONCURRENCY.start() as u64..=*EngineSettings::CONCURRENCY.end() as u64))]
         concurrency: Option<usize>,
     },
     /// Ingest license information from a fixture's org and print the license table.

@@ -43,6 +43,65 @@ pub struct EngineSettings {
     pub quota_reserve_percent: u64,
 }
 
+impl EngineSettings {
+    /// Allowed `lookback_minutes` (up to a week).
+    pub const LOOKBACK_MINUTES: std::ops::RangeInclusive<i64> = 0..=10_080;
+    /// Allowed `concurrency`.
+    pub const CONCURRENCY: std::ops::RangeInclusive<usize> = 1..=64;
+    /// Allowed `quota_reserve_percent`.
+    pub const QUOTA_RESERVE_PERCENT: std::ops::RangeInclusive<u64> = 0..=50;
+
+    /// The stored settings ([`SETTINGS_KEY`]), `None` when none are stored.
+    pub async fn stored(state: &dyn StateStore) -> Result<Option<EngineSettings>, EngineError> {
+        state
+            .get_config(SETTINGS_KEY)
+            .await?
+            .map(|v| {
+                serde_json::from_value(v).map_err(|e| EngineError::Config {
+                    key: SETTINGS_KEY.into(),
+                    detail: e.to_string(),
+                })
+            })
+            .transpose()
+    }
+
+    /// Every value within its range; else the field at fault and the sentence for it.
+    pub fn check(&self) -> Result<(), (&'static str, String)> {
+        let range = |r: String| format!("must be {r}");
+        if !Self::LOOKBACK_MINUTES.contains(&self.lookback_minutes) {
+            return Err((
+                "lookback_minutes",
+                range(format!(
+                    "a whole number of minutes from {} to {} (R22)",
+                    Self::LOOKBACK_MINUTES.start(),
+                    Self::LOOKBACK_MINUTES.end()
+                )),
+            ));
+        }
+        if !Self::CONCURRENCY.contains(&self.concurrency) {
+            return Err((
+                "concurrency",
+                range(format!(
+                    "from {} to {}",
+                    Self::CONCURRENCY.start(),
+                    Self::CONCURRENCY.end()
+                )),
+            ));
+        }
+        if !Self::QUOTA_RESERVE_PERCENT.contains(&self.quota_reserve_percent) {
+            return Err((
+                "quota_reserve_percent",
+                range(format!(
+                    "a percentage from {} to {}",
+                    Self::QUOTA_RESERVE_PERCENT.start(),
+                    Self::QUOTA_RESERVE_PERCENT.end()
+                )),
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Default for EngineSettings {
     fn default() -> Self {
         EngineSettings {
@@ -204,11 +263,8 @@ impl Engine {
 
     /// Loads [`EngineSettings`] from the store when present (keeps the current ones otherwise).
     pub async fn load_settings(&mut self) -> Result<(), EngineError> {
-        if let Some(v) = self.state.get_config(SETTINGS_KEY).await? {
-            self.settings = serde_json::from_value(v).map_err(|e| EngineError::Config {
-                key: SETTINGS_KEY.into(),
-                detail: e.to_string(),
-            })?;
+        if let Some(settings) = EngineSettings::stored(self.state.as_ref()).await? {
+            self.settings = settings;
         }
         Ok(())
     }

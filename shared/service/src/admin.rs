@@ -163,39 +163,19 @@ impl Admin {
     /// The engine's knobs (R21/R22 lookback, the Salesforce quota reserve, in-process
     /// concurrency): the stored ones, else the defaults.
     async fn get_engine_settings(&self) -> Result<ApiResponse, ApiError> {
-        let settings = match self.state.get_config(SETTINGS_KEY).await? {
-            Some(v) => serde_json::from_value::<EngineSettings>(v)
-                .map_err(|e| ApiError::internal("reading the stored engine settings", e))?,
-            None => EngineSettings::default(),
-        };
+        let settings = EngineSettings::stored(self.state.as_ref())
+            .await
+            .map_err(|e| ApiError::internal("reading the stored engine settings", e))?
+            .unwrap_or_default();
         Ok(ApiResponse::json(200, &settings))
     }
 
     /// Replaces the engine settings; keys left out take their defaults. Checked before storing.
     async fn put_engine_settings(&self, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
         let settings: EngineSettings = parse_body(req)?;
-        let check = |field: &str, ok: bool, range: &str| {
-            if ok {
-                Ok(())
-            } else {
-                Err(ApiError::bad_request(field, format!("must be {range}")))
-            }
-        };
-        check(
-            "lookback_minutes",
-            (0..=10_080).contains(&settings.lookback_minutes),
-            "a whole number of minutes from 0 to 10080 (R22)",
-        )?;
-        check(
-            "concurrency",
-            (1..=64).contains(&settings.concurrency),
-            "from 1 to 64",
-        )?;
-        check(
-            "quota_reserve_percent",
-            settings.quota_reserve_percent <= 50,
-            "a percentage from 0 to 50",
-        )?;
+        settings
+            .check()
+            .map_err(|(field, message)| ApiError::bad_request(field, message))?;
         let v = serde_json::to_value(&settings)
             .map_err(|e| ApiError::internal("serialising the engine settings", e))?;
         self.state.put_config(SETTINGS_KEY, &v).await?;
