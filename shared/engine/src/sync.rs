@@ -151,9 +151,26 @@ pub struct AccountOutcome {
     pub written_back: u32,
 }
 
+/// Run counter of the accounts a run has finished.
+pub const ACCOUNTS_DONE: &str = "accounts_done";
+
 impl AccountOutcome {
     pub fn count(&self, status: LogStatus) -> usize {
         self.entries.iter().filter(|e| e.status == status).count()
+    }
+
+    /// What this account adds to its run's counters ([`RunRecord::counts`]): one account
+    /// done, its entries by status, orders pushed/unchanged, records written back.
+    pub fn run_counts(&self) -> [(&'static str, u64); 7] {
+        [
+            ("completed", self.count(LogStatus::Completed) as u64),
+            ("failed", self.count(LogStatus::Failed) as u64),
+            ("error", self.count(LogStatus::Error) as u64),
+            (ACCOUNTS_DONE, 1),
+            ("orders_pushed", u64::from(self.pushed_orders)),
+            ("orders_unchanged", u64::from(self.unchanged_orders)),
+            ("records_written_back", u64::from(self.written_back)),
+        ]
     }
 }
 
@@ -461,14 +478,8 @@ impl Engine {
         let mut c = |k: &str, v: u64| {
             *run.counts.entry(k.to_owned()).or_insert(0) += v;
         };
-        for o in outcomes {
-            c("completed", o.count(LogStatus::Completed) as u64);
-            c("failed", o.count(LogStatus::Failed) as u64);
-            c("error", o.count(LogStatus::Error) as u64);
-            c("accounts_done", 1);
-            c("orders_pushed", u64::from(o.pushed_orders));
-            c("orders_unchanged", u64::from(o.unchanged_orders));
-            c("records_written_back", u64::from(o.written_back));
+        for (k, v) in outcomes.iter().flat_map(AccountOutcome::run_counts) {
+            c(k, v);
         }
         run.counts
             .insert("sf_api_calls".into(), self.sf.api_calls());

@@ -200,20 +200,13 @@ impl RunProgress for aws_adapters::DynamoStateStore {
     }
 }
 
-/// Run counter of the accounts a fan-out run has finished.
-pub const ACCOUNTS_DONE: &str = "accounts_done";
+pub use engine::ACCOUNTS_DONE;
 
 fn outcome_counts(o: &engine::AccountOutcome) -> BTreeMap<String, u64> {
-    use engine::ports::LogStatus;
-    BTreeMap::from([
-        (ACCOUNTS_DONE.to_owned(), 1),
-        ("completed".to_owned(), o.count(LogStatus::Completed) as u64),
-        ("failed".to_owned(), o.count(LogStatus::Failed) as u64),
-        ("error".to_owned(), o.count(LogStatus::Error) as u64),
-        ("orders_pushed".to_owned(), u64::from(o.pushed_orders)),
-        ("orders_unchanged".to_owned(), u64::from(o.unchanged_orders)),
-        ("records_written_back".to_owned(), u64::from(o.written_back)),
-    ])
+    o.run_counts()
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
 }
 
 /// The sync handlers over the ports.
