@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// FNO connection (R25: username, password, tenant URL).
@@ -181,27 +181,6 @@ impl ConnectionStore for SecretsCache<ConnectionSettings> {
         self.put(settings)
             .await
             .map_err(|e| SourceError::Backend(Box::new(e)))
-    }
-}
-
-/// Settings in memory (tests, local runs).
-#[derive(Debug, Default)]
-pub struct MemoryConnectionStore(Mutex<Option<Arc<ConnectionSettings>>>);
-
-impl MemoryConnectionStore {
-    pub fn new(settings: Option<ConnectionSettings>) -> Self {
-        MemoryConnectionStore(Mutex::new(settings.map(Arc::new)))
-    }
-}
-
-#[async_trait]
-impl ConnectionStore for MemoryConnectionStore {
-    async fn load(&self, _refresh: bool) -> Result<Option<Arc<ConnectionSettings>>, SourceError> {
-        Ok(self.0.lock().unwrap_or_else(|p| p.into_inner()).clone())
-    }
-    async fn save(&self, settings: ConnectionSettings) -> Result<(), SourceError> {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(settings));
-        Ok(())
     }
 }
 

@@ -5,7 +5,7 @@
 //! re-saved while functions are warm, so the handlers ask an [`EngineSource`] for the engine at
 //! each invocation instead of holding one: [`crate::connection::Connector`] builds it from the
 //! Secrets Manager secret once per cold start (and again after a remote system refused the
-//! credentials); [`FixedEngine`] hands out one prepared engine (tests, local runs).
+//! credentials).
 
 use async_trait::async_trait;
 use engine::Engine;
@@ -32,16 +32,6 @@ pub trait EngineSource: Send + Sync {
     /// A remote system refused or failed with the current engine's credentials: the next
     /// [`EngineSource::engine`] re-reads the settings (and rebuilds only if they changed).
     fn refused(&self) {}
-}
-
-/// Always the same engine.
-pub struct FixedEngine(pub Arc<Engine>);
-
-#[async_trait]
-impl EngineSource for FixedEngine {
-    async fn engine(&self) -> Result<Arc<Engine>, SourceError> {
-        Ok(Arc::clone(&self.0))
-    }
 }
 
 impl From<SourceError> for crate::http::ApiError {
