@@ -134,11 +134,9 @@ pub fn parse_save_results(body: &str, sent_ids: &[&str]) -> Result<Vec<SaveResul
         .collect()
 }
 
-/// Salesforce ids compare on their 15-character case-sensitive stem (the 18-char form adds a
-/// case checksum).
+/// Salesforce ids are the same record in their 15- and 18-character forms.
 pub fn same_id(a: &str, b: &str) -> bool {
-    let stem = |s: &str| s.get(..15).unwrap_or(s).to_owned();
-    a == b || (a.len() >= 15 && b.len() >= 15 && stem(a) == stem(b))
+    a == b || mapping::sf::id18(a) == mapping::sf::id18(b)
 }
 
 /// `GET /sobjects/{Type}/describe`, reduced to what flexbridge checks (mappings, FLS).
