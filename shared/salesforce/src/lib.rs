@@ -92,6 +92,35 @@ fn body_value(text: &str) -> Option<Value> {
     Some(serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_owned())))
 }
 
+/// A recorded body: JSON already built (token calls, redacted), or the raw text of a data call,
+/// parsed only when someone asks for the exchange (the data path would otherwise parse every
+/// query page twice).
+#[derive(Clone)]
+enum Body {
+    Json(Value),
+    Raw(String),
+}
+
+impl Body {
+    fn into_value(self) -> Option<Value> {
+        match self {
+            Body::Json(v) => Some(v),
+            Body::Raw(t) => body_value(&t),
+        }
+    }
+}
+
+/// The last exchange as recorded; [`SalesforceClient::last_exchange`] turns it into an
+/// [`Exchange`].
+#[derive(Clone)]
+struct Recorded {
+    method: String,
+    url: String,
+    request_body: Option<Body>,
+    status: Option<u16>,
+    response_body: Option<Body>,
+}
+
 #[derive(Clone)]
 struct Token {
     access: Secret,
@@ -125,7 +154,7 @@ struct Inner {
     generations: AtomicU64,
     calls: AtomicU64,
     usage: Mutex<Option<ApiUsage>>,
-    last: Mutex<Option<Exchange>>,
+    last: Mutex<Option<Recorded>>,
 }
 
 /// The Salesforce client. Cheap to clone; clones share the token, counters and last exchange.
@@ -379,14 +408,22 @@ impl SalesforceClient {
 
     /// The most recent HTTP exchange (token calls included, with every credential redacted).
     pub fn last_exchange(&self) -> Option<Exchange> {
-        self.inner
+        let r = self
+            .inner
             .last
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .clone()
+            .clone()?;
+        Some(Exchange {
+            method: r.method,
+            url: r.url,
+            request_body: r.request_body.and_then(Body::into_value),
+            status: r.status,
+            response_body: r.response_body.and_then(Body::into_value),
+        })
     }
 
-    fn remember(&self, ex: Exchange) {
+    fn remember(&self, ex: Recorded) {
         *self.inner.last.lock().unwrap_or_else(|p| p.into_inner()) = Some(ex);
     }
 
@@ -452,10 +489,10 @@ impl SalesforceClient {
                     vec![("grant_type", JWT_GRANT), ("assertion", assertion.expose())]
                 }
             };
-            let mut ex = Exchange {
+            let mut ex = Recorded {
                 method: "POST".into(),
                 url: url.clone(),
-                request_body: Some(redacted_form(&form)),
+                request_body: Some(Body::Json(redacted_form(&form))),
                 status: None,
                 response_body: None,
             };
@@ -489,7 +526,7 @@ impl SalesforceClient {
                 }
             };
             ex.status = Some(status);
-            ex.response_body = redacted_token_body(status, &text);
+            ex.response_body = redacted_token_body(status, &text).map(Body::Json);
             self.remember(ex);
             if status >= 500 && attempt < i.max_retries {
                 tracing::warn!(status, attempt, "Salesforce token endpoint error; retrying");
@@ -570,10 +607,10 @@ impl SalesforceClient {
                     rb = rb.header("Sforce-Query-Options", format!("batchSize={n}"));
                 }
             }
-            let mut ex = Exchange {
+            let mut ex = Recorded {
                 method: method.to_string(),
                 url: url.clone(),
-                request_body: body.as_deref().and_then(body_value),
+                request_body: body.clone().map(Body::Raw),
                 status: None,
                 response_body: None,
             };
@@ -619,7 +656,7 @@ impl SalesforceClient {
                 }
             };
             tracing::trace!(status, bytes = text.len(), "Salesforce response");
-            ex.response_body = body_value(&text);
+            ex.response_body = Some(Body::Raw(text.clone()));
             self.remember(ex);
             if (200..300).contains(&status) {
                 return Ok(text);
