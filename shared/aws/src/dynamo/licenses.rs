@@ -16,7 +16,7 @@
 use super::{enum_name, n, opt_n, opt_s, put_opt, req_s, s, time_key, Item};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use engine::ports::StoreError;
 use licenses::{
     Amount, CapturedLicense, LicenseRecord, LicenseStore, ManualFields, OrgUsage, PaymentFrequency,
@@ -109,24 +109,9 @@ fn item_to_manual(item: &Item, id: &str) -> Result<ManualFields, StoreError> {
     let amount = opt_s(item, "amount", k)?
         .map(|v| Amount::parse(&v).map_err(|e| super::corrupt(k, format!("attribute amount: {e}"))))
         .transpose()?;
-    let payment_frequency = opt_s(item, "payment_frequency", k)?
-        .map(|v| {
-            serde_json::from_value::<PaymentFrequency>(serde_json::Value::String(v.clone()))
-                .map_err(|_| {
-                    super::corrupt(
-                        k,
-                        format!("attribute payment_frequency has unknown value {v:?}"),
-                    )
-                })
-        })
-        .transpose()?;
-    let updated = opt_s(item, "updated", k)?
-        .map(|v| {
-            DateTime::parse_from_rfc3339(&v)
-                .map(|t| t.with_timezone(&Utc))
-                .map_err(|_| super::corrupt(k, "attribute updated is not an RFC 3339 time"))
-        })
-        .transpose()?;
+    let payment_frequency: Option<PaymentFrequency> =
+        super::opt_enum_from_name(item, "payment_frequency", k)?;
+    let updated = super::opt_time(item, "updated", k)?;
     Ok(ManualFields {
         name: opt_s(item, "name", k)?,
         allowed: opt_n(item, "allowed", k)?,

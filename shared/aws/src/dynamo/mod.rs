@@ -160,6 +160,25 @@ pub(crate) fn enum_from_name<T: serde::de::DeserializeOwned>(
     key: &str,
 ) -> Result<T, StoreError> {
     let raw = req_s(item, name, key)?;
+    enum_named(raw, name, key)
+}
+
+/// [`enum_from_name`] for an optional attribute (absent or NULL → None).
+pub(crate) fn opt_enum_from_name<T: serde::de::DeserializeOwned>(
+    item: &Item,
+    name: &str,
+    key: &str,
+) -> Result<Option<T>, StoreError> {
+    opt_s(item, name, key)?
+        .map(|raw| enum_named(raw, name, key))
+        .transpose()
+}
+
+fn enum_named<T: serde::de::DeserializeOwned>(
+    raw: String,
+    name: &str,
+    key: &str,
+) -> Result<T, StoreError> {
     serde_json::from_value(serde_json::Value::String(raw.clone()))
         .map_err(|_| corrupt(key, format!("attribute {name} has unknown value {raw:?}")))
 }
