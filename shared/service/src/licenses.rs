@@ -75,12 +75,13 @@ pub async fn post_ingest(
     task_id: &str,
 ) -> Result<ApiResponse, ApiError> {
     let report = licenses::ingest(source, store, log, now, task_id).await?;
-    state.put_run(&licenses::run_record(&report, now)).await?;
-    if report.read_nothing() {
-        let first = report.first_failure().unwrap_or_default();
+    let run = licenses::run_record(&report, now);
+    state.put_run(&run).await?;
+    // Nothing read: the run's record says why (run_record words it).
+    if let Some(message) = run.detail {
         return Err(ApiError::Upstream {
             system: "Salesforce".into(),
-            message: format!("no license object could be read ({first})"),
+            message,
         });
     }
     Ok(ApiResponse::json(
