@@ -517,11 +517,7 @@ impl EventBridgeSchedule {
             .set_start_date(def.start_date.filter(|d| *d > now).map(smithy_time))
             .set_end_date(def.end_date.map(smithy_time))
             .set_description(def.description.clone())
-            .state(if paused {
-                ScheduleState::Disabled
-            } else {
-                ScheduleState::Enabled
-            })
+            .set_state(paused_state(Some(paused)))
             .set_kms_key_arn(def.kms_key_arn.clone())
             .set_action_after_completion(
                 def.action_after_completion
