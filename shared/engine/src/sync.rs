@@ -199,7 +199,9 @@ pub struct Engine {
     state: Arc<dyn StateStore>,
     clock: Arc<dyn Clock>,
     redactor: Redactor,
-    settings: EngineSettings,
+    /// Behind a lock so a warm engine can take settings an admin changed
+    /// ([`Engine::load_settings`]) without being rebuilt.
+    settings: std::sync::RwLock<EngineSettings>,
     catalogue: tokio::sync::Mutex<Option<Arc<Catalogue>>>,
     progress: Option<Progress>,
 }
@@ -228,14 +230,14 @@ impl Engine {
             state: parts.state,
             clock: parts.clock,
             redactor: Redactor::new(parts.secrets),
-            settings: EngineSettings::default(),
+            settings: std::sync::RwLock::new(EngineSettings::default()),
             catalogue: tokio::sync::Mutex::new(None),
             progress: None,
         }
     }
 
-    pub fn with_settings(mut self, settings: EngineSettings) -> Self {
-        self.settings = settings;
+    pub fn with_settings(self, settings: EngineSettings) -> Self {
+        *self.settings.write().unwrap_or_else(|p| p.into_inner()) = settings;
         self
     }
 
@@ -244,8 +246,12 @@ impl Engine {
         self
     }
 
-    pub fn settings(&self) -> &EngineSettings {
-        &self.settings
+    /// The settings in force now.
+    pub fn settings(&self) -> EngineSettings {
+        self.settings
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub fn now(&self) -> DateTime<Utc> {
@@ -279,9 +285,10 @@ impl Engine {
     }
 
     /// Loads [`EngineSettings`] from the store when present (keeps the current ones otherwise).
-    pub async fn load_settings(&mut self) -> Result<(), EngineError> {
+    /// A warm engine calls it per invocation, so `PUT /settings/engine` applies at once.
+    pub async fn load_settings(&self) -> Result<(), EngineError> {
         if let Some(settings) = EngineSettings::stored(self.state.as_ref()).await? {
-            self.settings = settings;
+            *self.settings.write().unwrap_or_else(|p| p.into_inner()) = settings;
         }
         Ok(())
     }
@@ -314,7 +321,7 @@ impl Engine {
         pull: bool,
         config: &Config,
     ) -> Result<Vec<String>, EngineError> {
-        let from = from.map(|f| f - Duration::minutes(self.settings.lookback_minutes.max(0)));
+        let from = from.map(|f| f - Duration::minutes(self.settings().lookback_minutes.max(0)));
         let stages = soql::in_list(&config.filters.sync_stages);
         let window = |field: &str| {
             let mut w = format!("{field} < {}", soql::datetime(to));
@@ -512,7 +519,7 @@ impl Engine {
     /// Stops before the org's daily API quota is spent, leaving `quota_reserve_percent` of it
     /// to the org (the usage is the one Salesforce reported on this engine's last call).
     fn quota_guard(&self) -> Result<(), EngineError> {
-        let pct = self.settings.quota_reserve_percent.min(100);
+        let pct = self.settings().quota_reserve_percent.min(100);
         let Some((used, max)) = self.sf.api_usage() else {
             return Ok(());
         };
@@ -547,7 +554,7 @@ impl Engine {
         {
             let mut stream = futures::stream::iter(work.iter().enumerate())
                 .map(|(i, w)| async move { (i, self.process_logged(w).await) })
-                .buffer_unordered(self.settings.concurrency.max(1));
+                .buffer_unordered(self.settings().concurrency.max(1));
             while let Some((i, r)) = stream.next().await {
                 done += 1;
                 if let Some(p) = &self.progress {

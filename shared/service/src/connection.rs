@@ -250,7 +250,7 @@ impl Connector {
             .map_err(|e| SourceError::Unusable(e.to_string()))?;
         let flexnet = FlexnetClient::new(settings.flexnet.to_config())
             .map_err(|e| SourceError::Unusable(e.to_string()))?;
-        let mut engine = Engine::new(EngineParts {
+        let engine = Engine::new(EngineParts {
             salesforce: salesforce.clone(),
             flexnet,
             log: Arc::clone(&self.log),
@@ -258,10 +258,6 @@ impl Connector {
             clock: Arc::clone(&self.clock),
             secrets: settings.secret_values(),
         });
-        engine
-            .load_settings()
-            .await
-            .map_err(|e| SourceError::Backend(Box::new(e)))?;
         Ok(Connected {
             engine: Arc::new(engine),
             salesforce,
@@ -281,7 +277,14 @@ impl Connector {
 #[async_trait]
 impl EngineSource for Connector {
     async fn engine(&self) -> Result<Arc<Engine>, SourceError> {
-        Ok(self.connected().await?.engine)
+        let engine = self.connected().await?.engine;
+        // The engine settings are re-read per invocation (one state read), so an admin's
+        // PUT /settings/engine reaches warm functions without rebuilding the clients.
+        engine
+            .load_settings()
+            .await
+            .map_err(|e| SourceError::Backend(Box::new(e)))?;
+        Ok(engine)
     }
     fn refused(&self) {
         self.stale.store(true, Ordering::SeqCst);

@@ -557,3 +557,26 @@ async fn budget_the_run_stops_leaving_the_reserve_of_the_daily_quota_to_the_org(
     assert_eq!(report.accounts.len(), 25);
     stack.stop();
 }
+
+#[tokio::test]
+async fn a_warm_engine_takes_changed_settings_when_it_reloads_them() {
+    use engine::ports::StateStore;
+    let stack = start(&fixture("walkthrough.json")).await;
+    let engine = std::sync::Arc::new(stack.engine().unwrap());
+    assert_eq!(engine.settings().quota_reserve_percent, 5);
+    stack
+        .store
+        .put_config(
+            engine::SETTINGS_KEY,
+            &json!({"lookback_minutes": 60, "quota_reserve_percent": 20}),
+        )
+        .await
+        .unwrap();
+    engine.load_settings().await.unwrap();
+    let s = engine.settings();
+    assert_eq!(
+        (s.lookback_minutes, s.quota_reserve_percent, s.concurrency),
+        (60, 20, 4)
+    );
+    stack.stop();
+}
