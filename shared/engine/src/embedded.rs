@@ -2,14 +2,15 @@
 //! [`SqliteStore`] (transaction log + sync state in one SQLite file, rusqlite with the bundled
 //! library, so nothing needs installing) and [`MemoryQueue`] (an in-process work queue).
 //!
-//! Tables: `meta` (watermark, log counter), `log_entries`, `runs`, `sales_orders`, `config`.
+//! Tables: `meta` (watermark, log counter), `log_entries`, `runs`, `sales_orders`, `config`,
+//! `outstanding`, `leases`, `claims`.
 //! Every operation runs on a blocking thread with the connection behind a mutex; log-number
 //! allocation runs in an `IMMEDIATE` transaction, so it is atomic across processes sharing the
 //! file too.
 
 use crate::ports::{
-    AccountWork, LogEntry, LogPage, LogQuery, RunRecord, SalesOrderRecord, StateStore, StoreError,
-    TransactionLog, WorkQueue,
+    AccountWork, Lease, LogEntry, LogPage, LogQuery, OutstandingItem, OutstandingPage, RunPatch,
+    RunRecord, SalesOrderRecord, StateStore, StoreError, TransactionLog, WorkQueue,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -125,6 +126,10 @@ CREATE INDEX IF NOT EXISTS log_entries_task ON log_entries(task_id, num);
 CREATE TABLE IF NOT EXISTS runs (task_id TEXT PRIMARY KEY, started TEXT NOT NULL, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sales_orders (opportunity_id TEXT PRIMARY KEY, version INTEGER NOT NULL, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS config (key TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS outstanding (record_id TEXT PRIMARY KEY, next_attempt TEXT NOT NULL, body TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS outstanding_due ON outstanding(next_attempt, record_id);
+CREATE TABLE IF NOT EXISTS leases (account_id TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, at TEXT NOT NULL);
 ";
 
 fn backend(context: &str, e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
@@ -321,16 +326,17 @@ impl StateStore for SqliteStore {
             .await
     }
 
-    async fn set_watermark(&self, at: DateTime<Utc>) -> Result<(), StoreError> {
+    async fn set_watermark(&self, at: DateTime<Utc>) -> Result<bool, StoreError> {
         let v = ts(&at);
         self.db
             .with("set watermark", move |conn| {
+                // R21: forward only (fixed-width times compare as text)
                 conn.execute(
                     "INSERT INTO meta(key, value) VALUES('watermark', ?1)
-                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value WHERE meta.value < excluded.value",
                     params![v],
                 )
-                .map(|_| ())
+                .map(|n| n > 0)
                 .map_err(|e| backend("write watermark", e))
             })
             .await
@@ -457,6 +463,214 @@ impl StateStore for SqliteStore {
         .await
     }
 
+    async fn update_run(
+        &self,
+        task_id: &str,
+        patch: &RunPatch,
+    ) -> Result<Option<(RunRecord, bool)>, StoreError> {
+        let (id, patch) = (task_id.to_owned(), patch.clone());
+        self.db
+            .with("update run", move |conn| {
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(|e| backend("begin", e))?;
+                let body: Option<String> = tx
+                    .query_row(
+                        "SELECT body FROM runs WHERE task_id = ?1",
+                        params![id],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(|e| backend("read run", e))?;
+                let Some(body) = body else { return Ok(None) };
+                let mut run: RunRecord =
+                    serde_json::from_str(&body).map_err(|e| corrupt(format!("run/{id}"), e))?;
+                let applied = patch.apply(&mut run);
+                let body = serde_json::to_string(&run).map_err(|e| corrupt(&id, e))?;
+                tx.execute(
+                    "UPDATE runs SET body = ?2 WHERE task_id = ?1",
+                    params![id, body],
+                )
+                .map_err(|e| backend("write run", e))?;
+                tx.commit().map_err(|e| backend("commit", e))?;
+                Ok(Some((run, applied)))
+            })
+            .await
+    }
+
+    async fn sales_orders_of_account(
+        &self,
+        account_id: &str,
+    ) -> Result<Vec<SalesOrderRecord>, StoreError> {
+        let id = account_id.to_owned();
+        self.db
+            .with("sales orders of account", move |conn| {
+                let sql = "SELECT opportunity_id, body FROM sales_orders WHERE json_extract(body, '$.account_id') = ?1 ORDER BY opportunity_id";
+                read_bodies(conn, sql, params![id], "sales-order")
+            })
+            .await
+    }
+
+    async fn put_outstanding(&self, items: &[OutstandingItem]) -> Result<(), StoreError> {
+        let rows = items
+            .iter()
+            .map(|o| {
+                let body = serde_json::to_string(o).map_err(|e| corrupt(&o.record_id, e))?;
+                Ok((o.record_id.clone(), ts(&o.next_attempt), body))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        self.db
+            .with("put outstanding", move |conn| {
+                let tx = conn.transaction().map_err(|e| backend("begin", e))?;
+                for (id, next, body) in rows {
+                    tx.execute(
+                        "INSERT INTO outstanding(record_id, next_attempt, body) VALUES (?1, ?2, ?3)
+                         ON CONFLICT(record_id) DO UPDATE SET next_attempt = excluded.next_attempt, body = excluded.body",
+                        params![id, next, body],
+                    )
+                    .map_err(|e| backend("write outstanding", e))?;
+                }
+                tx.commit().map_err(|e| backend("commit", e))
+            })
+            .await
+    }
+
+    async fn remove_outstanding(&self, record_ids: &[String]) -> Result<(), StoreError> {
+        let ids = record_ids.to_vec();
+        self.db
+            .with("remove outstanding", move |conn| {
+                let tx = conn.transaction().map_err(|e| backend("begin", e))?;
+                for id in ids {
+                    tx.execute("DELETE FROM outstanding WHERE record_id = ?1", params![id])
+                        .map_err(|e| backend("delete outstanding", e))?;
+                }
+                tx.commit().map_err(|e| backend("commit", e))
+            })
+            .await
+    }
+
+    async fn get_outstanding(
+        &self,
+        record_id: &str,
+    ) -> Result<Option<OutstandingItem>, StoreError> {
+        let id = record_id.to_owned();
+        self.db
+            .with("get outstanding", move |conn| {
+                let sql = "SELECT record_id, body FROM outstanding WHERE record_id = ?1";
+                Ok(read_bodies(conn, sql, params![id], "outstanding")?.pop())
+            })
+            .await
+    }
+
+    async fn outstanding_of_account(
+        &self,
+        account_id: &str,
+    ) -> Result<Vec<OutstandingItem>, StoreError> {
+        let id = account_id.to_owned();
+        self.db
+            .with("outstanding of account", move |conn| {
+                let sql = "SELECT record_id, body FROM outstanding WHERE json_extract(body, '$.account_id') = ?1 ORDER BY record_id";
+                read_bodies(conn, sql, params![id], "outstanding")
+            })
+            .await
+    }
+
+    async fn list_outstanding(
+        &self,
+        due_by: Option<DateTime<Utc>>,
+        limit: u32,
+        cursor: Option<String>,
+    ) -> Result<OutstandingPage, StoreError> {
+        let limit = limit.clamp(1, MAX_PAGE);
+        let due = due_by.map(|d| ts(&d)).unwrap_or_else(|| "~".into());
+        // the cursor is the last item's "<next_attempt>|<record_id>"
+        let after = cursor.unwrap_or_default();
+        self.db
+            .with("list outstanding", move |conn| {
+                let sql = "SELECT record_id, body FROM outstanding
+                    WHERE next_attempt <= ?1 AND (next_attempt || '|' || record_id) > ?2
+                    ORDER BY next_attempt, record_id LIMIT ?3";
+                let items: Vec<OutstandingItem> = read_bodies(
+                    conn,
+                    sql,
+                    params![due, after, i64::from(limit) + 1],
+                    "outstanding",
+                )?;
+                Ok(page_of(items, limit as usize, |o| {
+                    format!("{}|{}", ts(&o.next_attempt), o.record_id)
+                }))
+            })
+            .await
+    }
+
+    async fn acquire_lease(
+        &self,
+        lease: &Lease,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Lease>, StoreError> {
+        let lease = lease.clone();
+        self.db
+            .with("acquire lease", move |conn| {
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(|e| backend("begin", e))?;
+                let sql = "SELECT account_id, body FROM leases WHERE account_id = ?1";
+                let held: Option<Lease> =
+                    read_bodies(&tx, sql, params![lease.account_id], "lease")?.pop();
+                if let Some(h) = held.filter(|h| h.until >= now && h.owner != lease.owner) {
+                    return Ok(Some(h));
+                }
+                let body = serde_json::to_string(&lease).map_err(|e| corrupt("lease", e))?;
+                tx.execute(
+                    "INSERT INTO leases(account_id, body) VALUES (?1, ?2)
+                     ON CONFLICT(account_id) DO UPDATE SET body = excluded.body",
+                    params![lease.account_id, body],
+                )
+                .map_err(|e| backend("write lease", e))?;
+                tx.commit().map_err(|e| backend("commit", e))?;
+                Ok(None)
+            })
+            .await
+    }
+
+    async fn release_lease(&self, account_id: &str, owner: &str) -> Result<(), StoreError> {
+        let (id, owner) = (account_id.to_owned(), owner.to_owned());
+        self.db
+            .with("release lease", move |conn| {
+                conn.execute(
+                    "DELETE FROM leases WHERE account_id = ?1 AND json_extract(body, '$.owner') = ?2",
+                    params![id, owner],
+                )
+                .map(|_| ())
+                .map_err(|e| backend("delete lease", e))
+            })
+            .await
+    }
+
+    async fn lease(&self, account_id: &str) -> Result<Option<Lease>, StoreError> {
+        let id = account_id.to_owned();
+        self.db
+            .with("read lease", move |conn| {
+                let sql = "SELECT account_id, body FROM leases WHERE account_id = ?1";
+                Ok(read_bodies(conn, sql, params![id], "lease")?.pop())
+            })
+            .await
+    }
+
+    async fn claim_once(&self, key: &str, at: DateTime<Utc>) -> Result<bool, StoreError> {
+        let (k, at) = (key.to_owned(), ts(&at));
+        self.db
+            .with("claim", move |conn| {
+                conn.execute(
+                    "INSERT INTO claims(key, at) VALUES (?1, ?2) ON CONFLICT(key) DO NOTHING",
+                    params![k, at],
+                )
+                .map(|n| n > 0)
+                .map_err(|e| backend("write claim", e))
+            })
+            .await
+    }
+
     async fn get_config(&self, key: &str) -> Result<Option<serde_json::Value>, StoreError> {
         let k = key.to_owned();
         self.db
@@ -489,6 +703,44 @@ impl StateStore for SqliteStore {
             })
             .await
     }
+}
+
+/// Rows of `(key, JSON body)` read into `T` (a corrupt body names its table and key).
+fn read_bodies<T: serde::de::DeserializeOwned>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    what: &str,
+) -> Result<Vec<T>, StoreError> {
+    let mut stmt = conn.prepare(sql).map_err(|e| backend("prepare", e))?;
+    let rows = stmt
+        .query_map(params, |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })
+        .map_err(|e| backend("query", e))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (key, body) = row.map_err(|e| backend("read row", e))?;
+        out.push(serde_json::from_str(&body).map_err(|e| corrupt(format!("{what}/{key}"), e))?);
+    }
+    Ok(out)
+}
+
+/// The first `limit` of `items` (read with one extra to know whether more follow) and the
+/// cursor after the last one kept.
+pub fn page_of(
+    mut items: Vec<OutstandingItem>,
+    limit: usize,
+    cursor: impl Fn(&OutstandingItem) -> String,
+) -> OutstandingPage {
+    let more = items.len() > limit;
+    items.truncate(limit);
+    let next_cursor = if more {
+        items.last().map(&cursor)
+    } else {
+        None
+    };
+    OutstandingPage { items, next_cursor }
 }
 
 /// An in-process [`WorkQueue`]: enqueued items wait in memory until [`MemoryQueue::drain`].

@@ -21,6 +21,24 @@ pub struct CallFailure {
     pub response: Option<Value>,
     /// The Salesforce daily quota is spent: stop the run (not just this account).
     pub quota_exhausted: bool,
+    /// Worth trying again later (timeouts, 5xx, 429, lock contention); false = permanent
+    /// (refused credentials, invalid requests) until someone fixes the cause.
+    pub transient: bool,
+}
+
+impl CallFailure {
+    /// A failure of the engine's own making (a response it cannot use), never transient.
+    pub fn unexpected(component: &'static str, message: String) -> Self {
+        CallFailure {
+            unexpected: true,
+            component,
+            message,
+            request: None,
+            response: None,
+            quota_exhausted: false,
+            transient: false,
+        }
+    }
 }
 
 impl std::fmt::Display for CallFailure {
@@ -100,6 +118,7 @@ fn sf_failure(e: salesforce::SalesforceError, client: &SalesforceClient) -> Call
             .as_ref()
             .map(|x| serde_json::json!({"status": x.status, "body": x.response_body})),
         quota_exhausted: e.is_quota(),
+        transient: e.is_retryable() && !e.is_quota(),
     }
 }
 
@@ -161,6 +180,7 @@ fn fno_failure(e: flexnet::FlexnetError, client: &flexnet::FlexnetClient) -> Cal
         request: None,
         response,
         quota_exhausted: false,
+        transient: e.is_transient(),
     }
 }
 
@@ -262,17 +282,13 @@ impl Fno {
             .await;
         match r {
             Ok(mut v) if !v.is_empty() => Ok(entitlement(v.remove(0))),
-            Ok(_) => Err(CallFailure {
-                unexpected: true,
-                component: "flexnet",
-                message: format!(
+            Ok(_) => Err(CallFailure::unexpected(
+                "flexnet",
+                format!(
                     "FNO returned no outcome for entitlement {}",
                     e.entitlement_id
                 ),
-                request: None,
-                response: None,
-                quota_exhausted: false,
-            }),
+            )),
             Err(err) => Err(fno_failure(err, &self.client)),
         }
     }

@@ -163,15 +163,99 @@ pub struct SalesOrderRecord {
     pub updated: Option<DateTime<Utc>>,
     /// Optimistic-concurrency version; `put_sales_order` succeeds only if the stored one matches.
     pub version: u64,
+    /// Set when the order was withdrawn (left the sync stages or was deleted): what happened
+    /// and what flexbridge did. Cleared when it is won again (the same entitlement is updated).
+    #[serde(default)]
+    pub withdrawn: Option<String>,
+    /// Line items removed from the order after they reached FNO (Salesforce line item Id →
+    /// activation id); each is logged once (and set INACTIVE with the withdrawn action
+    /// `inactivate`).
+    #[serde(default)]
+    pub removed_lines: BTreeMap<String, String>,
+}
+
+/// Whether an outstanding item is one sales order or a whole account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutstandingScope {
+    /// One sales order (Opportunity) that has not reached FNO completely.
+    Order,
+    /// A whole account whose sync did not finish: queued and not yet done, dead-lettered,
+    /// stopped by the quota or an unreachable system. Its orders are not known yet.
+    Account,
+}
+
+/// Something flexbridge still owes FNO (or Salesforce's write-back): a sales order that has not
+/// reached FNO completely, or an account whose sync did not finish. It stays on the list —
+/// and is retried by every scheduled run once due — until it completes or leaves the sync
+/// stages ("Nothing lost, nothing twice").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutstandingItem {
+    /// The Opportunity Id (scope order) or the Account Id (scope account).
+    pub record_id: String,
+    pub account_id: String,
+    pub scope: OutstandingScope,
+    /// Why it is outstanding, in words an admin can act on (names record, field and rule).
+    pub reason: String,
+    /// Attempts so far (0 = queued, not tried yet).
+    pub attempts: u32,
+    pub first_seen: DateTime<Utc>,
+    pub last_attempt: Option<DateTime<Utc>>,
+    /// The earliest time a scheduled run re-plans it (backoff grows with the attempts).
+    pub next_attempt: DateTime<Utc>,
+    pub last_task_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OutstandingPage {
+    /// Ordered by `next_attempt`, then record id.
+    pub items: Vec<OutstandingItem>,
+    pub next_cursor: Option<String>,
+}
+
+/// One worker per account: who holds an account's lease, and until when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Lease {
+    pub account_id: String,
+    /// Unique per worker attempt (`<task id>#<random>`).
+    pub owner: String,
+    /// The run the holder works for.
+    pub task_id: String,
+    pub until: DateTime<Utc>,
+}
+
+/// A run's changes: counters are only ever added; the status moves only from `only_if` when
+/// that is given (so a late worker cannot undo a finished run).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunPatch {
+    pub add: BTreeMap<String, u64>,
+    /// Counters set to a value (running totals such as API calls seen by a process).
+    pub set: BTreeMap<String, u64>,
+    pub status: Option<RunStatus>,
+    pub only_if: Option<RunStatus>,
+    pub finished: Option<DateTime<Utc>>,
+    pub accounts_planned: Option<u32>,
+    pub detail: Option<String>,
 }
 
 #[async_trait]
 pub trait StateStore: Send + Sync {
     /// R21: the last batch fire time of the scheduled sync (None before the first run).
     async fn watermark(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
-    async fn set_watermark(&self, at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Moves the watermark forward only (a conditional write): an older `at` changes nothing
+    /// and returns false.
+    async fn set_watermark(&self, at: DateTime<Utc>) -> Result<bool, StoreError>;
 
+    /// Stores a new run (or replaces one wholesale; use [`StateStore::update_run`] for changes).
     async fn put_run(&self, run: &RunRecord) -> Result<(), StoreError>;
+    /// Applies `patch` atomically: counters added, status moved only from `patch.only_if`.
+    /// Returns the run afterwards and whether the status change (if any) applied; None when
+    /// no such run exists.
+    async fn update_run(
+        &self,
+        task_id: &str,
+        patch: &RunPatch,
+    ) -> Result<Option<(RunRecord, bool)>, StoreError>;
     async fn get_run(&self, task_id: &str) -> Result<Option<RunRecord>, StoreError>;
     /// Most recent first.
     async fn list_runs(&self, limit: u32) -> Result<Vec<RunRecord>, StoreError>;
@@ -184,10 +268,87 @@ pub trait StateStore: Send + Sync {
     /// `record.version` (or nothing is stored and `record.version == 0`); else `Conflict`.
     async fn put_sales_order(&self, record: &SalesOrderRecord) -> Result<(), StoreError>;
 
+    /// Every sales-order record of one Salesforce Account (withdrawn-order detection).
+    async fn sales_orders_of_account(
+        &self,
+        account_id: &str,
+    ) -> Result<Vec<SalesOrderRecord>, StoreError>;
+
+    /// Adds or replaces outstanding items (keyed by `record_id`).
+    async fn put_outstanding(&self, items: &[OutstandingItem]) -> Result<(), StoreError>;
+    /// Removes outstanding items; ids not on the list are ignored.
+    async fn remove_outstanding(&self, record_ids: &[String]) -> Result<(), StoreError>;
+    async fn get_outstanding(&self, record_id: &str)
+        -> Result<Option<OutstandingItem>, StoreError>;
+    /// Every outstanding item of one Salesforce Account (orders and the account itself).
+    async fn outstanding_of_account(
+        &self,
+        account_id: &str,
+    ) -> Result<Vec<OutstandingItem>, StoreError>;
+    /// The list by `next_attempt`; `due_by` keeps only items due by then. Paged (`limit` is
+    /// capped by the adapter, `cursor` from the previous page).
+    async fn list_outstanding(
+        &self,
+        due_by: Option<DateTime<Utc>>,
+        limit: u32,
+        cursor: Option<String>,
+    ) -> Result<OutstandingPage, StoreError>;
+
+    /// Takes `lease` when the account is free, its lease expired (`until` < `now`) or
+    /// `lease.owner` already holds it (a conditional write). Else returns the holder's lease.
+    async fn acquire_lease(
+        &self,
+        lease: &Lease,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Lease>, StoreError>;
+    /// Releases the lease if `owner` still holds it.
+    async fn release_lease(&self, account_id: &str, owner: &str) -> Result<(), StoreError>;
+    /// The current lease of an account (expired ones included).
+    async fn lease(&self, account_id: &str) -> Result<Option<Lease>, StoreError>;
+
+    /// Records `key` once (a conditional write): true the first time, false ever after. The
+    /// scheduled sync claims each firing so a repeated delivery does nothing.
+    async fn claim_once(&self, key: &str, at: DateTime<Utc>) -> Result<bool, StoreError>;
+
     /// Configuration documents by key: "mapping", "filters", "schedule", "license-task", …
     /// (JSON of the `mapping` crate's types; the engine deserialises them).
     async fn get_config(&self, key: &str) -> Result<Option<serde_json::Value>, StoreError>;
     async fn put_config(&self, key: &str, value: &serde_json::Value) -> Result<(), StoreError>;
+}
+
+impl RunPatch {
+    /// Applies the patch to a run read from a store; returns whether the status change (if
+    /// any) applied. Adapters that cannot update in place use it inside a transaction.
+    pub fn apply(&self, run: &mut RunRecord) -> bool {
+        for (k, v) in &self.add {
+            *run.counts.entry(k.clone()).or_insert(0) += v;
+        }
+        for (k, v) in &self.set {
+            run.counts.insert(k.clone(), *v);
+        }
+        if let Some(n) = self.accounts_planned {
+            run.accounts_planned = n;
+        }
+        match (self.status, self.only_if) {
+            (Some(_), Some(from)) if run.status != from => false,
+            (Some(to), _) => {
+                run.status = to;
+                if self.finished.is_some() {
+                    run.finished = self.finished;
+                }
+                if self.detail.is_some() {
+                    run.detail = self.detail.clone();
+                }
+                true
+            }
+            (None, _) => {
+                if self.detail.is_some() {
+                    run.detail = self.detail.clone();
+                }
+                false
+            }
+        }
+    }
 }
 
 // ---------------------------------------------------------------- work queue (fan-out)
@@ -212,6 +373,17 @@ pub struct AccountWork {
 pub trait WorkQueue: Send + Sync {
     /// Queue every item or fail; an adapter retries partial failures before giving up.
     async fn enqueue(&self, items: &[AccountWork]) -> Result<(), StoreError>;
+    /// Makes a received message visible again after `after` (SQS ChangeMessageVisibility), so
+    /// a message that must wait (quota, a busy account) is retried then, not at once.
+    /// `receipt` is the message's receipt handle. Queues without visibility do nothing.
+    async fn retry_later(
+        &self,
+        receipt: &str,
+        after: std::time::Duration,
+    ) -> Result<(), StoreError> {
+        let _ = (receipt, after);
+        Ok(())
+    }
 }
 
 // ---------------------------------------------------------------- clock

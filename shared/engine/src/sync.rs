@@ -20,6 +20,9 @@ use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+mod outstanding;
+pub use outstanding::retry_delay;
+
 /// Key of the mapping configuration in the [`StateStore`] (the admin API writes it).
 pub const CONFIG_KEY: &str = "config";
 /// Key of the [`EngineSettings`] in the [`StateStore`].
@@ -41,6 +44,17 @@ pub struct EngineSettings {
     /// shows less than this left, the account is not started (the run stops like on
     /// `REQUEST_LIMIT_EXCEEDED`, and the next run picks up the work). 0 = use it all.
     pub quota_reserve_percent: u64,
+    /// One worker per account: how long an account's lease lasts (longer than the
+    /// account-sync function's timeout, so a live worker never loses it).
+    pub lease_seconds: i64,
+    /// Outstanding orders: the first retry waits this long; each further attempt doubles it.
+    pub retry_base_minutes: i64,
+    /// Outstanding orders: the longest wait between two attempts (a permanently broken order
+    /// costs about one Salesforce read per this many hours).
+    pub retry_max_hours: i64,
+    /// How long a message waits when the Salesforce daily quota is spent before it is tried
+    /// again (the quota is a rolling 24-hour count).
+    pub quota_wait_minutes: i64,
 }
 
 impl EngineSettings {
@@ -50,6 +64,14 @@ impl EngineSettings {
     pub const CONCURRENCY: std::ops::RangeInclusive<usize> = 1..=64;
     /// Allowed `quota_reserve_percent`.
     pub const QUOTA_RESERVE_PERCENT: std::ops::RangeInclusive<u64> = 0..=50;
+    /// Allowed `lease_seconds` (the account-sync function runs at most 300 s).
+    pub const LEASE_SECONDS: std::ops::RangeInclusive<i64> = 330..=3_600;
+    /// Allowed `retry_base_minutes`.
+    pub const RETRY_BASE_MINUTES: std::ops::RangeInclusive<i64> = 1..=1_440;
+    /// Allowed `retry_max_hours`.
+    pub const RETRY_MAX_HOURS: std::ops::RangeInclusive<i64> = 1..=168;
+    /// Allowed `quota_wait_minutes` (SQS visibility can be delayed 12 hours at most).
+    pub const QUOTA_WAIT_MINUTES: std::ops::RangeInclusive<i64> = 1..=720;
 
     /// The stored settings ([`SETTINGS_KEY`]), `None` when none are stored.
     pub async fn stored(state: &dyn StateStore) -> Result<Option<EngineSettings>, EngineError> {
@@ -88,6 +110,31 @@ impl EngineSettings {
                 )),
             ));
         }
+        for (field, value, r) in [
+            ("lease_seconds", self.lease_seconds, Self::LEASE_SECONDS),
+            (
+                "retry_base_minutes",
+                self.retry_base_minutes,
+                Self::RETRY_BASE_MINUTES,
+            ),
+            (
+                "retry_max_hours",
+                self.retry_max_hours,
+                Self::RETRY_MAX_HOURS,
+            ),
+            (
+                "quota_wait_minutes",
+                self.quota_wait_minutes,
+                Self::QUOTA_WAIT_MINUTES,
+            ),
+        ] {
+            if !r.contains(&value) {
+                return Err((
+                    field,
+                    range(format!("a whole number from {} to {}", r.start(), r.end())),
+                ));
+            }
+        }
         if !Self::QUOTA_RESERVE_PERCENT.contains(&self.quota_reserve_percent) {
             return Err((
                 "quota_reserve_percent",
@@ -108,6 +155,10 @@ impl Default for EngineSettings {
             lookback_minutes: 15,
             concurrency: 4,
             quota_reserve_percent: 5,
+            lease_seconds: 900,
+            retry_base_minutes: 15,
+            retry_max_hours: 24,
+            quota_wait_minutes: 60,
         }
     }
 }
@@ -125,12 +176,55 @@ pub enum EngineError {
     Config { key: String, detail: String },
     #[error("the run was stopped: {0}")]
     Stopped(String),
+    /// One worker per account: another worker holds the account's lease.
+    #[error(
+        "account {account_id} is being synchronised by run {task_id} (lease held until {until})"
+    )]
+    Busy {
+        account_id: String,
+        task_id: String,
+        until: DateTime<Utc>,
+    },
+}
+
+/// What the caller of [`Engine::process`] should do with a failed work item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    /// Temporary (timeouts, 5xx, 429, a store hiccup): try the message again soon.
+    Retry,
+    /// Try again after this long without burning a receive where avoidable (quota spent,
+    /// the account leased by another worker).
+    Wait(std::time::Duration),
+    /// Permanent until someone fixes the cause (refused credentials, invalid configuration):
+    /// the account is logged and kept outstanding; the message is acknowledged.
+    Permanent,
 }
 
 impl EngineError {
     /// True when retrying later may help (the SQS consumer reports the item as failed).
     pub fn is_retryable(&self) -> bool {
-        !matches!(self, EngineError::Config { .. })
+        !matches!(
+            self.disposition(&EngineSettings::default()),
+            Disposition::Permanent
+        )
+    }
+
+    /// Temporary vs permanent: no DLQ churn for causes a retry cannot fix.
+    pub fn disposition(&self, settings: &EngineSettings) -> Disposition {
+        let quota_wait =
+            std::time::Duration::from_secs(settings.quota_wait_minutes.max(1) as u64 * 60);
+        match self {
+            EngineError::Store(_) => Disposition::Retry,
+            EngineError::Salesforce(f) | EngineError::Flexnet(f) if f.quota_exhausted => {
+                Disposition::Wait(quota_wait)
+            }
+            EngineError::Salesforce(f) | EngineError::Flexnet(f) if f.transient => {
+                Disposition::Retry
+            }
+            EngineError::Salesforce(_) | EngineError::Flexnet(_) => Disposition::Permanent,
+            EngineError::Config { .. } | EngineError::Stopped(_) => Disposition::Permanent,
+            EngineError::Busy { .. } => Disposition::Wait(std::time::Duration::from_secs(60)),
+        }
     }
 }
 
@@ -149,6 +243,10 @@ pub struct AccountOutcome {
     pub pushed_orders: u32,
     /// Salesforce records written back (R20).
     pub written_back: u32,
+    /// The account's items left on the outstanding list after this sync (orders that did not
+    /// reach FNO completely, with their reasons; the account itself when its sync failed).
+    #[serde(default)]
+    pub outstanding: Vec<crate::ports::OutstandingItem>,
 }
 
 /// Run counter of the accounts a run has finished.
@@ -172,6 +270,18 @@ impl AccountOutcome {
             ("records_written_back", u64::from(self.written_back)),
         ]
     }
+}
+
+/// Which outstanding items a run re-plans besides its window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutstandingPick {
+    None,
+    /// Those due by the window's end (every scheduled run).
+    Due,
+    /// All of them, due or not, besides the window.
+    All,
+    /// All of them and no window (`POST /sync {"outstanding": true}`).
+    Only,
 }
 
 /// A run's plan: the run record and one work item per account.
@@ -395,6 +505,23 @@ impl Engine {
         window: Option<(Option<DateTime<Utc>>, DateTime<Utc>)>,
         account: Option<&str>,
     ) -> Result<PlannedRun, EngineError> {
+        let pick = match kind {
+            RunKind::Scheduled => OutstandingPick::Due,
+            _ => OutstandingPick::None,
+        };
+        self.plan_run_with(kind, window, account, pick).await
+    }
+
+    /// [`Engine::plan_run`] with a choice of outstanding items to re-plan besides the window:
+    /// a scheduled run takes the due ones; `POST /sync {"outstanding": true}` all of them
+    /// ([`OutstandingPick::Only`]: no window at all).
+    pub async fn plan_run_with(
+        &self,
+        kind: RunKind,
+        window: Option<(Option<DateTime<Utc>>, DateTime<Utc>)>,
+        account: Option<&str>,
+        pick: OutstandingPick,
+    ) -> Result<PlannedRun, EngineError> {
         let now = self.clock.now();
         let task_id = new_task_id(kind, now);
         let (from, to) = match kind {
@@ -422,19 +549,13 @@ impl Engine {
                     "a single-account sync needs an account id (R23)".into(),
                 ))
             }
-            _ => {
-                let config = self.load_config().await?;
-                match self
-                    .plan_window(from, to, kind != RunKind::Account, &config)
-                    .await
-                {
-                    Ok(a) => a,
-                    Err(e) => {
-                        self.abort_run(&mut run, &e).await;
-                        return Err(e);
-                    }
+            _ => match self.plan_accounts(from, to, kind, pick, &mut run).await {
+                Ok(a) => a,
+                Err(e) => {
+                    self.abort_run(&mut run, &e).await;
+                    return Err(e);
                 }
-            }
+            },
         };
         run.accounts_planned = accounts.len() as u32;
         run.counts
@@ -454,6 +575,47 @@ impl Engine {
         Ok(PlannedRun { run, work })
     }
 
+    /// The accounts of a window (unless [`OutstandingPick::Only`]) and of the outstanding
+    /// items `pick` asks for, each once, window accounts first.
+    async fn plan_accounts(
+        &self,
+        from: Option<DateTime<Utc>>,
+        to: DateTime<Utc>,
+        kind: RunKind,
+        pick: OutstandingPick,
+        run: &mut RunRecord,
+    ) -> Result<Vec<String>, EngineError> {
+        let mut accounts = if pick == OutstandingPick::Only {
+            Vec::new()
+        } else {
+            let config = self.load_config().await?;
+            self.plan_window(from, to, kind != RunKind::Account, &config)
+                .await?
+        };
+        let due_by = match pick {
+            OutstandingPick::None => return Ok(accounts),
+            OutstandingPick::Due => Some(to),
+            OutstandingPick::All | OutstandingPick::Only => None,
+        };
+        let mut seen: BTreeSet<String> = accounts.iter().cloned().collect();
+        let (mut cursor, mut items) = (None, 0u64);
+        loop {
+            let page = self.state.list_outstanding(due_by, 500, cursor).await?;
+            items += page.items.len() as u64;
+            for item in page.items {
+                if seen.insert(item.account_id.clone()) {
+                    accounts.push(item.account_id);
+                }
+            }
+            cursor = page.next_cursor;
+            if cursor.is_none() {
+                break;
+            }
+        }
+        run.counts.insert("outstanding_replanned".into(), items);
+        Ok(accounts)
+    }
+
     /// Plans a run and queues one message per account (the cloud fan-out).
     pub async fn plan_and_enqueue(
         &self,
@@ -462,15 +624,21 @@ impl Engine {
         queue: &dyn WorkQueue,
     ) -> Result<PlannedRun, EngineError> {
         let planned = self.plan_run(kind, window, None).await?;
+        self.mark_queued(&planned.work).await?;
         queue.enqueue(&planned.work).await?;
         Ok(planned)
     }
 
     async fn abort_run(&self, run: &mut RunRecord, e: &EngineError) {
-        run.status = RunStatus::Aborted;
-        run.finished = Some(self.clock.now());
-        run.detail = Some(error_chain(e));
-        if let Err(store) = self.state.put_run(run).await {
+        let patch = crate::ports::RunPatch {
+            status: Some(RunStatus::Aborted),
+            only_if: Some(RunStatus::Running),
+            finished: Some(self.clock.now()),
+            detail: Some(error_chain(e)),
+            ..Default::default()
+        };
+        patch.apply(run);
+        if let Err(store) = self.state.update_run(&run.task_id, &patch).await {
             tracing::error!(task_id = %run.task_id, error = %error_chain(&store), "could not record the aborted run");
         }
     }
@@ -479,31 +647,45 @@ impl Engine {
     /// watermark to the window's end (R21: only after the run completed).
     pub async fn finish_run(
         &self,
-        mut run: RunRecord,
+        run: RunRecord,
         outcomes: &[AccountOutcome],
     ) -> Result<RunRecord, EngineError> {
-        let mut c = |k: &str, v: u64| {
-            *run.counts.entry(k.to_owned()).or_insert(0) += v;
+        let mut patch = crate::ports::RunPatch {
+            status: Some(RunStatus::Completed),
+            only_if: Some(RunStatus::Running),
+            finished: Some(self.clock.now()),
+            ..Default::default()
         };
         for (k, v) in outcomes.iter().flat_map(AccountOutcome::run_counts) {
-            c(k, v);
+            *patch.add.entry(k.to_owned()).or_insert(0) += v;
         }
-        run.counts
-            .insert("sf_api_calls".into(), self.sf.api_calls());
-        run.counts.insert("fno_calls".into(), self.fno.calls());
-        run.status = RunStatus::Completed;
-        run.finished = Some(self.clock.now());
-        self.state.put_run(&run).await?;
+        patch.set.insert("sf_api_calls".into(), self.sf.api_calls());
+        patch.set.insert("fno_calls".into(), self.fno.calls());
+        // counters are only ever added (a concurrent worker's progress is never overwritten)
+        let run = match self.state.update_run(&run.task_id, &patch).await? {
+            Some((stored, _)) => stored,
+            None => {
+                let mut run = run;
+                patch.apply(&mut run);
+                self.state.put_run(&run).await?;
+                run
+            }
+        };
         if run.kind == RunKind::Scheduled {
             if let Some(to) = run.window_to {
+                // R21: forward only
                 self.state.set_watermark(to).await?;
             }
         }
         Ok(run)
     }
 
-    /// Processes one work item (the SQS consumer's job). A returned error means "retry later";
-    /// problems with records are Failed log entries inside the outcome, not errors.
+    /// Processes one work item (the SQS consumer's job): takes the account's lease (one worker
+    /// per account), syncs it, releases the lease. Problems with records are Failed log entries
+    /// inside the outcome; an account that cannot be synced at all stays outstanding, and a
+    /// permanent cause (refused credentials, invalid configuration) is logged and returned as
+    /// an outcome, so the message is acknowledged. A returned error is temporary: see its
+    /// [`EngineError::disposition`] (retry soon, or wait for the quota or the lease).
     pub async fn process(&self, work: &AccountWork) -> Result<AccountOutcome, EngineError> {
         if work.v != ACCOUNT_WORK_VERSION {
             return Err(EngineError::Config {
@@ -511,9 +693,34 @@ impl Engine {
                 detail: format!("version {} is not {}", work.v, ACCOUNT_WORK_VERSION),
             });
         }
-        self.quota_guard()?;
-        self.sync_account(&work.task_id, &work.account_id, work.kind)
-            .await
+        if !soql::is_id(&work.account_id) {
+            return Err(EngineError::Config {
+                key: "account_id".into(),
+                detail: format!("'{}' is not a Salesforce Id", work.account_id),
+            });
+        }
+        let account_id = soql::id18(&work.account_id);
+        let result = match self.quota_guard() {
+            Err(e) => Err(e),
+            Ok(()) => match self.take_lease(&work.task_id, &account_id).await {
+                Err(e) => return Err(e),
+                Ok(owner) => {
+                    let r = self
+                        .sync_account(&work.task_id, &account_id, work.kind)
+                        .await;
+                    self.release_lease(&account_id, &owner).await;
+                    r
+                }
+            },
+        };
+        let Err(e) = result else { return result };
+        if let Err(store) = self.account_failed(work, &e).await {
+            tracing::error!(account_id = %account_id, error = %error_chain(&store), "could not keep the account outstanding");
+        }
+        match e.disposition(&self.settings()) {
+            Disposition::Permanent => self.log_account_failure(work, &e).await,
+            _ => Err(e),
+        }
     }
 
     /// Stops before the org's daily API quota is spent, leaving `quota_reserve_percent` of it
@@ -534,6 +741,7 @@ impl Engine {
                 request: None,
                 response: None,
                 quota_exhausted: true,
+                transient: false,
             }));
         }
         Ok(())
@@ -544,6 +752,8 @@ impl Engine {
     /// the run stops early only when the Salesforce quota is spent or the store fails.
     pub async fn run_in_process(&self, planned: PlannedRun) -> Result<RunReport, EngineError> {
         let PlannedRun { mut run, work } = planned;
+        // a run killed half-way leaves its other accounts outstanding for the next one
+        self.mark_queued(&work).await?;
         let total = work.len();
         if let Some(p) = &self.progress {
             p(0, total);
@@ -583,40 +793,73 @@ impl Engine {
     }
 
     /// [`Engine::process`], but an account-level failure becomes a log entry instead of an
-    /// error; only run-stopping problems (store down, quota spent) are returned.
+    /// error (the account stays outstanding); only run-stopping problems (store down, quota
+    /// spent, a single-account sync whose account is busy) are returned.
     async fn process_logged(&self, work: &AccountWork) -> Result<AccountOutcome, EngineError> {
         match self.process(work).await {
             Ok(o) => Ok(o),
             Err(EngineError::Store(e)) => Err(EngineError::Store(e)),
+            Err(e @ EngineError::Busy { .. }) if work.kind == RunKind::Account => Err(e),
             Err(EngineError::Salesforce(f)) if f.quota_exhausted => Err(EngineError::Stopped(format!(
                 "the Salesforce API quota is spent; the run stops before the org is out of calls ({})",
                 f.message
             ))),
-            Err(e) => {
-                let mut w = LogWriter::new(&*self.log, &self.redactor, &work.task_id, Some(&work.account_id));
-                let (status, component, request, response) = match &e {
-                    EngineError::Salesforce(f) | EngineError::Flexnet(f) => (
-                        if f.unexpected { LogStatus::Error } else { LogStatus::Failed },
-                        f.component,
-                        f.request.clone(),
-                        f.response.clone(),
-                    ),
-                    _ => (LogStatus::Error, "engine", None, None),
-                };
-                let d = Draft::new(
-                    names::ACCOUNT_SYNC,
-                    status,
-                    Some(&work.account_id),
-                    format!("Account {} could not be synchronised", work.account_id),
-                )
-                .reason(error_chain(&e))
-                .component(component)
-                .request(request)
-                .response(response);
-                w.write(vec![d], self.clock.now()).await?;
-                Ok(AccountOutcome { account_id: work.account_id.clone(), entries: w.into_entries(), ..Default::default() })
-            }
+            Err(e) => self.log_account_failure(work, &e).await,
         }
+    }
+
+    /// One "Account Synchronisation" entry for an account that could not be synced at all.
+    async fn log_account_failure(
+        &self,
+        work: &AccountWork,
+        e: &EngineError,
+    ) -> Result<AccountOutcome, EngineError> {
+        let mut w = LogWriter::new(
+            &*self.log,
+            &self.redactor,
+            &work.task_id,
+            Some(&work.account_id),
+        );
+        let (status, component, request, response) = match e {
+            EngineError::Salesforce(f) | EngineError::Flexnet(f) => (
+                if f.unexpected {
+                    LogStatus::Error
+                } else {
+                    LogStatus::Failed
+                },
+                f.component,
+                f.request.clone(),
+                f.response.clone(),
+            ),
+            EngineError::Busy { .. } => (LogStatus::Failed, "engine", None, None),
+            _ => (LogStatus::Error, "engine", None, None),
+        };
+        let d = Draft::new(
+            names::ACCOUNT_SYNC,
+            status,
+            Some(&work.account_id),
+            format!(
+                "Account {} could not be synchronised; it stays outstanding",
+                work.account_id
+            ),
+        )
+        .reason(error_chain(e))
+        .component(component)
+        .request(request)
+        .response(response);
+        w.write(vec![d], self.clock.now()).await?;
+        let outstanding = self
+            .state
+            .get_outstanding(&soql::id18(&work.account_id))
+            .await?
+            .into_iter()
+            .collect();
+        Ok(AccountOutcome {
+            account_id: work.account_id.clone(),
+            entries: w.into_entries(),
+            outstanding,
+            ..Default::default()
+        })
     }
 
     /// R21: a scheduled sync over `[watermark − lookback, now)`, push then pull, in process.
@@ -691,6 +934,7 @@ impl Engine {
         out.account_name = bundle.account.name.clone();
         let mut records = self.load_records(&bundle).await?;
         self.recover_pending(&mut records).await?;
+        let mut sales_orders: Vec<String> = Vec::new();
         bundle.known = known_from(&records, &bundle);
         let catalogue = self.catalogue().await?;
 
@@ -711,6 +955,7 @@ impl Engine {
             })
             .map(|o| o.id.as_str())
             .collect();
+        sales_orders.extend(plan.sales_orders.iter().map(|o| o.opportunity_id.clone()));
         for order in plan
             .sales_orders
             .iter()
@@ -763,6 +1008,14 @@ impl Engine {
             )
             .await?;
         }
+        let debts = outstanding::order_debts(
+            &bundle,
+            &sales_orders,
+            &records,
+            &w.written,
+            kind == RunKind::Account,
+        );
+        out.outstanding = self.settle_account(task_id, account_id, debts).await?;
         out.entries = w.into_entries();
         Ok(out)
     }
@@ -806,14 +1059,10 @@ impl Engine {
             return Ok(None);
         };
         let mut account: sf::Account = serde_json::from_value(row).map_err(|e| {
-            EngineError::Salesforce(CallFailure {
-                unexpected: true,
-                component: "salesforce",
-                message: format!("the Account {account_id} record could not be read: {e}"),
-                request: None,
-                response: None,
-                quota_exhausted: false,
-            })
+            EngineError::Salesforce(CallFailure::unexpected(
+                "salesforce",
+                format!("the Account {account_id} record could not be read: {e}"),
+            ))
         })?;
         let contacts = account
             .contacts
@@ -886,19 +1135,26 @@ impl Engine {
         }))
     }
 
-    /// The sales-order records of the account's opportunities and of the originals they renew.
+    /// The sales-order records of the account (one store query) and of the originals its
+    /// renewals renew (outside the account).
     async fn load_records(
         &self,
         bundle: &AccountBundle,
     ) -> Result<BTreeMap<String, SalesOrderRecord>, EngineError> {
-        let mut ids: BTreeSet<String> = bundle.opportunities.iter().map(|o| o.id.clone()).collect();
-        ids.extend(
-            bundle
-                .opportunities
-                .iter()
-                .filter_map(|o| o.fno_renewed_opportunity.clone()),
-        );
-        let mut out = BTreeMap::new();
+        let mut out: BTreeMap<String, SalesOrderRecord> = self
+            .state
+            .sales_orders_of_account(&bundle.account.id)
+            .await?
+            .into_iter()
+            .map(|r| (r.opportunity_id.clone(), r))
+            .collect();
+        let ids: BTreeSet<String> = bundle
+            .opportunities
+            .iter()
+            .flat_map(|o| [Some(o.id.clone()), o.fno_renewed_opportunity.clone()])
+            .flatten()
+            .filter(|id| !out.contains_key(id))
+            .collect();
         for id in ids {
             if let Some(r) = self.state.sales_order(&id).await? {
                 out.insert(id, r);
