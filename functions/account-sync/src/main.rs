@@ -11,7 +11,9 @@ async fn main() -> Result<(), Error> {
     let handlers = Arc::new(service::wiring::Wiring::from_env().await?.sync_handlers());
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let handlers = Arc::clone(&handlers);
-        async move { handlers.account_sync_event(event.payload).await }
+        // the invocation's deadline: no account starts that cannot finish in time
+        let deadline = service::wiring::deadline_instant(event.context.deadline);
+        async move { handlers.account_sync_event(event.payload, deadline).await }
     }))
     .await
 }

@@ -180,7 +180,28 @@ impl WorkQueue for SqsWorkQueue {
             source: Box::new(EnqueueFailed { failures }),
         })
     }
+
+    /// ChangeMessageVisibility on the fan-out queue (at most SQS's 12 hours).
+    async fn retry_later(
+        &self,
+        receipt: &str,
+        after: std::time::Duration,
+    ) -> Result<(), StoreError> {
+        let secs = after.as_secs().min(MAX_VISIBILITY_SECS) as i32;
+        self.client
+            .change_message_visibility()
+            .queue_url(&self.queue_url)
+            .receipt_handle(receipt)
+            .visibility_timeout(secs)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| StoreError::backend("sqs ChangeMessageVisibility", e))
+    }
 }
+
+/// SQS's longest visibility timeout (12 hours).
+pub const MAX_VISIBILITY_SECS: u64 = 12 * 3600;
 
 /// Receives before a fan-out message moves to the dead-letter queue (template.yaml's
 /// `RedrivePolicy.maxReceiveCount` must equal it; a test checks).

@@ -131,6 +131,14 @@ impl Sf {
             .map_err(|e| sf_failure(e, &self.client))
     }
 
+    /// Every record of a SOQL query including soft-deleted ones (`queryAll`, all pages).
+    pub async fn query_all(&self, soql: &str) -> Result<Vec<Value>, CallFailure> {
+        self.client
+            .query_all(soql)
+            .await
+            .map_err(|e| sf_failure(e, &self.client))
+    }
+
     /// R20 write-back: composite updates (≤200 a call), one outcome per record in order.
     pub async fn update(&self, u: &[mapping::SfUpdate]) -> Result<Vec<SaveOutcome>, CallFailure> {
         let records: Vec<salesforce::RecordUpdate> =
@@ -318,6 +326,21 @@ impl Fno {
             }),
             Err(e) => Err(fno_failure(e, &self.client)),
         }
+    }
+
+    /// `setLineItemState` for line items by activation id (withdrawn orders).
+    pub async fn set_line_states(
+        &self,
+        activation_ids: &[String],
+        state: fno::State,
+    ) -> Result<Vec<ItemOutcome>, CallFailure> {
+        let changes: Vec<(String, fno::State)> =
+            activation_ids.iter().map(|a| (a.clone(), state)).collect();
+        self.client
+            .set_line_item_states(&changes)
+            .await
+            .map(|v| v.into_iter().map(item).collect())
+            .map_err(|e| fno_failure(e, &self.client))
     }
 
     pub async fn line_items_of_entitlement(

@@ -21,6 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 mod outstanding;
+mod withdrawn;
 pub use outstanding::retry_delay;
 
 /// Key of the mapping configuration in the [`StateStore`] (the admin API writes it).
@@ -422,8 +423,10 @@ impl Engine {
 
     /// The accounts with work in `[from, to)` (R21, R22): opportunities in a sync stage or their
     /// line items changed (by SystemModstamp, `from` moved back by the lookback), and — when
-    /// `pull` — accounts whose FNO line items changed. `from = None` covers all history.
-    /// Two or three Salesforce queries and one FNO query, whatever the number of records.
+    /// `pull` — accounts whose FNO line items changed; also synced orders that left the sync
+    /// stages or were deleted, and orders whose Account, Contacts or products changed.
+    /// `from = None` covers all history. Five Salesforce queries (six with the pull side) and
+    /// one FNO query, whatever the number of records.
     pub async fn plan_window(
         &self,
         from: Option<DateTime<Utc>>,
@@ -449,22 +452,59 @@ impl Engine {
                 }
             }
         };
+        // Orders in a sync stage, and synced ones that left the stages or were deleted
+        // (queryAll: the recycle bin too), changed in the window.
         let q1 = format!(
-            "SELECT AccountId FROM Opportunity WHERE StageName IN {stages} AND {} ORDER BY AccountId",
+            "SELECT AccountId FROM Opportunity WHERE (StageName IN {stages} OR FNO_Entitlement_ID__c != null) AND {} ORDER BY AccountId",
             window("SystemModstamp")
         );
-        for r in self.sf.query(&q1).await.map_err(EngineError::Salesforce)? {
+        for r in self
+            .sf
+            .query_all(&q1)
+            .await
+            .map_err(EngineError::Salesforce)?
+        {
             add(r.get("AccountId").and_then(Value::as_str), &mut ids);
         }
+        // Line items changed, added or deleted in the window.
         let q2 = format!(
             "SELECT Opportunity.AccountId FROM OpportunityLineItem WHERE Opportunity.StageName IN {stages} AND {}",
             window("SystemModstamp")
         );
-        for r in self.sf.query(&q2).await.map_err(EngineError::Salesforce)? {
+        for r in self
+            .sf
+            .query_all(&q2)
+            .await
+            .map_err(EngineError::Salesforce)?
+        {
             add(
                 sf::get_path(&r, "Opportunity.AccountId").and_then(Value::as_str),
                 &mut ids,
             );
+        }
+        // Records the orders depend on: their Account, its Contacts, their products.
+        let orders = format!("(SELECT AccountId FROM Opportunity WHERE StageName IN {stages})");
+        let deps = [
+            (
+                format!("SELECT Id FROM Account WHERE Id IN {orders} AND {}", window("SystemModstamp")),
+                "Id",
+            ),
+            (
+                format!("SELECT AccountId FROM Contact WHERE AccountId IN {orders} AND {}", window("SystemModstamp")),
+                "AccountId",
+            ),
+            (
+                format!(
+                    "SELECT Opportunity.AccountId FROM OpportunityLineItem WHERE Opportunity.StageName IN {stages} AND Product2Id IN (SELECT Id FROM Product2 WHERE {})",
+                    window("SystemModstamp")
+                ),
+                "Opportunity.AccountId",
+            ),
+        ];
+        for (q, field) in deps {
+            for r in self.sf.query(&q).await.map_err(EngineError::Salesforce)? {
+                add(sf::get_path(&r, field).and_then(Value::as_str), &mut ids);
+            }
         }
         if pull {
             // The pull side: FNO line items changed in the window → their orders' accounts.
@@ -678,6 +718,55 @@ impl Engine {
             }
         }
         Ok(run)
+    }
+
+    /// The SQS consumer's progress: adds a finished account's counts to its run (an atomic
+    /// add, never a replace) and completes the run when every planned account is done.
+    pub async fn account_done(
+        &self,
+        task_id: &str,
+        outcome: &AccountOutcome,
+    ) -> Result<Option<RunRecord>, EngineError> {
+        let mut patch = crate::ports::RunPatch::default();
+        for (k, v) in outcome.run_counts() {
+            patch.add.insert(k.to_owned(), v);
+        }
+        let Some((run, _)) = self.state.update_run(task_id, &patch).await? else {
+            return Ok(None);
+        };
+        let done = run.counts.get(ACCOUNTS_DONE).copied().unwrap_or(0);
+        if run.status != RunStatus::Running || done < u64::from(run.accounts_planned) {
+            return Ok(Some(run));
+        }
+        let complete = crate::ports::RunPatch {
+            status: Some(RunStatus::Completed),
+            only_if: Some(RunStatus::Running),
+            finished: Some(self.clock.now()),
+            ..Default::default()
+        };
+        Ok(self
+            .state
+            .update_run(task_id, &complete)
+            .await?
+            .map(|(r, _)| r))
+    }
+
+    /// A message of the run waits for the Salesforce quota: the run says so (`GET /runs`).
+    pub async fn run_waiting_for_quota(
+        &self,
+        task_id: &str,
+        until: DateTime<Utc>,
+    ) -> Result<(), EngineError> {
+        let mut patch = crate::ports::RunPatch {
+            detail: Some(format!(
+                "waiting for Salesforce API quota: accounts are tried again from {} (setting quota_wait_minutes)",
+                until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            )),
+            ..Default::default()
+        };
+        patch.add.insert("quota_waits".into(), 1);
+        self.state.update_run(task_id, &patch).await?;
+        Ok(())
     }
 
     /// Processes one work item (the SQS consumer's job): takes the account's lease (one worker
@@ -934,6 +1023,10 @@ impl Engine {
         out.account_name = bundle.account.name.clone();
         let mut records = self.load_records(&bundle).await?;
         self.recover_pending(&mut records).await?;
+        let withdrawn = withdrawn::withdrawals(&bundle, &records, &config);
+        let unsettled = self
+            .withdraw(withdrawn, &config, &mut records, &mut w)
+            .await?;
         let mut sales_orders: Vec<String> = Vec::new();
         bundle.known = known_from(&records, &bundle);
         let catalogue = self.catalogue().await?;
@@ -1008,13 +1101,20 @@ impl Engine {
             )
             .await?;
         }
-        let debts = outstanding::order_debts(
+        let mut debts = outstanding::order_debts(
             &bundle,
             &sales_orders,
             &records,
             &w.written,
             kind == RunKind::Account,
         );
+        for (opp, what) in unsettled {
+            let reason = format!("withdrawn ({what}) but its FNO change failed; tried again");
+            debts.entry(opp).or_insert(outstanding::OrderDebt {
+                reason,
+                due_now: false,
+            });
+        }
         out.outstanding = self.settle_account(task_id, account_id, debts).await?;
         out.entries = w.into_entries();
         Ok(out)
@@ -1462,7 +1562,23 @@ impl Engine {
                                     .as_deref()
                                     .is_some_and(|s| !s.trim().is_empty())
                         });
-                        let set_state = if existed && !explicit {
+                        // won again after `inactivate`: the entitlement is made usable again
+                        // (INACTIVE cannot go back to DRAFT in FNO, so it is deployed)
+                        let revived = rec
+                            .withdrawn
+                            .as_deref()
+                            .is_some_and(|w| w.starts_with(withdrawn::INACTIVATED));
+                        let revive_state;
+                        let state = if revived && state.state == fno::State::Draft {
+                            revive_state = fno::StateChange {
+                                entitlement_id: state.entitlement_id.clone(),
+                                state: fno::State::Deployed,
+                            };
+                            &revive_state
+                        } else {
+                            state
+                        };
+                        let set_state = if existed && !explicit && !revived {
                             Ok(io::ItemOutcome {
                                 ok: true,
                                 reason: None,
@@ -1595,6 +1711,7 @@ impl Engine {
         }
         if complete {
             rec.fingerprint = Some(fp);
+            rec.withdrawn = None;
             out.pushed_orders += 1;
         }
         rec.updated = Some(self.clock.now());

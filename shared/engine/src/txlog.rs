@@ -16,6 +16,8 @@ pub mod names {
     pub const WRITEBACK: &str = "Salesforce Write-back";
     /// An account that could not be synced at all (e.g. Salesforce could not be read).
     pub const ACCOUNT_SYNC: &str = "Account Synchronisation";
+    /// A synced order that left the sync stages, was deleted or lost a line item.
+    pub const WITHDRAWN: &str = "Sales Order Withdrawn";
 }
 
 /// An entry before it has its log number.

@@ -13,6 +13,8 @@ struct WindowBody {
     start: Option<String>,
     end: Option<String>,
     hours: Option<serde_json::Value>,
+    /// `POST /sync {"outstanding": true}`: retry every outstanding order now.
+    outstanding: Option<bool>,
 }
 
 /// A window the admin gave that cannot be used: the body field at fault and why (R22).
@@ -39,22 +41,57 @@ pub struct Window {
     pub to: DateTime<Utc>,
 }
 
+/// What `POST /sync` asks for: a window (R22), the outstanding orders, or both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncRequest {
+    pub window: Option<Window>,
+    /// Re-plan every outstanding order and account now, due or not.
+    pub outstanding: bool,
+}
+
 /// Parse the body of `POST /sync` at instant `now` (R22).
 pub fn parse_window(body: Option<&str>, now: DateTime<Utc>) -> Result<Window, WindowError> {
+    window_of(read_body(body)?, now)
+}
+
+/// Parse the body of `POST /sync`: `{"hours"}` or `{"start","end"}` (R22), optionally with
+/// `"outstanding": true`; `{"outstanding": true}` alone retries the outstanding orders only.
+pub fn parse_sync_request(
+    body: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<SyncRequest, WindowError> {
+    let parsed = read_body(body)?;
+    let outstanding = parsed.outstanding.unwrap_or(false);
+    if outstanding && parsed.hours.is_none() && parsed.start.is_none() && parsed.end.is_none() {
+        return Ok(SyncRequest {
+            window: None,
+            outstanding,
+        });
+    }
+    Ok(SyncRequest {
+        window: Some(window_of(parsed, now)?),
+        outstanding,
+    })
+}
+
+fn read_body(body: Option<&str>) -> Result<WindowBody, WindowError> {
     let body = body.filter(|b| !b.trim().is_empty()).ok_or_else(|| {
         WindowError::new(
             "body",
-            r#"give {"hours": N} or {"start": "...", "end": "..."} (R22)"#,
+            r#"give {"hours": N}, {"start": "...", "end": "..."} or {"outstanding": true} (R22)"#,
         )
     })?;
-    let parsed: WindowBody = serde_json::from_str(body).map_err(|e| {
+    serde_json::from_str(body).map_err(|e| {
         let text = e.to_string();
         let field = text.split('`').nth(1).unwrap_or("body").to_owned();
         WindowError {
             field,
             message: text,
         }
-    })?;
+    })
+}
+
+fn window_of(parsed: WindowBody, now: DateTime<Utc>) -> Result<Window, WindowError> {
     match (parsed.hours, parsed.start, parsed.end) {
         (Some(hours), None, None) => {
             let hours = hours.as_i64().filter(|h| (1..=MAX_HOURS).contains(h)).ok_or_else(|| {
@@ -129,6 +166,28 @@ mod tests {
 
     fn now() -> DateTime<Utc> {
         "2025-06-04T12:00:00Z".parse().unwrap()
+    }
+
+    #[test]
+    fn outstanding_alone_or_with_a_window() {
+        let r = parse_sync_request(Some(r#"{"outstanding": true}"#), now()).unwrap();
+        assert_eq!(
+            r,
+            SyncRequest {
+                window: None,
+                outstanding: true
+            }
+        );
+        let r = parse_sync_request(Some(r#"{"hours": 2, "outstanding": true}"#), now()).unwrap();
+        assert!(r.outstanding);
+        assert_eq!(r.window.unwrap().to, now());
+        let r = parse_sync_request(Some(r#"{"hours": 2}"#), now()).unwrap();
+        assert!(!r.outstanding && r.window.is_some());
+        // outstanding false alone is not a window
+        let e = parse_sync_request(Some(r#"{"outstanding": false}"#), now()).unwrap_err();
+        assert_eq!(e.field, "hours");
+        let e = parse_sync_request(Some(r#"{"outstanding": "yes"}"#), now()).unwrap_err();
+        assert!(e.message.contains("boolean"), "{e}");
     }
 
     fn field_of(e: WindowError) -> String {

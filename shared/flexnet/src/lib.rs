@@ -1348,6 +1348,59 @@ impl FlexnetClient {
         Ok(out)
     }
 
+    /// setLineItemState for line items by activation id (withdrawn orders).
+    pub async fn set_line_item_states(
+        &self,
+        changes: &[(String, fno::State)],
+    ) -> Result<Vec<ItemOutcome<()>>, FlexnetError> {
+        let mut out = Vec::with_capacity(changes.len());
+        for chunk in changes.chunks(MAX_WRITE_BATCH) {
+            let req = SetLineItemStateRequest {
+                xmlns: NS_EOS,
+                line_item: chunk
+                    .iter()
+                    .map(|(activation_id, s)| LineItemState {
+                        line_item_identifier: LineIdent {
+                            primary_keys: LinePk {
+                                activation_id: activation_id.clone(),
+                            },
+                        },
+                        state_to_set: state(*s),
+                    })
+                    .collect(),
+            };
+            let (r, ex): (WriteResponse<RNothing>, _) = self
+                .call(
+                    EOS,
+                    "setLineItemState",
+                    "setLineItemStateRequest",
+                    &req,
+                    true,
+                )
+                .await?;
+            let (failed, _) = split(r, "setLineItemState", |f| {
+                f.line_item
+                    .as_ref()
+                    .and_then(|l| l.line_item_identifier.as_ref())
+                    .and_then(RLineIdent::activation_id)
+            })?;
+            for (activation_id, _) in chunk {
+                let result = match failed.get(activation_id) {
+                    Some(reason) => Err(item_failure(
+                        reason,
+                        format!("state of line item {activation_id}"),
+                    )),
+                    None => Ok(()),
+                };
+                out.push(Outcome {
+                    result,
+                    exchange: ex.clone(),
+                });
+            }
+        }
+        Ok(out)
+    }
+
     /// getEntitlementsQuery (`searchEntitlementRequest`), all pages. `modified_since` is sent
     /// as a date (the schema's `lastModifiedDate` is `xsd:date`) and refined here on each
     /// entitlement's `lastModifiedDateTime`.

@@ -808,6 +808,22 @@ pub struct EntitlementState {
 }
 
 #[derive(Serialize, Debug)]
+pub struct LineItemState {
+    #[serde(rename = "lineItemIdentifier")]
+    pub line_item_identifier: LineIdent,
+    #[serde(rename = "stateToSet")]
+    pub state_to_set: &'static str,
+}
+
+#[derive(Serialize, Debug)]
+pub struct SetLineItemStateRequest {
+    #[serde(rename = "@xmlns")]
+    pub xmlns: &'static str,
+    #[serde(rename = "lineItem")]
+    pub line_item: Vec<LineItemState>,
+}
+
+#[derive(Serialize, Debug)]
 pub struct SetEntitlementStateRequest {
     #[serde(rename = "@xmlns")]
     pub xmlns: &'static str,
@@ -1189,6 +1205,9 @@ pub struct REntEcho {
     pub entitlement_identifier: Option<REntIdent>,
     #[serde(rename = "parentEntitlementIdentifier", default)]
     pub parent_entitlement_identifier: Option<REntIdent>,
+    /// `setLineItemState`'s echo: `lineItem{lineItemIdentifier, stateToSet}`.
+    #[serde(rename = "lineItemIdentifier", default)]
+    pub line_item_identifier: Option<RLineIdent>,
 }
 
 impl REntEcho {
@@ -1220,6 +1239,8 @@ pub struct RFailedList {
     pub failed_line_item_data: Vec<RFailed>,
     #[serde(rename = "failedEntitlement", default)]
     pub failed_entitlement: Vec<RFailed>,
+    #[serde(rename = "failedLineItem", default)]
+    pub failed_line_item: Vec<RFailed>,
 }
 
 impl RFailedList {
@@ -1230,6 +1251,7 @@ impl RFailedList {
         v.extend(self.failed_simple_entitlement);
         v.extend(self.failed_line_item_data);
         v.extend(self.failed_entitlement);
+        v.extend(self.failed_line_item);
         v
     }
 }

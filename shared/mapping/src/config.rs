@@ -262,6 +262,22 @@ pub struct Filters {
     pub sync_stages: Vec<String>,
     #[serde(default)]
     pub post_condition_state: PostConditionState,
+    /// What happens in FNO when a synced order is withdrawn (leaves the sync stages, is
+    /// deleted, or loses a line item): always a log entry; `inactivate` also sets the
+    /// entitlement (or the removed line item) INACTIVE.
+    #[serde(default)]
+    pub withdrawn_action: WithdrawnAction,
+}
+
+/// The filter setting for withdrawn orders.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WithdrawnAction {
+    /// Log the withdrawal, change nothing in FNO (default).
+    #[default]
+    Log,
+    /// Log it and set the entitlement, or the removed line item, INACTIVE in FNO.
+    Inactivate,
 }
 
 fn default_stages() -> Vec<String> {
@@ -273,6 +289,7 @@ impl Default for Filters {
         Filters {
             sync_stages: default_stages(),
             post_condition_state: PostConditionState::Draft,
+            withdrawn_action: WithdrawnAction::Log,
         }
     }
 }

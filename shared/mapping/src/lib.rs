@@ -69,7 +69,7 @@ pub mod writeback;
 pub use catalogue::{Catalogue, CatalogueEntry, PartProblem};
 pub use config::{
     Config, CustomEntity, DataType, FieldMapping, Filters, FnoAttributeDef, MappingKind,
-    ObjectMapping, PostConditionState, WritebackFields,
+    ObjectMapping, PostConditionState, WithdrawnAction, WritebackFields,
 };
 pub use error::{ConfigError, Rule, RuleError, SfObject};
 pub use plan::{

@@ -80,6 +80,8 @@ impl Admin {
             ("PUT", ["filters"]) => self.put_filters(req).await,
             ("GET", ["logs"]) => self.get_logs(req).await,
             ("GET", ["runs"]) => self.get_runs(req).await,
+            ("GET", ["runs", task_id]) => self.get_run(task_id).await,
+            ("GET", ["outstanding"]) => self.get_outstanding(req).await,
             _ => return None,
         };
         Some(r)
@@ -274,6 +276,58 @@ impl Admin {
         };
         let runs = self.state.list_runs(limit).await?;
         Ok(ApiResponse::json(200, serde_json::json!({"runs": runs})))
+    }
+
+    async fn get_run(&self, task_id: &str) -> Result<ApiResponse, ApiError> {
+        if task_id.len() > 80
+            || !task_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            return Err(ApiError::bad_request(
+                "taskId",
+                "a task id is letters, digits and '-' (e.g. sched-20261120T090000Z-1a2b3c4d)",
+            ));
+        }
+        match self.state.get_run(task_id).await? {
+            Some(run) => Ok(ApiResponse::json(200, run)),
+            None => Err(ApiError::NotFound(format!("run {task_id}"))),
+        }
+    }
+
+    /// `GET /outstanding[?due=true][&limit=N][&cursor=C]`: the orders (and accounts) that
+    /// have not reached FNO completely, with reasons, attempts and next attempt, by due time.
+    async fn get_outstanding(&self, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
+        let q = &req.query;
+        let limit = match q.get("limit") {
+            None => 100,
+            Some(l) => l
+                .parse::<u32>()
+                .ok()
+                .filter(|l| (1..=500).contains(l))
+                .ok_or_else(|| {
+                    ApiError::bad_request("limit", format!("'{l}' is not a count from 1 to 500"))
+                })?,
+        };
+        let due_by = match q.get("due").map(String::as_str) {
+            None | Some("false") => None,
+            Some("true") => Some(Utc::now()),
+            Some(other) => {
+                return Err(ApiError::bad_request(
+                    "due",
+                    format!("'{other}' is not true or false"),
+                ))
+            }
+        };
+        let cursor = q.get("cursor").filter(|c| !c.is_empty()).cloned();
+        if cursor.as_ref().is_some_and(|c| c.len() > 200) {
+            return Err(ApiError::bad_request(
+                "cursor",
+                "not a cursor this API returned",
+            ));
+        }
+        let page = self.state.list_outstanding(due_by, limit, cursor).await?;
+        Ok(ApiResponse::json(200, page))
     }
 }
 

@@ -153,7 +153,7 @@ impl From<engine::EngineError> for ApiError {
                 system: "FlexNet Operations".into(),
                 message: f.message,
             },
-            E::Config { .. } | E::Stopped(_) => ApiError::Conflict(e.to_string()),
+            E::Config { .. } | E::Stopped(_) | E::Busy { .. } => ApiError::Conflict(e.to_string()),
         }
     }
 }

@@ -50,6 +50,8 @@ pub enum LicenseInfoError {
     BadEvent(#[from] crate::runs::ScheduledError),
     #[error("serialising the response")]
     Serialise(#[source] serde_json::Error),
+    #[error("the scheduled license ingestion failed: {0}")]
+    Failed(String),
 }
 
 impl AdminApi {
@@ -72,6 +74,16 @@ impl AdminApi {
             .handle(crate::http::ApiRequest::new("POST", "/licenses/ingest"))
             .await
             .unwrap_or_else(|e| e.into_response());
+        let partly = r
+            .body
+            .get("failed_objects")
+            .and_then(serde_json::Value::as_array)
+            .is_some_and(|a| !a.is_empty());
+        if r.status >= 500 || partly {
+            // reported as a failed invocation: the on-failure destination and Errors alarm see it
+            tracing::error!(status = r.status, body = %r.body, "scheduled license ingestion failed");
+            return Err(LicenseInfoError::Failed(r.body.to_string()));
+        }
         if r.status >= 300 {
             tracing::warn!(status = r.status, body = %r.body, "scheduled license ingestion did not run");
         }

@@ -12,8 +12,8 @@
 
 use crate::http::{ApiError, ApiRequest, ApiResponse};
 use crate::source::{EngineSource, SourceError};
-use crate::sqs::{error_chain, is_salesforce_id, process_batch, BatchError};
-use crate::window::parse_window;
+use crate::sqs::{error_chain, is_salesforce_id, process_batch, BatchError, Delivery};
+use crate::window::parse_sync_request;
 use aws_lambda_events::event::apigw::ApiGatewayV2httpRequest;
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
@@ -21,11 +21,12 @@ use chrono::{DateTime, Utc};
 use engine::ports::{
     AccountWork, Clock, RunKind, RunRecord, RunStatus, StateStore, StoreError, WorkQueue,
 };
-use engine::{Engine, EngineError, PlannedRun};
+use engine::{Disposition, Engine, EngineError, OutstandingPick, PlannedRun};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use tracing::Instrument;
 
 /// Value of `"source"` in the schedules' input (template.yaml).
 pub const SCHEDULE_SOURCE: &str = "flexbridge.schedule";
@@ -174,40 +175,7 @@ impl AccountSyncEvent {
     }
 }
 
-/// Where the SQS consumer reports each finished account, so a fanned-out run's record shows
-/// its progress and ends `completed` when every queued account is done.
-#[async_trait::async_trait]
-pub trait RunProgress: Send + Sync {
-    async fn account_done(
-        &self,
-        task_id: &str,
-        delta: &BTreeMap<String, u64>,
-        at: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
-}
-
-#[async_trait::async_trait]
-impl RunProgress for aws_adapters::DynamoStateStore {
-    async fn account_done(
-        &self,
-        task_id: &str,
-        delta: &BTreeMap<String, u64>,
-        at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        self.add_run_progress(task_id, delta, ACCOUNTS_DONE, at)
-            .await
-            .map(|_| ())
-    }
-}
-
 pub use engine::ACCOUNTS_DONE;
-
-fn outcome_counts(o: &engine::AccountOutcome) -> BTreeMap<String, u64> {
-    o.run_counts()
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect()
-}
 
 /// The sync handlers over the ports.
 pub struct SyncHandlers {
@@ -218,8 +186,6 @@ pub struct SyncHandlers {
     pub clock: Arc<dyn Clock>,
     /// SQS records processed at once per batch.
     pub concurrency: usize,
-    /// Run progress of the SQS consumer (None: runs stay `running` after their fan-out).
-    pub progress: Option<Arc<dyn RunProgress>>,
 }
 
 impl SyncHandlers {
@@ -241,20 +207,80 @@ impl SyncHandlers {
             }
             Err(e) => return Err(ScheduledError::Source(e)),
         };
-        if let Some(t) = fire.scheduled_time {
-            let watermark = self
-                .state
-                .watermark()
-                .await
-                .map_err(ScheduledError::Store)?;
-            if watermark.is_some_and(|w| w >= t) {
-                // a repeated delivery of a firing whose run already queued its accounts
-                tracing::info!(scheduled_time = %t, "firing already handled; nothing to do");
-                return Ok(ScheduledOutcome::skipped(format!(
-                    "the firing scheduled for {t} was already handled (last batch fire time is later)"
-                )));
+        let guard = match self.firing_guard(&fire).await? {
+            Ok(guard) => guard,
+            Err(skipped) => return Ok(skipped),
+        };
+        let result = self.scheduled_run(&engine, &fire).await;
+        if let Some(owner) = guard {
+            // released on success too: the watermark now tells a later delivery it is done
+            if let Err(e) = self.state.release_lease(&owner.0, &owner.1).await {
+                tracing::warn!(error = %error_chain(&e), "firing guard not released; it expires by itself");
             }
         }
+        result
+    }
+
+    /// A repeated delivery of one firing does nothing: a conditional write (a lease on
+    /// `firing#<scheduled time>`) keeps two deliveries from running at once, and the
+    /// watermark tells a later one that the firing's run already queued its accounts.
+    async fn firing_guard(
+        &self,
+        fire: &ScheduleFire,
+    ) -> Result<Result<Option<(String, String)>, ScheduledOutcome>, ScheduledError> {
+        let Some(t) = fire.scheduled_time else {
+            return Ok(Ok(None));
+        };
+        let now = self.clock.now();
+        let key = format!(
+            "firing#{}",
+            t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        );
+        let lease = engine::ports::Lease {
+            account_id: key.clone(),
+            owner: format!(
+                "{}#{}",
+                fire.execution_id.as_deref().unwrap_or("-"),
+                uuid::Uuid::new_v4().simple()
+            ),
+            task_id: format!(
+                "the delivery {} of this firing",
+                fire.execution_id.as_deref().unwrap_or("-")
+            ),
+            until: now + chrono::Duration::minutes(15),
+        };
+        if let Some(held) = self
+            .state
+            .acquire_lease(&lease, now)
+            .await
+            .map_err(ScheduledError::Store)?
+        {
+            tracing::info!(scheduled_time = %t, "firing being handled by another delivery; nothing to do");
+            return Ok(Err(ScheduledOutcome::skipped(format!(
+                "the firing scheduled for {t} is being handled by {}",
+                held.task_id
+            ))));
+        }
+        let watermark = self
+            .state
+            .watermark()
+            .await
+            .map_err(ScheduledError::Store)?;
+        if watermark.is_some_and(|w| w >= t) {
+            let _ = self.state.release_lease(&key, &lease.owner).await;
+            tracing::info!(scheduled_time = %t, "firing already handled; nothing to do");
+            return Ok(Err(ScheduledOutcome::skipped(format!(
+                "the firing scheduled for {t} was already handled (last batch fire time is later)"
+            ))));
+        }
+        Ok(Ok(Some((key, lease.owner))))
+    }
+
+    async fn scheduled_run(
+        &self,
+        engine: &Engine,
+        fire: &ScheduleFire,
+    ) -> Result<ScheduledOutcome, ScheduledError> {
         tracing::info!(
             scheduled_time = ?fire.scheduled_time,
             execution_id = fire.execution_id.as_deref().unwrap_or("-"),
@@ -269,7 +295,7 @@ impl SyncHandlers {
                 ScheduledError::Engine(e)
             })?;
         tracing::Span::current().record("task_id", planned.run.task_id.as_str());
-        let run = self.fan_out(&engine, planned).await.map_err(|e| match e {
+        let run = self.fan_out(engine, planned).await.map_err(|e| match e {
             FanOutError::Enqueue(s) => ScheduledError::Enqueue(s),
             FanOutError::Store(s) => ScheduledError::Store(s),
             FanOutError::Engine(e) => ScheduledError::Engine(e),
@@ -291,6 +317,12 @@ impl SyncHandlers {
         planned: PlannedRun,
     ) -> Result<RunRecord, FanOutError> {
         let PlannedRun { mut run, work } = planned;
+        // queued accounts are outstanding until synced: a lost or dead-lettered message is
+        // re-planned by a later scheduled run, so moving the watermark never strands one
+        engine
+            .mark_queued(&work)
+            .await
+            .map_err(FanOutError::Engine)?;
         if let Err(e) = self.queue.enqueue(&work).await {
             run.status = RunStatus::Aborted;
             run.finished = Some(self.clock.now());
@@ -325,14 +357,16 @@ impl SyncHandlers {
     /// R22: `POST /sync`.
     #[tracing::instrument(skip_all, fields(caller = req.caller.as_deref().unwrap_or("-")))]
     pub async fn immediate(&self, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
-        let window = parse_window(req.body.as_deref(), self.clock.now())?;
+        let request = parse_sync_request(req.body.as_deref(), self.clock.now())?;
         let engine = self.engines.engine().await?;
+        let pick = match (request.outstanding, request.window) {
+            (true, None) => OutstandingPick::Only,
+            (true, Some(_)) => OutstandingPick::All,
+            (false, _) => OutstandingPick::None,
+        };
+        let window = request.window.map(|w| (Some(w.from), w.to));
         let planned = engine
-            .plan_run(
-                RunKind::Immediate,
-                Some((Some(window.from), window.to)),
-                None,
-            )
+            .plan_run_with(RunKind::Immediate, window, None, pick)
             .await
             .map_err(|e| {
                 self.note_remote_failure(&e);
@@ -348,7 +382,8 @@ impl SyncHandlers {
             json!({
                 "taskId": run.task_id,
                 "accountsQueued": run.accounts_planned,
-                "window": {"from": window.from, "to": window.to},
+                "window": request.window.map(|w| json!({"from": w.from, "to": w.to})),
+                "outstanding": request.outstanding,
                 "status": run.status,
             }),
         ))
@@ -404,38 +439,70 @@ impl SyncHandlers {
     }
 
     /// The SQS consumer: one account per message; failed ones are reported for retry.
+    /// Temporary failures fail the record (SQS delivers it again, then dead-letters it — the
+    /// account stays outstanding either way); a busy account or a spent quota makes the
+    /// message visible again only when it can succeed (ChangeMessageVisibility); permanent
+    /// causes are logged by the engine and acknowledged. No account starts with less than
+    /// [`crate::sqs::DEADLINE_MARGIN`] of the invocation left (`deadline`).
     #[tracing::instrument(skip_all, fields(records = event.records.len()))]
-    pub async fn consume(&self, event: SqsEvent) -> Result<SqsBatchResponse, BatchError> {
-        process_batch(event, self.concurrency, |work: AccountWork| async move {
+    pub async fn consume(
+        &self,
+        event: SqsEvent,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<SqsBatchResponse, BatchError> {
+        process_batch(event, self.concurrency, deadline, |work: AccountWork, delivery: Delivery| async move {
+            let span = tracing::info_span!("account", task_id = %work.task_id, account_id = %work.account_id);
             let engine = self.engines.engine().await.map_err(ConsumeError::Source)?;
-            match engine.process(&work).await {
+            match engine.process(&work).instrument(span.clone()).await {
                 Ok(outcome) => {
                     tracing::info!(
                         task_id = %work.task_id,
                         account_id = %work.account_id,
                         entries = outcome.entries.len(),
                         failed = outcome.count(engine::ports::LogStatus::Failed),
+                        outstanding = outcome.outstanding.len(),
                         "account synced"
                     );
-                    if let Some(p) = &self.progress {
-                        // the account's work is done and idempotent: a failed counter update
-                        // is logged, not retried (a retry would redo the whole account)
-                        if let Err(e) = p
-                            .account_done(&work.task_id, &outcome_counts(&outcome), self.clock.now())
-                            .await
-                        {
-                            tracing::warn!(task_id = %work.task_id, error = %error_chain(&e), "run progress not recorded");
-                        }
+                    // the account's work is done and idempotent: a failed counter update is
+                    // logged, not retried (a retry would redo the whole account)
+                    if let Err(e) = engine.account_done(&work.task_id, &outcome).await {
+                        tracing::warn!(task_id = %work.task_id, error = %error_chain(&e), "run progress not recorded");
                     }
                     Ok(())
                 }
                 Err(e) => {
                     self.note_remote_failure(&e);
+                    self.wait_if_asked(&engine, &work, &delivery, &e).await;
                     Err(ConsumeError::Engine(e))
                 }
             }
         })
         .await
+    }
+
+    /// A message that must wait (quota spent, account busy) becomes visible again only then;
+    /// a quota wait is shown on the run.
+    async fn wait_if_asked(
+        &self,
+        engine: &Engine,
+        work: &AccountWork,
+        d: &Delivery,
+        e: &EngineError,
+    ) {
+        let Disposition::Wait(after) = e.disposition(&engine.settings()) else {
+            return;
+        };
+        if let Some(receipt) = d.receipt_handle.as_deref() {
+            if let Err(err) = self.queue.retry_later(receipt, after).await {
+                tracing::warn!(error = %error_chain(&err), "message visibility not changed; SQS retries it after its visibility timeout");
+            }
+        }
+        if !matches!(e, EngineError::Busy { .. }) {
+            let until = self.clock.now() + chrono::Duration::from_std(after).unwrap_or_default();
+            if let Err(err) = engine.run_waiting_for_quota(&work.task_id, until).await {
+                tracing::warn!(error = %error_chain(&err), "quota wait not recorded on the run");
+            }
+        }
     }
 
     /// Routes of the immediate-sync function.
@@ -455,10 +522,17 @@ impl SyncHandlers {
     }
 
     /// The account-sync function: an SQS batch or `POST /accounts/{id}/sync`.
-    pub async fn account_sync_event(&self, payload: Value) -> Result<Value, AccountSyncError> {
+    pub async fn account_sync_event(
+        &self,
+        payload: Value,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<Value, AccountSyncError> {
         match AccountSyncEvent::parse(payload).map_err(AccountSyncError::BadEvent)? {
             AccountSyncEvent::Sqs(e) => {
-                let r = self.consume(e).await.map_err(AccountSyncError::Batch)?;
+                let r = self
+                    .consume(e, deadline)
+                    .await
+                    .map_err(AccountSyncError::Batch)?;
                 serde_json::to_value(r).map_err(AccountSyncError::Serialise)
             }
             AccountSyncEvent::Http(req) => {

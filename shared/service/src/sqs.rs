@@ -28,6 +28,8 @@ pub enum RecordError {
     Failed(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("processing the account panicked: {0}")]
     Panicked(String),
+    #[error("account {0} was not started: too little of the invocation's time was left")]
+    NoTime(String),
 }
 
 /// The batch cannot even be reported record by record.
@@ -55,58 +57,103 @@ pub fn parse_work(message: &SqsMessage) -> Result<AccountWork, RecordError> {
     Ok(work)
 }
 
+/// Leave at least this much of the invocation when starting an account (an account's sync
+/// with slow FNO calls takes tens of seconds; the rest of the batch is retried by SQS).
+pub const DEADLINE_MARGIN: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// One message of the batch: where it stands in the event, its id and receipt handle.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub index: usize,
+    pub message_id: Option<String>,
+    pub receipt_handle: Option<String>,
+}
+
 /// Process every record of `event` with at most `max_concurrency` in flight; returns the ids of
-/// the records that failed (in event order). `handler` gets each parsed message.
+/// the records that failed (in event order). `handler` gets each parsed message once: the
+/// same work delivered twice in one batch (same run, account and kind) is processed once and
+/// both messages share the outcome. No account is started with less than [`DEADLINE_MARGIN`]
+/// left before `deadline`: those records fail unstarted, and SQS delivers them again.
 pub async fn process_batch<F, Fut, E>(
     event: SqsEvent,
     max_concurrency: usize,
+    deadline: Option<std::time::Instant>,
     handler: F,
 ) -> Result<SqsBatchResponse, BatchError>
 where
-    F: Fn(AccountWork) -> Fut,
+    F: Fn(AccountWork, Delivery) -> Fut,
     Fut: Future<Output = Result<(), E>>,
     E: std::error::Error + Send + Sync + 'static,
 {
     let handler = &handler;
-    let results: Vec<(usize, Option<String>, Result<(), RecordError>)> =
-        stream::iter(event.records.into_iter().enumerate())
-            .map(|(index, message)| async move {
-                let id = message.message_id.clone();
-                let outcome = match parse_work(&message) {
-                    Err(e) => Err(e),
-                    Ok(work) => match AssertUnwindSafe(handler(work)).catch_unwind().await {
-                        Ok(Ok(())) => Ok(()),
-                        Ok(Err(e)) => Err(RecordError::Failed(Box::new(e))),
-                        Err(panic) => Err(RecordError::Panicked(panic_text(&panic))),
-                    },
-                };
-                (index, id, outcome)
-            })
-            .buffer_unordered(max_concurrency.max(1))
-            .collect()
-            .await;
-
-    let mut failed: Vec<(usize, String)> = Vec::new();
-    for (index, id, outcome) in results {
-        if let Err(error) = outcome {
-            let Some(id) = id else {
-                tracing::error!(error = %error_chain(&error), "failed SQS record has no messageId");
-                return Err(BatchError::MissingMessageId);
-            };
-            tracing::warn!(message_id = %id, error = %error_chain(&error), "SQS record failed; it will be retried");
-            failed.push((index, id));
+    let mut outcomes: Vec<(usize, Option<String>, Result<(), String>)> = Vec::new();
+    let mut groups: Vec<(AccountWork, Vec<Delivery>)> = Vec::new();
+    for (index, message) in event.records.into_iter().enumerate() {
+        let d = Delivery {
+            index,
+            message_id: message.message_id.clone(),
+            receipt_handle: message.receipt_handle.clone(),
+        };
+        match parse_work(&message) {
+            Err(e) => outcomes.push((index, d.message_id, Err(error_chain(&e)))),
+            Ok(work) => match groups.iter_mut().find(|(w, _)| same_work(w, &work)) {
+                Some((_, ds)) => ds.push(d),
+                None => groups.push((work, vec![d])),
+            },
         }
     }
-    failed.sort();
-    let mut response = SqsBatchResponse::default();
-    response.batch_item_failures = failed
-        .into_iter()
-        .map(|(_, id)| {
-            let mut item = BatchItemFailure::default();
-            item.item_identifier = id;
-            item
+    let results: Vec<(Vec<Delivery>, Result<(), String>)> = stream::iter(groups)
+        .map(|(work, ds)| async move {
+            let left = deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));
+            let r = if left.is_some_and(|l| l < DEADLINE_MARGIN) {
+                Err(error_chain(&RecordError::NoTime(work.account_id.clone())))
+            } else {
+                match AssertUnwindSafe(handler(work, ds[0].clone()))
+                    .catch_unwind()
+                    .await
+                {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(e)) => Err(error_chain(&RecordError::Failed(Box::new(e)))),
+                    Err(panic) => Err(error_chain(&RecordError::Panicked(panic_text(&panic)))),
+                }
+            };
+            (ds, r)
         })
-        .collect();
+        .buffer_unordered(max_concurrency.max(1))
+        .collect()
+        .await;
+    for (ds, r) in results {
+        for d in ds {
+            outcomes.push((d.index, d.message_id, r.clone()));
+        }
+    }
+    report(outcomes)
+}
+
+/// Same run, account (15 or 18 characters) and kind: a duplicate delivery.
+fn same_work(a: &AccountWork, b: &AccountWork) -> bool {
+    a.task_id == b.task_id
+        && a.kind == b.kind
+        && engine::soql::id18(&a.account_id) == engine::soql::id18(&b.account_id)
+}
+
+/// The batch response: one item failure per failed record, in event order.
+fn report(
+    mut outcomes: Vec<(usize, Option<String>, Result<(), String>)>,
+) -> Result<SqsBatchResponse, BatchError> {
+    outcomes.sort_by_key(|(i, _, _)| *i);
+    let mut response = SqsBatchResponse::default();
+    for (_, id, outcome) in outcomes {
+        let Err(error) = outcome else { continue };
+        let Some(id) = id else {
+            tracing::error!(error = %error, "failed SQS record has no messageId");
+            return Err(BatchError::MissingMessageId);
+        };
+        tracing::warn!(message_id = %id, error = %error, "SQS record failed; it will be retried");
+        let mut item = BatchItemFailure::default();
+        item.item_identifier = id;
+        response.batch_item_failures.push(item);
+    }
     Ok(response)
 }
 
@@ -173,7 +220,7 @@ mod tests {
             message(Some("panics"), &work_body("001000000000004AAA")),
             message(Some("ok-2"), &work_body("001000000000005")),
         ]);
-        let response = process_batch(ev, 3, |work: AccountWork| {
+        let response = process_batch(ev, 3, None, |work: AccountWork, _d: Delivery| {
             calls.fetch_add(1, Ordering::SeqCst);
             async move {
                 match work.account_id.as_str() {
@@ -207,7 +254,10 @@ mod tests {
     #[tokio::test]
     async fn a_failed_record_without_id_fails_the_whole_batch() {
         let ev = event(vec![message(None, "garbage")]);
-        let r = process_batch(ev, 2, |_w: AccountWork| async { Ok::<(), Boom>(()) }).await;
+        let r = process_batch(ev, 2, None, |_w: AccountWork, _d: Delivery| async {
+            Ok::<(), Boom>(())
+        })
+        .await;
         assert!(matches!(r, Err(BatchError::MissingMessageId)));
     }
 

@@ -4,11 +4,19 @@
 
 use crate::http::ApiError;
 use chrono::{DateTime, Utc};
-pub use engine::window::{Window, MAX_HOURS};
+pub use engine::window::{SyncRequest, Window, MAX_HOURS};
 
 /// Parse the body of `POST /sync` at instant `now` (R22); a bad body is a 400 naming the field.
 pub fn parse_window(body: Option<&str>, now: DateTime<Utc>) -> Result<Window, ApiError> {
     engine::window::parse_window(body, now).map_err(|e| ApiError::BadRequest {
+        field: e.field,
+        message: e.message,
+    })
+}
+
+/// Parse the body of `POST /sync`: a window (R22), `"outstanding": true`, or both.
+pub fn parse_sync_request(body: Option<&str>, now: DateTime<Utc>) -> Result<SyncRequest, ApiError> {
+    engine::window::parse_sync_request(body, now).map_err(|e| ApiError::BadRequest {
         field: e.field,
         message: e.message,
     })

@@ -139,7 +139,7 @@ impl Env {
 
     async fn account_sync_http(&self, path: &str) -> (u16, Value) {
         let event = serde_json::to_value(api_event("POST", path, &[], None)).unwrap();
-        let out = self.sync().account_sync_event(event).await.unwrap();
+        let out = self.sync().account_sync_event(event, None).await.unwrap();
         parse(serde_json::from_value(out).unwrap())
     }
 
@@ -210,7 +210,11 @@ async fn r25_nothing_runs_before_the_connection_is_saved() {
         .unwrap();
     let msgs = env.moto.receive(&env.queue_url()).await.unwrap();
     let arn = env.moto.queue_arn(&env.queue_url()).await.unwrap();
-    let r = env.sync().consume(sqs_event(&msgs, &arn)).await.unwrap();
+    let r = env
+        .sync()
+        .consume(sqs_event(&msgs, &arn), None)
+        .await
+        .unwrap();
     assert_eq!(r.batch_item_failures.len(), 1);
     assert_eq!(env.fno.total_calls(), 0, "nothing reached FNO");
 }
@@ -646,7 +650,7 @@ async fn sqs_parse_errors_bad_ids_and_versions_are_batch_item_failures_the_rest_
     assert_eq!(msgs.len(), 4);
     let arn = env.moto.queue_arn(&env.queue_url()).await.unwrap();
     let event = serde_json::to_value(sqs_event(&msgs, &arn)).unwrap();
-    let out = env.sync().account_sync_event(event).await.unwrap();
+    let out = env.sync().account_sync_event(event, None).await.unwrap();
     let failed: Vec<String> = out["batchItemFailures"]
         .as_array()
         .unwrap()
@@ -680,7 +684,7 @@ async fn sqs_parse_errors_bad_ids_and_versions_are_batch_item_failures_the_rest_
     // a payload that is neither SQS nor API Gateway is an invocation error
     assert!(env
         .sync()
-        .account_sync_event(json!({"hello": "world"}))
+        .account_sync_event(json!({"hello": "world"}), None)
         .await
         .is_err());
 }
@@ -949,7 +953,7 @@ async fn r25_the_secret_is_fetched_once_per_cold_start_and_again_after_a_refusal
     let arn = env.moto.queue_arn(&env.queue_url()).await.unwrap();
     let sync = env.sync();
     let msgs = env.moto.receive(&env.queue_url()).await.unwrap();
-    let r = sync.consume(sqs_event(&msgs, &arn)).await.unwrap();
+    let r = sync.consume(sqs_event(&msgs, &arn), None).await.unwrap();
     assert_eq!(r.batch_item_failures.len(), 1, "FNO refused the password");
     let failed_id = &r.batch_item_failures[0].item_identifier;
     let line = captured()
@@ -964,7 +968,7 @@ async fn r25_the_secret_is_fetched_once_per_cold_start_and_again_after_a_refusal
     put_secret(env.connection()).await;
     let msgs = env.moto.receive(&env.queue_url()).await.unwrap();
     assert_eq!(msgs.len(), 1, "the failed message is back");
-    let r = sync.consume(sqs_event(&msgs, &arn)).await.unwrap();
+    let r = sync.consume(sqs_event(&msgs, &arn), None).await.unwrap();
     assert!(r.batch_item_failures.is_empty(), "{r:?}");
     assert_eq!(
         env.wiring.secret.fetches(),

@@ -91,7 +91,7 @@ impl Cloud {
         let out = self
             .wiring
             .sync_handlers()
-            .account_sync_event(event)
+            .account_sync_event(event, None)
             .await
             .expect("a batch response");
         let failed: Vec<String> = out["batchItemFailures"]

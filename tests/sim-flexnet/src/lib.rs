@@ -20,7 +20,7 @@
 //!
 //! Operations: createAccount, updateAccount, getAccountsQuery, createUser, updateUser,
 //! getUsersQuery (UAH v3); createSimpleEntitlement, createEntitlementLineItem,
-//! setEntitlementState, getEntitlementsQuery (`searchEntitlementRequest`),
+//! setEntitlementState, setLineItemState, getEntitlementsQuery (`searchEntitlementRequest`),
 //! getEntitlementLineItemPropertiesQuery (`searchEntitlementLineItemPropertiesRequest`),
 //! renewLicense (EOS v4); getProductsQuery, getPartNumbersQuery (PPS v2).
 //!
@@ -587,6 +587,7 @@ async fn soap_call(inner: &Inner, svc: usize, headers: &HeaderMap, body: &[u8]) 
             "getUsersQueryRequest" => ops::get_users(&db, &req),
             "createSimpleEntitlementRequest" => ops::create_simple_entitlement(&mut db, &req),
             "setEntitlementStateRequest" => ops::set_entitlement_state(&mut db, &req),
+            "setLineItemStateRequest" => ops::set_line_item_state(&mut db, &req),
             "createEntitlementLineItemRequest" => ops::create_line_items(&mut db, &req),
             "searchEntitlementRequest" => ops::search_entitlements(&db, &req),
             "searchEntitlementLineItemPropertiesRequest" => ops::search_line_items(&db, &req),

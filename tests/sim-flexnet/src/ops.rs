@@ -1367,6 +1367,37 @@ pub fn set_entitlement_state(db: &mut Db, req: &El) -> String {
     write_response(results, "failedEntitlement", None)
 }
 
+/// setLineItemState: `lineItem+ {lineItemIdentifier, stateToSet}`, the same transitions as
+/// an entitlement's; failures in `failedData/failedLineItem{lineItem, reason}`.
+pub fn set_line_item_state(db: &mut Db, req: &El) -> String {
+    let items: Vec<&El> = req.all("lineItem").collect();
+    if let Some(f) = too_many(items.len()) {
+        return f;
+    }
+    let now = db.now();
+    let mut results = Vec::new();
+    for el in items {
+        let r = (|| {
+            let (ei, li) = find_line(db, el.child("lineItemIdentifier"))?;
+            let to = el.text_at(&["stateToSet"]).unwrap_or_default();
+            let e = &mut db.t.entitlements[ei];
+            let l = &mut e.line_items[li];
+            if !transition_ok(&l.state, &to) {
+                return Err(format!(
+                    "Cannot change the state of line item '{}' from {} to {to}",
+                    l.activation_id, l.state
+                ));
+            }
+            l.state = to;
+            l.last_modified = Some(now);
+            e.last_modified = Some(now);
+            Ok(String::new())
+        })();
+        results.push((el, r));
+    }
+    write_response(results, "failedLineItem", None)
+}
+
 pub fn create_line_items(db: &mut Db, req: &El) -> String {
     let items: Vec<&El> = req.all("lineItem").collect();
     if let Some(f) = too_many(items.len()) {

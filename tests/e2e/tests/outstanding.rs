@@ -1,0 +1,292 @@
+//! "Nothing lost, nothing twice": outstanding orders are retried as their causes get fixed,
+//! one worker per account, temporary vs permanent failures. Every check reads the
+//! simulators' state or the store, not the engine's report of itself.
+
+use chrono::{DateTime, Duration, Utc};
+use e2e::{entitlement, fixture, line_items, with_record};
+use engine::ports::{
+    AccountWork, Lease, LogStatus, OutstandingScope, RunKind, StateStore, ACCOUNT_WORK_VERSION,
+};
+use engine::{Disposition, EngineError};
+use flexbridge::{Stack, StackOptions};
+use serde_json::{json, Value};
+
+const ACC: &str = "001Wk0000000001IAA";
+const OPP: &str = "006Wk0000000001IAA";
+const PROD: &str = "01tWk0000000001IAA";
+
+async fn start(fx: &Value) -> Stack {
+    Stack::start(
+        fx,
+        StackOptions {
+            client_backoff: Some(std::time::Duration::from_millis(5)),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("stack starts")
+}
+
+/// Moves the stack's clock (engine and both simulators) forward.
+fn advance(stack: &mut Stack, by: Duration) -> DateTime<Utc> {
+    let t = stack.now.expect("fixture has a now") + by;
+    stack.now = Some(t);
+    stack.salesforce.set_now(Some(t));
+    stack.flexnet.set_now(Some(t));
+    t
+}
+
+fn fno(stack: &Stack) -> Value {
+    let s = stack.flexnet.state();
+    s.get("flexnet").cloned().unwrap_or(s)
+}
+
+async fn outstanding(stack: &Stack) -> Vec<engine::ports::OutstandingItem> {
+    stack
+        .store
+        .list_outstanding(None, 500, None)
+        .await
+        .unwrap()
+        .items
+}
+
+/// The walkthrough with its product not flagged for sync.
+fn unflagged() -> Value {
+    with_record(&fixture("walkthrough.json"), "Product2", PROD, |p| {
+        p["FNO_Include_In_Sync__c"] = json!(false)
+    })
+}
+
+#[tokio::test]
+async fn a_failed_order_stays_outstanding_and_goes_through_once_its_product_is_fixed() {
+    let mut stack = start(&unflagged()).await;
+    stack.engine().unwrap().run_scheduled().await.unwrap();
+    assert!(
+        entitlement(&fno(&stack), OPP).is_none(),
+        "nothing pushed yet"
+    );
+    let items = outstanding(&stack).await;
+    assert_eq!(items.len(), 1, "{items:#?}");
+    let item = &items[0];
+    assert_eq!(
+        (item.record_id.as_str(), item.scope),
+        (OPP, OutstandingScope::Order)
+    );
+    assert_eq!(item.account_id, ACC);
+    assert_eq!(item.attempts, 1);
+    assert!(
+        item.reason.contains("Entitlement Creation/Update"),
+        "{item:?}"
+    );
+
+    // The admin fixes the product; nobody touches the Opportunity again.
+    let mut p = stack.salesforce.record("Product2", PROD).unwrap();
+    p["FNO_Include_In_Sync__c"] = json!(true);
+    stack.salesforce.upsert_record("Product2", p);
+
+    // Before its next attempt time the order is not re-read …
+    advance(&mut stack, Duration::minutes(5));
+    let report = stack.engine().unwrap().run_scheduled().await.unwrap();
+    assert_eq!(report.run.accounts_planned, 0, "not due yet");
+    assert!(entitlement(&fno(&stack), OPP).is_none());
+
+    // … after it, the next scheduled run re-plans its account and pushes it.
+    advance(&mut stack, Duration::minutes(15));
+    let report = stack.engine().unwrap().run_scheduled().await.unwrap();
+    assert_eq!(report.run.accounts_planned, 1);
+    assert_eq!(report.run.counts.get("outstanding_replanned"), Some(&1));
+    let e = entitlement(&fno(&stack), OPP).expect("pushed after the fix");
+    assert_eq!(e["lineItems"].as_array().unwrap().len(), 1);
+    assert!(
+        outstanding(&stack).await.is_empty(),
+        "complete: off the list"
+    );
+    stack.stop();
+}
+
+#[tokio::test]
+async fn a_permanently_broken_order_backs_off_and_costs_nothing_in_between() {
+    let mut stack = start(&unflagged()).await;
+    stack.engine().unwrap().run_scheduled().await.unwrap();
+    let mut waits = Vec::new();
+    for _ in 0..4 {
+        let item = outstanding(&stack).await.remove(0);
+        let now = stack.now.unwrap();
+        waits.push((item.next_attempt - now).num_minutes());
+        // a run just before the item is due reads nothing but the window
+        let t = item.next_attempt - Duration::seconds(30);
+        advance(&mut stack, t - now);
+        let engine = stack.engine().unwrap();
+        let r = engine.run_scheduled().await.unwrap();
+        assert_eq!(r.run.accounts_planned, 0);
+        advance(&mut stack, Duration::seconds(31));
+        let r = stack.engine().unwrap().run_scheduled().await.unwrap();
+        assert_eq!(r.run.accounts_planned, 1);
+    }
+    // 15, 30, 60, 120 minutes (each measured from the attempt that set it, give or take
+    // the seconds a run takes)
+    for (w, expected) in waits.iter().zip([15, 30, 60, 120]) {
+        assert!((expected - 1..=expected).contains(w), "{waits:?}");
+    }
+    assert_eq!(outstanding(&stack).await[0].attempts, 5);
+    stack.stop();
+}
+
+#[tokio::test]
+async fn a_single_account_sync_leaves_the_write_back_owed_to_the_next_scheduled_run() {
+    let mut stack = start(&fixture("walkthrough.json")).await;
+    stack.engine().unwrap().run_account(ACC).await.unwrap();
+    let items = outstanding(&stack).await;
+    assert_eq!(items.len(), 1, "{items:#?}");
+    assert!(items[0].reason.contains("R23"), "{:?}", items[0]);
+    assert!(items[0].next_attempt <= stack.now.unwrap() + Duration::seconds(5));
+    // the order is in FNO once, its ids are not in Salesforce yet
+    assert_eq!(line_items(&fno(&stack)).len(), 1);
+    let opp = stack.salesforce.record("Opportunity", OPP).unwrap();
+    assert!(opp["FNO_Entitlement_ID__c"].is_null(), "{opp}");
+
+    advance(&mut stack, Duration::minutes(1));
+    stack.engine().unwrap().run_scheduled().await.unwrap();
+    let opp = stack.salesforce.record("Opportunity", OPP).unwrap();
+    assert_eq!(opp["FNO_Entitlement_ID__c"], OPP);
+    assert_eq!(
+        line_items(&fno(&stack)).len(),
+        1,
+        "never a second line item"
+    );
+    assert!(outstanding(&stack).await.is_empty());
+    stack.stop();
+}
+
+fn work(task: &str, kind: RunKind) -> AccountWork {
+    AccountWork {
+        v: ACCOUNT_WORK_VERSION,
+        task_id: task.into(),
+        account_id: ACC.into(),
+        kind,
+        window_from: None,
+        window_to: None,
+    }
+}
+
+#[tokio::test]
+async fn one_worker_per_account_a_leased_account_waits_and_is_synced_once_free() {
+    let mut stack = start(&fixture("walkthrough.json")).await;
+    let now = stack.now.unwrap();
+    let held = Lease {
+        account_id: ACC.into(),
+        owner: "other-worker#1".into(),
+        task_id: "sched-20261120T090000Z-otherrun".into(),
+        until: now + Duration::minutes(15),
+    };
+    assert!(stack
+        .store
+        .acquire_lease(&held, now)
+        .await
+        .unwrap()
+        .is_none());
+
+    // an SQS worker: a temporary wait, nothing written to FNO
+    let engine = stack.engine().unwrap();
+    let e = engine
+        .process(&work("imm-1", RunKind::Immediate))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, EngineError::Busy { task_id, .. } if task_id == &held.task_id),
+        "{e}"
+    );
+    assert!(matches!(
+        e.disposition(&engine.settings()),
+        Disposition::Wait(_)
+    ));
+    assert!(fno(&stack)["entitlements"].as_array().unwrap().is_empty());
+    // the single-account sync answers that another run has it
+    let e = engine.run_account(ACC).await.unwrap_err();
+    assert!(e.to_string().contains(&held.task_id), "{e}");
+    // a scheduled run logs it and keeps the account outstanding
+    let report = engine.run_scheduled().await.unwrap();
+    let entry = &report.accounts[0].entries[0];
+    assert_eq!(entry.status, LogStatus::Failed);
+    assert!(
+        entry.reason.as_deref().unwrap().contains("lease"),
+        "{entry:?}"
+    );
+    let items = outstanding(&stack).await;
+    assert_eq!(items[0].scope, OutstandingScope::Account, "{items:#?}");
+
+    // the holder died: once its lease expires the account is taken over and synced
+    advance(&mut stack, Duration::minutes(16));
+    assert!(stack.store.lease(ACC).await.unwrap().is_some());
+    let r = stack.engine().unwrap().run_scheduled().await.unwrap();
+    assert_eq!(r.run.accounts_planned, 1);
+    assert_eq!(line_items(&fno(&stack)).len(), 1);
+    assert!(outstanding(&stack).await.is_empty());
+    // and the finished worker released its lease
+    assert!(stack.store.lease(ACC).await.unwrap().is_none());
+    stack.stop();
+}
+
+#[tokio::test]
+async fn refused_credentials_are_permanent_logged_and_kept_outstanding_not_retried() {
+    let stack = start(&fixture("walkthrough.json")).await;
+    let mut cfg = stack.salesforce_config();
+    if let salesforce::SalesforceAuth::ClientCredentials { client_secret, .. } = &mut cfg.auth {
+        *client_secret = salesforce::Secret::new("not-the-secret".to_owned());
+    }
+    let engine = engine::Engine::new(engine::EngineParts {
+        salesforce: salesforce::SalesforceClient::new(cfg)
+            .unwrap()
+            .with_backoff(std::time::Duration::from_millis(1)),
+        flexnet: flexnet::FlexnetClient::new(stack.flexnet_config()).unwrap(),
+        log: stack.store.clone(),
+        state: stack.store.clone(),
+        clock: stack.clock(),
+        secrets: vec![],
+    });
+    let before = stack.salesforce.calls().get("token").copied().unwrap_or(0);
+    let outcome = engine
+        .process(&work("sched-x", RunKind::Scheduled))
+        .await
+        .expect("a permanent cause is acknowledged, not retried through the queue");
+    let token_calls = stack.salesforce.calls().get("token").copied().unwrap_or(0) - before;
+    assert!(
+        token_calls <= 2,
+        "a refused login is not retried: {token_calls} token calls"
+    );
+    assert_eq!(outcome.entries.len(), 1);
+    assert_eq!(outcome.entries[0].status, LogStatus::Failed);
+    let items = outstanding(&stack).await;
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0].scope, OutstandingScope::Account);
+    assert_eq!(items[0].attempts, 1);
+    assert!(items[0].next_attempt > stack.now.unwrap() + Duration::minutes(14));
+    stack.stop();
+}
+
+#[tokio::test]
+async fn outstanding_only_sync_replans_every_outstanding_account_and_no_window() {
+    let mut stack = start(&unflagged()).await;
+    stack.engine().unwrap().run_scheduled().await.unwrap();
+    let mut p = stack.salesforce.record("Product2", PROD).unwrap();
+    p["FNO_Include_In_Sync__c"] = json!(true);
+    stack.salesforce.upsert_record("Product2", p);
+    advance(&mut stack, Duration::minutes(1));
+    let engine = stack.engine().unwrap();
+    let planned = engine
+        .plan_run_with(
+            RunKind::Immediate,
+            None,
+            None,
+            engine::OutstandingPick::Only,
+        )
+        .await
+        .unwrap();
+    assert_eq!(planned.work.len(), 1, "not due yet, but asked for");
+    let calls = stack.salesforce.api_calls();
+    engine.run_in_process(planned).await.unwrap();
+    assert!(entitlement(&fno(&stack), OPP).is_some());
+    assert!(outstanding(&stack).await.is_empty());
+    assert!(stack.salesforce.api_calls() > calls);
+    stack.stop();
+}
