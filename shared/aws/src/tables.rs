@@ -91,20 +91,35 @@ pub const LOG_TABLE: TableDef = TableDef {
 pub const LOG_BY_STATUS_TIME: &str = "by-status-time";
 pub const LOG_BY_DAY_TIME: &str = "by-day-time";
 
-/// State: generic `pk`/`sk` items (watermark, runs, sales orders, configuration). Runs are
-/// also listed newest first through GSI `runs-by-start`.
+/// State: generic `pk`/`sk` items (watermark, runs, sales orders, outstanding items, leases,
+/// claims, configuration). Two sparse, overloaded GSIs:
+/// - `runs-by-start` (`runs_pk`, `runs_sk`): partition `runs` lists runs newest first,
+///   partition `outstanding` lists outstanding items by next attempt;
+/// - `by-account` (`acct`, `pk`): the sales orders (`pk` prefix `so#`) and outstanding items
+///   (`out#`) of one Salesforce Account.
+///
+/// CloudFormation adds at most one GSI per stack update, so a release adds one at most (and
+/// existing index names never change: a rename is a delete plus a create).
 pub const STATE_TABLE: TableDef = TableDef {
     logical_id: "StateTable",
     hash: s("pk"),
     range: Some(s("sk")),
-    gsis: &[IndexDef {
-        name: STATE_RUNS_BY_START,
-        hash: s("runs_pk"),
-        range: Some(s("runs_sk")),
-    }],
+    gsis: &[
+        IndexDef {
+            name: STATE_RUNS_BY_START,
+            hash: s("runs_pk"),
+            range: Some(s("runs_sk")),
+        },
+        IndexDef {
+            name: STATE_BY_ACCOUNT,
+            hash: s("acct"),
+            range: Some(s("pk")),
+        },
+    ],
     ttl_attribute: None,
 };
 pub const STATE_RUNS_BY_START: &str = "runs-by-start";
+pub const STATE_BY_ACCOUNT: &str = "by-account";
 
 /// License records (R26–R32): `pk` = license unique id, `sk` = part (captured / manual).
 pub const LICENSE_TABLE: TableDef = TableDef {

@@ -29,10 +29,6 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 const META_TASK: &str = "#meta";
-/// DynamoDB accepts at most 25 puts per BatchWriteItem.
-const BATCH_WRITE_MAX: usize = 25;
-/// Attempts for unprocessed batch items (throttling) before the append fails.
-const BATCH_WRITE_ATTEMPTS: u32 = 8;
 /// Request/response payloads above this many bytes are stored truncated (items are ≤ 400 KB).
 pub const MAX_PAYLOAD_BYTES: usize = 100 * 1024;
 /// DynamoDB calls one `query` may make before it returns a short page with a cursor.
@@ -444,52 +440,17 @@ impl TransactionLog for DynamoTransactionLog {
             .iter()
             .map(|e| entry_to_item(e, now, self.retention))
             .collect::<Result<Vec<_>, _>>()?;
-        for chunk in items.chunks(BATCH_WRITE_MAX) {
-            let mut pending: Vec<WriteRequest> = chunk
-                .iter()
-                .map(|item| {
-                    PutRequest::builder()
-                        .set_item(Some(item.clone()))
-                        .build()
-                        .map(|p| WriteRequest::builder().put_request(p).build())
-                        .map_err(|e| {
-                            StoreError::backend("dynamodb BatchWriteItem transaction log", e)
-                        })
-                })
-                .collect::<Result<_, _>>()?;
-            let mut attempt = 0;
-            while !pending.is_empty() {
-                attempt += 1;
-                if attempt > BATCH_WRITE_ATTEMPTS {
-                    return Err(StoreError::backend(
-                        "dynamodb BatchWriteItem transaction log",
-                        format!(
-                            "{} entries still unprocessed after {BATCH_WRITE_ATTEMPTS} attempts",
-                            pending.len()
-                        ),
-                    ));
-                }
-                if attempt > 1 {
-                    tokio::time::sleep(std::time::Duration::from_millis(
-                        25 << (attempt - 2).min(6),
-                    ))
-                    .await;
-                }
-                let out = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, std::mem::take(&mut pending))
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        StoreError::backend("dynamodb BatchWriteItem transaction log", e)
-                    })?;
-                pending = out
-                    .unprocessed_items
-                    .and_then(|mut m| m.remove(&self.table))
-                    .unwrap_or_default();
-            }
-        }
+        let requests = items
+            .into_iter()
+            .map(|item| {
+                PutRequest::builder()
+                    .set_item(Some(item))
+                    .build()
+                    .map(|p| WriteRequest::builder().put_request(p).build())
+                    .map_err(|e| StoreError::backend("dynamodb BatchWriteItem transaction log", e))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        super::batch_write(&self.client, &self.table, requests, "transaction log").await?;
         let first = entries
             .iter()
             .map(|e| e.created)

@@ -4,13 +4,67 @@ pub mod licenses;
 pub mod log;
 pub mod state;
 
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::{AttributeValue, WriteRequest};
 use chrono::{DateTime, SecondsFormat, Utc};
 use engine::ports::StoreError;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
+
+/// DynamoDB accepts at most 25 requests per BatchWriteItem.
+const BATCH_WRITE_MAX: usize = 25;
+/// Attempts for unprocessed batch items (throttling) before the write fails.
+const BATCH_WRITE_ATTEMPTS: u32 = 8;
+
+/// True when `e` is a refused condition (`ConditionalCheckFailedException`) of any operation.
+pub(crate) fn condition_failed<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
+    e.as_service_error().and_then(|se| se.code()) == Some("ConditionalCheckFailedException")
+}
+
+/// BatchWriteItem of `requests` (puts and deletes) in `table`, in chunks of 25, retrying the
+/// unprocessed items (throttling) with backoff; `what` names the items in errors. The caller
+/// keeps keys unique (DynamoDB refuses a batch naming one key twice).
+pub(crate) async fn batch_write(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    requests: Vec<WriteRequest>,
+    what: &str,
+) -> Result<(), StoreError> {
+    let context = || format!("dynamodb BatchWriteItem {what}");
+    for chunk in requests.chunks(BATCH_WRITE_MAX) {
+        let mut pending = chunk.to_vec();
+        let mut attempt = 0;
+        while !pending.is_empty() {
+            attempt += 1;
+            if attempt > BATCH_WRITE_ATTEMPTS {
+                return Err(StoreError::backend(
+                    context(),
+                    format!(
+                        "{} items still unprocessed after {BATCH_WRITE_ATTEMPTS} attempts",
+                        pending.len()
+                    ),
+                ));
+            }
+            if attempt > 1 {
+                tokio::time::sleep(std::time::Duration::from_millis(25 << (attempt - 2).min(6)))
+                    .await;
+            }
+            let out = client
+                .batch_write_item()
+                .request_items(table, std::mem::take(&mut pending))
+                .send()
+                .await
+                .map_err(|e| StoreError::backend(context(), e))?;
+            pending = out
+                .unprocessed_items
+                .and_then(|mut m| m.remove(table))
+                .unwrap_or_default();
+        }
+    }
+    Ok(())
+}
 
 /// Consistent GetItem of `key` in `table`; `what` names the item in errors.
 pub(crate) async fn get_item(
@@ -135,6 +189,32 @@ pub(crate) fn opt_json(
             )
         }),
     }
+}
+
+/// A map of strings (absent → empty), e.g. line item id → activation id; `what` names a value
+/// in errors.
+pub(crate) fn map_of_s(
+    item: &Item,
+    name: &str,
+    key: &str,
+    what: &str,
+) -> Result<BTreeMap<String, String>, StoreError> {
+    match item.get(name) {
+        None | Some(AttributeValue::Null(_)) => Ok(BTreeMap::new()),
+        Some(AttributeValue::M(m)) => m
+            .iter()
+            .map(|(k, v)| match v {
+                AttributeValue::S(x) => Ok((k.clone(), x.clone())),
+                _ => Err(corrupt(key, format!("{what} of {k} is not a string"))),
+            })
+            .collect(),
+        Some(_) => Err(corrupt(key, format!("attribute {name} is not a map"))),
+    }
+}
+
+/// The string map attribute written by [`map_of_s`]'s counterpart.
+pub(crate) fn s_map(m: &BTreeMap<String, String>) -> AttributeValue {
+    AttributeValue::M(m.iter().map(|(k, v)| (k.clone(), s(v))).collect())
 }
 
 /// Inserts `name` only when `value` is Some (DynamoDB items carry no nulls here).
