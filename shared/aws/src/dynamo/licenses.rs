@@ -223,12 +223,7 @@ impl LicenseStore for DynamoLicenseStore {
             .await;
         match r {
             Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
+            Err(e) if super::condition_failed(&e) => Ok(()),
             Err(e) => Err(StoreError::backend("dynamodb UpdateItem effective date", e)),
         }
     }

@@ -94,9 +94,7 @@ impl DynamoTransactionLog {
                 .await;
             match res {
                 Ok(_) => {}
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|se| se.is_conditional_check_failed_exception()) => {}
+                Err(e) if super::condition_failed(&e) => {}
                 Err(e) => {
                     return Err(StoreError::backend(
                         "dynamodb UpdateItem transaction-log day bounds",

@@ -24,7 +24,9 @@ use super::{
 };
 use crate::tables::{STATE_BY_ACCOUNT, STATE_RUNS_BY_START};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, ReturnValue, WriteRequest};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, DeleteRequest, PutRequest, ReturnValue, WriteRequest,
+};
 use chrono::{DateTime, Utc};
 use engine::ports::{
     Lease, OutstandingItem, OutstandingPage, RunPatch, RunRecord, RunStatus, SalesOrderRecord,
@@ -184,7 +186,12 @@ fn item_to_sales_order(item: &Item) -> Result<SalesOrderRecord, StoreError> {
         version: req_n(item, "version", k)?,
         // both absent on items written before withdrawn orders were tracked
         withdrawn: opt_s(item, "withdrawn", k)?,
-        removed_lines: map_of_s(item, "removed_lines", k, "activation id of removed line item")?,
+        removed_lines: map_of_s(
+            item,
+            "removed_lines",
+            k,
+            "activation id of removed line item",
+        )?,
         opportunity_id,
     })
 }
@@ -299,7 +306,11 @@ impl RunUpdate {
                 u.values.insert(":fin".into(), s(time_key(at)));
             }
         }
-        if let Some(d) = patch.detail.as_ref().filter(|_| patch.status.is_none() || status.is_some()) {
+        if let Some(d) = patch
+            .detail
+            .as_ref()
+            .filter(|_| patch.status.is_none() || status.is_some())
+        {
             u.sets.push("detail = :detail".into());
             u.values.insert(":detail".into(), s(d));
         }

@@ -44,7 +44,10 @@ async fn r21_watermark_moves_forward_only() {
         assert!(!s.set_watermark(older).await.unwrap(), "{older}");
         assert_eq!(s.watermark().await.unwrap(), Some(at));
     }
-    assert!(s.set_watermark(at + Duration::nanoseconds(1)).await.unwrap());
+    assert!(s
+        .set_watermark(at + Duration::nanoseconds(1))
+        .await
+        .unwrap());
     assert_eq!(
         s.watermark().await.unwrap(),
         Some(at + Duration::nanoseconds(1))
@@ -330,7 +333,11 @@ async fn update_run_moves_the_status_only_from_only_if_and_always_adds_counters(
     assert!(!applied, "status was not running");
     assert_eq!(after.status, RunStatus::Completed);
     assert_eq!(after.finished, Some(at), "finished kept");
-    assert_eq!(after.detail.as_deref(), Some("all accounts done"), "detail kept");
+    assert_eq!(
+        after.detail.as_deref(),
+        Some("all accounts done"),
+        "detail kept"
+    );
     assert_eq!(
         after.counts,
         adds(&[("accounts_done", 2), ("failed", 2), ("kept", 9)])
@@ -375,7 +382,12 @@ fn order(opp: &str, account: &str) -> SalesOrderRecord {
 #[tokio::test]
 async fn sales_orders_of_account_lists_exactly_that_accounts_orders() {
     let s = store().await;
-    for (opp, acc) in [("006B", "001A"), ("006A", "001A"), ("006C", "001B"), ("006D", "001A")] {
+    for (opp, acc) in [
+        ("006B", "001A"),
+        ("006A", "001A"),
+        ("006C", "001B"),
+        ("006D", "001A"),
+    ] {
         s.put_sales_order(&order(opp, acc)).await.unwrap();
     }
     // an update keeps it in the index (and the stored version moves on)
@@ -448,7 +460,10 @@ async fn sales_order_items_written_before_withdrawn_orders_still_read() {
     store.put_sales_order(&old).await.unwrap();
     let listed = store.sales_orders_of_account("001OLD").await.unwrap();
     assert_eq!(listed.len(), 1);
-    assert_eq!(listed[0].removed_lines.get("00kOLD").map(String::as_str), Some("ACT-OLD"));
+    assert_eq!(
+        listed[0].removed_lines.get("00kOLD").map(String::as_str),
+        Some("ACT-OLD")
+    );
     assert!(listed[0].line_items.is_empty());
 }
 
@@ -464,6 +479,15 @@ fn outstanding(id: &str, account: &str, next: DateTime<Utc>) -> OutstandingItem 
         next_attempt: next,
         last_task_id: Some("sched-1".into()),
     }
+}
+
+async fn outstanding_ids_of(s: &DynamoStateStore, account: &str) -> Vec<String> {
+    s.outstanding_of_account(account)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| o.record_id)
+        .collect()
 }
 
 #[tokio::test]
@@ -482,20 +506,17 @@ async fn outstanding_items_put_get_of_account_and_remove() {
         acct.clone(),
     ];
     s.put_outstanding(&items).await.unwrap();
-    assert_eq!(s.get_outstanding("001ACC").await.unwrap(), Some(acct.clone()));
+    assert_eq!(
+        s.get_outstanding("001ACC").await.unwrap(),
+        Some(acct.clone())
+    );
     assert_eq!(
         s.get_outstanding("006X1").await.unwrap(),
         Some(items[0].clone())
     );
     assert_eq!(s.get_outstanding("006NONE").await.unwrap(), None);
 
-    let of: Vec<String> = s
-        .outstanding_of_account("001ACC")
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|o| o.record_id)
-        .collect();
+    let of = outstanding_ids_of(&s, "001ACC").await;
     assert_eq!(of, ["001ACC", "006X1", "006X2"]);
 
     // replace: one record id twice in one call, the last one wins
@@ -508,17 +529,16 @@ async fn outstanding_items_put_get_of_account_and_remove() {
     assert_eq!(s.get_outstanding("006X1").await.unwrap(), Some(again));
 
     // remove: unknown and repeated ids are ignored
-    s.remove_outstanding(&["006X1".into(), "006X1".into(), "006NONE".into(), "001ACC".into()])
-        .await
-        .unwrap();
+    s.remove_outstanding(&[
+        "006X1".into(),
+        "006X1".into(),
+        "006NONE".into(),
+        "001ACC".into(),
+    ])
+    .await
+    .unwrap();
     assert_eq!(s.get_outstanding("006X1").await.unwrap(), None);
-    let of: Vec<String> = s
-        .outstanding_of_account("001ACC")
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|o| o.record_id)
-        .collect();
+    let of = outstanding_ids_of(&s, "001ACC").await;
     assert_eq!(of, ["006X2"]);
     let all = s.list_outstanding(None, 100, None).await.unwrap();
     assert_eq!(all.items.len(), 2);
@@ -535,7 +555,11 @@ async fn outstanding_list_by_due_pages_with_a_cursor() {
     let items: Vec<OutstandingItem> = (0..60)
         .map(|i| {
             let minute = if i < 40 { i } else { 40 + (i - 40) / 2 };
-            outstanding(&format!("006{i:03}"), &format!("001{}", i % 7), base + Duration::minutes(minute))
+            outstanding(
+                &format!("006{i:03}"),
+                &format!("001{}", i % 7),
+                base + Duration::minutes(minute),
+            )
         })
         .collect();
     s.put_outstanding(&items).await.unwrap();
@@ -547,7 +571,12 @@ async fn outstanding_list_by_due_pages_with_a_cursor() {
     loop {
         let page = s.list_outstanding(Some(due_by), 15, cursor).await.unwrap();
         assert!(page.items.len() <= 15);
-        pages.push(page.items.iter().map(|o| o.record_id.clone()).collect::<Vec<_>>());
+        pages.push(
+            page.items
+                .iter()
+                .map(|o| o.record_id.clone())
+                .collect::<Vec<_>>(),
+        );
         cursor = page.next_cursor;
         if cursor.is_none() {
             break;
@@ -559,7 +588,10 @@ async fn outstanding_list_by_due_pages_with_a_cursor() {
     );
     let listed: Vec<String> = pages.concat();
     let want: Vec<String> = (0..52).map(|i| format!("006{i:03}")).collect();
-    assert_eq!(listed, want, "ordered by next attempt, then record id; none twice");
+    assert_eq!(
+        listed, want,
+        "ordered by next attempt, then record id; none twice"
+    );
 
     // without due_by: every item; a page that ends exactly at the end has no cursor
     let mut all = Vec::new();
@@ -670,18 +702,30 @@ async fn concurrent_lease_takers_exactly_one_wins() {
     }
     assert_eq!(winners, 1);
     let held = s.lease("001RACE").await.unwrap().unwrap();
-    assert!(holders.iter().all(|h| *h == held.owner), "{holders:?} vs {held:?}");
+    assert!(
+        holders.iter().all(|h| *h == held.owner),
+        "{holders:?} vs {held:?}"
+    );
 }
 
 #[tokio::test]
 async fn claim_once_is_true_once() {
     let s = store().await;
     let at = t("2026-04-01T02:00:00Z");
-    assert!(s.claim_once("schedule#2026-04-01T02:00:00Z", at).await.unwrap());
-    assert!(!s.claim_once("schedule#2026-04-01T02:00:00Z", at).await.unwrap());
+    assert!(s
+        .claim_once("schedule#2026-04-01T02:00:00Z", at)
+        .await
+        .unwrap());
+    assert!(!s
+        .claim_once("schedule#2026-04-01T02:00:00Z", at)
+        .await
+        .unwrap());
     assert!(!s
         .claim_once("schedule#2026-04-01T02:00:00Z", at + Duration::hours(1))
         .await
         .unwrap());
-    assert!(s.claim_once("schedule#2026-04-02T02:00:00Z", at).await.unwrap());
+    assert!(s
+        .claim_once("schedule#2026-04-02T02:00:00Z", at)
+        .await
+        .unwrap());
 }
