@@ -44,6 +44,7 @@ impl From<LicenseInfoError> for Diagnostic {
         let kind = match &e {
             LicenseInfoError::BadEvent(_) => "BadEvent",
             LicenseInfoError::Serialise(_) => "Internal",
+            LicenseInfoError::Failed(_) => "IngestFailed",
         };
         diagnostic(kind, &e)
     }

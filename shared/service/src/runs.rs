@@ -24,7 +24,6 @@ use engine::ports::{
 use engine::{Disposition, Engine, EngineError, OutstandingPick, PlannedRun};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use tracing::Instrument;
 
@@ -238,11 +237,8 @@ impl SyncHandlers {
         );
         let lease = engine::ports::Lease {
             account_id: key.clone(),
-            owner: format!(
-                "{}#{}",
-                fire.execution_id.as_deref().unwrap_or("-"),
-                uuid::Uuid::new_v4().simple()
-            ),
+            // unique per delivery
+            owner: engine::new_task_id(RunKind::Scheduled, now),
             task_id: format!(
                 "the delivery {} of this firing",
                 fire.execution_id.as_deref().unwrap_or("-")

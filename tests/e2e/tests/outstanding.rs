@@ -20,6 +20,12 @@ async fn start(fx: &Value) -> Stack {
         fx,
         StackOptions {
             client_backoff: Some(std::time::Duration::from_millis(5)),
+            // the runs here are minutes apart: no lookback, so a run does not re-read what
+            // the run before it wrote back
+            settings: Some(engine::EngineSettings {
+                lookback_minutes: 0,
+                ..Default::default()
+            }),
             ..Default::default()
         },
     )
@@ -57,10 +63,25 @@ fn unflagged() -> Value {
     })
 }
 
-#[tokio::test]
-async fn a_failed_order_stays_outstanding_and_goes_through_once_its_product_is_fixed() {
-    let mut stack = start(&unflagged()).await;
+/// The walkthrough with its FNO product not deployed yet.
+fn undeployed() -> Value {
+    let mut fx = fixture("walkthrough.json");
+    fx["flexnet"]["products"][0]["state"] = json!("DRAFT");
+    fx
+}
+
+/// The first sync, then the run that reads back what flexbridge itself wrote (the Account's
+/// write-back changes its SystemModstamp), so later runs start from a quiet org.
+async fn first_sync_and_its_echo(stack: &mut Stack) {
     stack.engine().unwrap().run_scheduled().await.unwrap();
+    advance(stack, Duration::seconds(1));
+    stack.engine().unwrap().run_scheduled().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_failed_order_stays_outstanding_and_goes_through_once_fno_is_fixed() {
+    let mut stack = start(&undeployed()).await;
+    first_sync_and_its_echo(&mut stack).await;
     assert!(
         entitlement(&fno(&stack), OPP).is_none(),
         "nothing pushed yet"
@@ -70,20 +91,18 @@ async fn a_failed_order_stays_outstanding_and_goes_through_once_its_product_is_f
     let item = &items[0];
     assert_eq!(
         (item.record_id.as_str(), item.scope),
-        (OPP, OutstandingScope::Order)
+        (OPP, OutstandingScope::Order),
+        "{item:#?}"
     );
     assert_eq!(item.account_id, ACC);
-    assert_eq!(item.attempts, 1);
     assert!(
         item.reason.contains("Entitlement Creation/Update"),
         "{item:?}"
     );
+    assert!(item.reason.contains("(R"), "names the rule: {item:?}");
 
-    // The admin fixes the product; nobody touches the Opportunity again.
-    let mut p = stack.salesforce.record("Product2", PROD).unwrap();
-    p["FNO_Include_In_Sync__c"] = json!(true);
-    stack.salesforce.upsert_record("Product2", p);
-
+    // The FNO admin deploys the product; nobody touches Salesforce.
+    assert!(stack.flexnet.set_product_state("SF01demo", "DEPLOYED"));
     // Before its next attempt time the order is not re-read …
     advance(&mut stack, Duration::minutes(5));
     let report = stack.engine().unwrap().run_scheduled().await.unwrap();
@@ -91,11 +110,12 @@ async fn a_failed_order_stays_outstanding_and_goes_through_once_its_product_is_f
     assert!(entitlement(&fno(&stack), OPP).is_none());
 
     // … after it, the next scheduled run re-plans its account and pushes it.
-    advance(&mut stack, Duration::minutes(15));
+    advance(&mut stack, Duration::minutes(30));
     let report = stack.engine().unwrap().run_scheduled().await.unwrap();
     assert_eq!(report.run.accounts_planned, 1);
     assert_eq!(report.run.counts.get("outstanding_replanned"), Some(&1));
-    let e = entitlement(&fno(&stack), OPP).expect("pushed after the fix");
+    let tenant = fno(&stack);
+    let e = entitlement(&tenant, OPP).expect("pushed after the fix");
     assert_eq!(e["lineItems"].as_array().unwrap().len(), 1);
     assert!(
         outstanding(&stack).await.is_empty(),
@@ -105,30 +125,62 @@ async fn a_failed_order_stays_outstanding_and_goes_through_once_its_product_is_f
 }
 
 #[tokio::test]
+async fn a_product_fixed_in_salesforce_replans_its_orders_at_once() {
+    let mut stack = start(&unflagged()).await;
+    first_sync_and_its_echo(&mut stack).await;
+    assert_eq!(outstanding(&stack).await.len(), 1);
+    // an admin edits the product (the org stamps the change)
+    let edited = advance(&mut stack, Duration::seconds(30));
+    let mut p = stack.salesforce.record("Product2", PROD).unwrap();
+    p["FNO_Include_In_Sync__c"] = json!(true);
+    p["SystemModstamp"] = json!(edited.format("%Y-%m-%dT%H:%M:%S%.3f+0000").to_string());
+    stack.salesforce.upsert_record("Product2", p);
+    // not due yet, but the product changed: its orders' account is planned
+    advance(&mut stack, Duration::minutes(1));
+    let report = stack.engine().unwrap().run_scheduled().await.unwrap();
+    assert_eq!(report.run.accounts_planned, 1);
+    assert!(entitlement(&fno(&stack), OPP).is_some());
+    assert!(outstanding(&stack).await.is_empty());
+    stack.stop();
+}
+
+#[tokio::test]
 async fn a_permanently_broken_order_backs_off_and_costs_nothing_in_between() {
     let mut stack = start(&unflagged()).await;
-    stack.engine().unwrap().run_scheduled().await.unwrap();
+    first_sync_and_its_echo(&mut stack).await;
     let mut waits = Vec::new();
     for _ in 0..4 {
         let item = outstanding(&stack).await.remove(0);
         let now = stack.now.unwrap();
-        waits.push((item.next_attempt - now).num_minutes());
+        waits.push((item.next_attempt - now).num_seconds());
         // a run just before the item is due reads nothing but the window
         let t = item.next_attempt - Duration::seconds(30);
         advance(&mut stack, t - now);
-        let engine = stack.engine().unwrap();
-        let r = engine.run_scheduled().await.unwrap();
-        assert_eq!(r.run.accounts_planned, 0);
+        let sf_before = stack.salesforce.api_calls();
+        let r = stack.engine().unwrap().run_scheduled().await.unwrap();
+        assert_eq!(
+            r.run.accounts_planned,
+            0,
+            "{waits:?} {:#?}",
+            outstanding(&stack).await
+        );
+        let planning = stack.salesforce.api_calls() - sf_before;
         advance(&mut stack, Duration::seconds(31));
+        let sf_before = stack.salesforce.api_calls();
         let r = stack.engine().unwrap().run_scheduled().await.unwrap();
         assert_eq!(r.run.accounts_planned, 1);
+        assert!(
+            stack.salesforce.api_calls() - sf_before > planning,
+            "the account is read"
+        );
     }
-    // 15, 30, 60, 120 minutes (each measured from the attempt that set it, give or take
-    // the seconds a run takes)
-    for (w, expected) in waits.iter().zip([15, 30, 60, 120]) {
-        assert!((expected - 1..=expected).contains(w), "{waits:?}");
+    // each wait doubles the one before (give or take the seconds a run takes)
+    for pair in waits.windows(2) {
+        let ratio = pair[1] as f64 / pair[0] as f64;
+        assert!((1.95..=2.05).contains(&ratio), "{waits:?}");
     }
-    assert_eq!(outstanding(&stack).await[0].attempts, 5);
+    let item = outstanding(&stack).await.remove(0);
+    assert_eq!(item.attempts, 6);
     stack.stop();
 }
 

@@ -290,6 +290,10 @@ impl RunningSim {
     pub fn set_now(&self, now: Option<DateTime<Utc>>) {
         lock(&self.inner.db).set_clock(now);
     }
+    /// Sets a product's state (e.g. `DEPLOYED`), as an FNO admin would; false if unknown.
+    pub fn set_product_state(&self, name: &str, state: &str) -> bool {
+        lock(&self.inner.db).set_product_state(name, state)
+    }
     /// Sets a line item's fulfilled amount, as activations would; false if unknown.
     pub fn set_fulfilled(&self, activation_id: &str, amount: i64) -> bool {
         lock(&self.inner.db).set_fulfilled(activation_id, amount)

@@ -214,6 +214,16 @@ impl Db {
     }
 
     /// Sets a line item's fulfilled amount (what activations would do in a real tenant).
+    /// Test hook: sets a product's state (e.g. DEPLOYED), as an FNO admin would.
+    pub fn set_product_state(&mut self, name: &str, state: &str) -> bool {
+        let mut hit = false;
+        for p in self.t.products.iter_mut().filter(|p| p.name == name) {
+            p.state = state.to_owned();
+            hit = true;
+        }
+        hit
+    }
+
     pub fn set_fulfilled(&mut self, activation_id: &str, amount: i64) -> bool {
         let now = self.now();
         for e in &mut self.t.entitlements {

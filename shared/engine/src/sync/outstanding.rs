@@ -110,9 +110,7 @@ fn clip(mut s: String) -> String {
 /// `prev` carried forward with one more attempt, or a new item.
 fn next_item(
     prev: Option<&OutstandingItem>,
-    account_id: &str,
-    record_id: &str,
-    scope: OutstandingScope,
+    (account_id, record_id, scope): (&str, &str, OutstandingScope),
     reason: String,
     task_id: &str,
     now: DateTime<Utc>,
@@ -217,9 +215,7 @@ impl Engine {
         };
         let item = next_item(
             prev.as_ref(),
-            &account_id,
-            &account_id,
-            OutstandingScope::Account,
+            (&account_id, &account_id, OutstandingScope::Account),
             clip(crate::txlog::error_chain(error)),
             &work.task_id,
             now,
@@ -252,9 +248,7 @@ impl Engine {
             .map(|(opp, debt)| {
                 next_item(
                     existing.get(&opp),
-                    account_id,
-                    &opp,
-                    OutstandingScope::Order,
+                    (account_id, &opp, OutstandingScope::Order),
                     debt.reason,
                     task_id,
                     now,
