@@ -79,7 +79,9 @@ impl AdminApi {
             .get("failed_objects")
             .and_then(serde_json::Value::as_array)
             .is_some_and(|a| !a.is_empty());
-        if r.status >= 500 || partly {
+        let not_connected = crate::source::SourceError::NotConnected.to_string();
+        let unconnected = r.body.to_string().contains(&not_connected);
+        if (r.status >= 500 && !unconnected) || partly {
             // reported as a failed invocation: the on-failure destination and Errors alarm see it
             tracing::error!(status = r.status, body = %r.body, "scheduled license ingestion failed");
             return Err(LicenseInfoError::Failed(r.body.to_string()));

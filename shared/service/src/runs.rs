@@ -451,6 +451,13 @@ impl SyncHandlers {
             let engine = self.engines.engine().await.map_err(ConsumeError::Source)?;
             match engine.process(&work).instrument(span.clone()).await {
                 Ok(outcome) => {
+                    if outcome.entries.iter().any(|e| {
+                        e.name == engine::txlog::names::ACCOUNT_SYNC
+                            && e.status != engine::ports::LogStatus::Completed
+                    }) {
+                        // a permanent refusal: maybe the credentials were rotated meanwhile
+                        self.engines.refused();
+                    }
                     tracing::info!(
                         task_id = %work.task_id,
                         account_id = %work.account_id,

@@ -946,7 +946,7 @@ async fn r25_the_secret_is_fetched_once_per_cold_start_and_again_after_a_refusal
         .sqs
         .send_message()
         .queue_url(env.queue_url())
-        .message_body(body)
+        .message_body(body.clone())
         .send()
         .await
         .unwrap();
@@ -954,20 +954,34 @@ async fn r25_the_secret_is_fetched_once_per_cold_start_and_again_after_a_refusal
     let sync = env.sync();
     let msgs = env.moto.receive(&env.queue_url()).await.unwrap();
     let r = sync.consume(sqs_event(&msgs, &arn), None).await.unwrap();
-    assert_eq!(r.batch_item_failures.len(), 1, "FNO refused the password");
-    let failed_id = &r.batch_item_failures[0].item_identifier;
-    let line = captured()
-        .lines()
-        .find(|l| l.contains(failed_id.as_str()) && l.contains("will be retried"))
-        .map(str::to_owned)
-        .expect("the failure is logged with its message id");
-    assert!(line.contains("HTTP 401"), "{line}");
+    // a refused password is permanent: logged, the account kept outstanding, the message
+    // acknowledged (no retries into the DLQ)
+    assert!(r.batch_item_failures.is_empty(), "{r:?}");
+    let item = env
+        .wiring
+        .state
+        .get_outstanding(ACC)
+        .await
+        .unwrap()
+        .expect("the account is outstanding");
+    assert!(item.reason.contains("HTTP 401"), "{item:?}");
     assert_eq!(env.wiring.secret.fetches(), 1);
+    env.moto.settle(&env.queue_url(), &msgs, &[]).await.unwrap();
 
     // the password is fixed in the secret; the warm function picks it up after the refusal
+    // when the account comes round again (the next scheduled run re-plans it)
     put_secret(env.connection()).await;
+    env.wiring
+        .clients
+        .sqs
+        .send_message()
+        .queue_url(env.queue_url())
+        .message_body(body.replace("sched-refresh", "sched-again"))
+        .send()
+        .await
+        .unwrap();
     let msgs = env.moto.receive(&env.queue_url()).await.unwrap();
-    assert_eq!(msgs.len(), 1, "the failed message is back");
+    assert_eq!(msgs.len(), 1);
     let r = sync.consume(sqs_event(&msgs, &arn), None).await.unwrap();
     assert!(r.batch_item_failures.is_empty(), "{r:?}");
     assert_eq!(
@@ -975,6 +989,13 @@ async fn r25_the_secret_is_fetched_once_per_cold_start_and_again_after_a_refusal
         2,
         "fetched again after the refusal"
     );
+    assert!(env
+        .wiring
+        .state
+        .get_outstanding(ACC)
+        .await
+        .unwrap()
+        .is_none());
     env.moto.settle(&env.queue_url(), &msgs, &[]).await.unwrap();
 
     // working settings are not fetched again per message
