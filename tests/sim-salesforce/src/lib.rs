@@ -21,7 +21,9 @@
 //! `REQUEST_LIMIT_EXCEEDED` past it) and carries `Sforce-Limit-Info: api-usage=N/M`.
 //!
 //! Test hooks outside the API paths: `GET /__sim/state`, `GET /__sim/calls`,
-//! `POST /__sim/clock?now=ISO`.
+//! `POST /__sim/clock?now=ISO`, `POST /__sim/quota?used=N` (the daily usage now reads N,
+//! default 0: the quota resets), `POST /__sim/sessions/expire` (every issued token is refused
+//! from now on: 401 mid-run).
 //!
 //! Fault injection ([`SimOptions`]): latency, HTTP 500 (`UNKNOWN_EXCEPTION`), timeouts (the
 //! response is held for `timeout_delay`, then 503), session expiry, quota — rates drawn from
@@ -137,6 +139,8 @@ struct Inner {
     rng: Mutex<rand::rngs::StdRng>,
     calls: Mutex<BTreeMap<String, u64>>,
     api_calls: AtomicU64,
+    /// `api_calls` when the usage was last set ([`RunningSim::set_api_usage`]).
+    usage_base: AtomicU64,
     tokens: Mutex<HashMap<String, Token>>,
     cursors: Mutex<HashMap<String, Cursor>>,
     cursor_seq: AtomicU64,
@@ -192,6 +196,7 @@ impl SalesforceSim {
             opts: Mutex::new(opts),
             calls: Mutex::new(BTreeMap::new()),
             api_calls: AtomicU64::new(0),
+            usage_base: AtomicU64::new(0),
             tokens: Mutex::new(HashMap::new()),
             cursors: Mutex::new(HashMap::new()),
             cursor_seq: AtomicU64::new(0),
@@ -345,6 +350,21 @@ impl RunningSim {
     /// Calls counted against the daily quota (authenticated data calls; not token calls).
     pub fn api_calls(&self) -> u64 {
         self.inner.api_calls.load(Ordering::SeqCst)
+    }
+    /// Requests spent in the current 24 h window, as `Sforce-Limit-Info` reports them.
+    pub fn api_usage(&self) -> u64 {
+        api_usage(&self.inner, &lock(&self.inner.opts))
+    }
+    /// The daily usage now reads `used` (calls after count on from it): `0` is the quota
+    /// resetting, `daily_api_limit` exhausts it mid-run (403 `REQUEST_LIMIT_EXCEEDED`).
+    /// [`RunningSim::api_calls`] keeps counting every metered call.
+    pub fn set_api_usage(&self, used: u64) {
+        set_api_usage(&self.inner, used);
+    }
+    /// Every token issued so far is refused from now on (401 `INVALID_SESSION_ID`), as when
+    /// an admin revokes the sessions mid-run; new tokens work.
+    pub fn expire_sessions(&self) {
+        lock(&self.inner.tokens).clear();
     }
     /// Replaces the options for the calls that follow (port, seed and tls are ignored).
     pub fn set_options(&self, o: SimOptions) {
@@ -512,13 +532,23 @@ async fn handle(
         ("GET", "/__sim/state") => return axum::Json(state_json(&inner)).into_response(),
         ("GET", "/__sim/calls") => {
             let opts = lock(&inner.opts).clone();
-            let n = inner.api_calls.load(Ordering::SeqCst);
             let v = json!({
                 "byEndpoint": *lock(&inner.calls),
-                "apiCalls": n,
-                "apiUsage": {"used": opts.api_usage_start + n, "max": opts.daily_api_limit},
+                "apiCalls": inner.api_calls.load(Ordering::SeqCst),
+                "apiUsage": {"used": api_usage(&inner, &opts), "max": opts.daily_api_limit},
             });
             return axum::Json(v).into_response();
+        }
+        ("POST", "/__sim/quota") => {
+            let Ok(used) = param(&params, "used").unwrap_or("0").parse() else {
+                return (StatusCode::BAD_REQUEST, "used must be a whole number").into_response();
+            };
+            set_api_usage(&inner, used);
+            return StatusCode::NO_CONTENT.into_response();
+        }
+        ("POST", "/__sim/sessions/expire") => {
+            lock(&inner.tokens).clear();
+            return StatusCode::NO_CONTENT.into_response();
         }
         ("POST", "/__sim/clock") => {
             let now = match param(&params, "now") {
@@ -591,7 +621,7 @@ async fn handle(
     if !authenticate(&inner, &headers, &opts) {
         return session_invalid();
     }
-    let used = opts.api_usage_start + inner.api_calls.load(Ordering::SeqCst);
+    let used = api_usage(&inner, &opts);
     if used >= opts.daily_api_limit {
         let mut r = rest_error(
             StatusCode::FORBIDDEN,
@@ -603,7 +633,7 @@ async fn handle(
         return r;
     }
     let n = inner.api_calls.fetch_add(1, Ordering::SeqCst) + 1;
-    let used = opts.api_usage_start + n;
+    let used = opts.api_usage_start + n.saturating_sub(inner.usage_base.load(Ordering::SeqCst));
     if !opts.latency.is_zero() {
         tokio::time::sleep(opts.latency).await;
     }
@@ -644,6 +674,24 @@ async fn handle(
     };
     set_limit_header(&mut resp, used, opts.daily_api_limit);
     resp
+}
+
+/// Requests spent in the current window: the options' starting usage plus the metered calls
+/// since the usage was last set.
+fn api_usage(inner: &Inner, opts: &SimOptions) -> u64 {
+    let since = inner
+        .api_calls
+        .load(Ordering::SeqCst)
+        .saturating_sub(inner.usage_base.load(Ordering::SeqCst));
+    opts.api_usage_start + since
+}
+
+fn set_api_usage(inner: &Inner, used: u64) {
+    let mut opts = lock(&inner.opts);
+    inner
+        .usage_base
+        .store(inner.api_calls.load(Ordering::SeqCst), Ordering::SeqCst);
+    opts.api_usage_start = used;
 }
 
 fn count(inner: &Inner, kind: &str) {
