@@ -85,7 +85,11 @@ pub struct SimOptions {
     pub daily_api_limit: u64,
     /// Requests already spent today (the usage counter starts here).
     pub api_usage_start: u64,
-    /// Limit injected faults (500, timeout) to these endpoint kinds; empty = all.
+    /// Per record written (`sobject_patch`, each record of `composite`): the record is not
+    /// written and fails with `UNABLE_TO_LOCK_ROW` (400 for a single PATCH, a failed result
+    /// in a composite answer), as when another transaction holds the row.
+    pub lock_row_rate: f64,
+    /// Limit injected faults (500, timeout, row locks) to these endpoint kinds; empty = all.
     pub fault_endpoints: Vec<String>,
     /// Clock start (else the fixture's `now`, else system time); runs at wall speed.
     pub now: Option<DateTime<Utc>>,
@@ -105,6 +109,7 @@ impl Default for SimOptions {
             http_500_rate: 0.0,
             timeout_rate: 0.0,
             timeout_delay: Duration::from_secs(30),
+            lock_row_rate: 0.0,
             token_ttl: Duration::from_secs(2 * 3600),
             expire_session_after: None,
             daily_api_limit: 15_000,
@@ -666,8 +671,8 @@ async fn handle(
             ("describe", ["sobjects", t, _]) => describe(&inner, t, &version),
             ("deleted", ["sobjects", t, _]) => deleted(&inner, t, &params),
             ("sobject_get", ["sobjects", t, id]) => sobject_get(&inner, t, id, &version, &params),
-            ("sobject_patch", ["sobjects", t, id]) => sobject_patch(&inner, t, id, &body),
-            ("composite", _) => composite(&inner, &body),
+            ("sobject_patch", ["sobjects", t, id]) => sobject_patch(&inner, &opts, t, id, &body),
+            ("composite", _) => composite(&inner, &opts, &body),
             ("limits", _) => limits(used, &opts),
             _ => not_found(),
         }
@@ -1176,7 +1181,22 @@ fn parse_body(body: &[u8]) -> Result<Value, Box<Response>> {
     })
 }
 
-fn sobject_patch(inner: &Inner, sobject: &str, id: &str, body: &[u8]) -> Response {
+/// The `lock_row_rate` draw for one record written through `kind`.
+fn row_locked(inner: &Inner, opts: &SimOptions, kind: &str) -> bool {
+    opts.lock_row_rate > 0.0
+        && (opts.fault_endpoints.is_empty() || opts.fault_endpoints.iter().any(|k| k == kind))
+        && lock(&inner.rng).random::<f64>() < opts.lock_row_rate
+}
+
+const LOCKED: &str = "unable to obtain exclusive access to this record or 1 records";
+
+fn sobject_patch(
+    inner: &Inner,
+    opts: &SimOptions,
+    sobject: &str,
+    id: &str,
+    body: &[u8],
+) -> Response {
     let v = match parse_body(body) {
         Ok(v) => v,
         Err(r) => return *r,
@@ -1191,6 +1211,12 @@ fn sobject_patch(inner: &Inner, sobject: &str, id: &str, body: &[u8]) -> Respons
     };
     let mut org = lock(&inner.org);
     match org.check_update(sobject, id, &fields) {
+        Ok(_) if row_locked(inner, opts, "sobject_patch") => rest_error(
+            StatusCode::BAD_REQUEST,
+            "UNABLE_TO_LOCK_ROW",
+            &format!("{LOCKED}: {id}"),
+            None,
+        ),
         Ok((table, full_id, values)) => {
             org.apply_update(&table, &full_id, values);
             StatusCode::NO_CONTENT.into_response()
@@ -1220,7 +1246,7 @@ fn save_error(code: &str, message: &str, fields: &[String]) -> J {
 }
 
 /// `PATCH /composite/sobjects`: ≤ 200 records, results in request order, allOrNone.
-fn composite(inner: &Inner, body: &[u8]) -> Response {
+fn composite(inner: &Inner, opts: &SimOptions, body: &[u8]) -> Response {
     let v = match parse_body(body) {
         Ok(v) => v,
         Err(r) => return *r,
@@ -1304,19 +1330,27 @@ fn composite(inner: &Inner, body: &[u8]) -> Response {
                     ),
                 ));
             };
-            org.check_update(t, &rid, obj).map_err(|e| {
-                let code = if e.code == "NOT_FOUND" {
-                    "INVALID_CROSS_REFERENCE_KEY"
-                } else {
-                    e.code.as_str()
-                };
-                let msg = if e.code == "NOT_FOUND" {
-                    "invalid cross reference id".to_owned()
-                } else {
-                    e.message.clone()
-                };
-                (Some(rid.clone()), save_error(code, &msg, &e.fields))
-            })
+            org.check_update(t, &rid, obj)
+                .map_err(|e| {
+                    let code = if e.code == "NOT_FOUND" {
+                        "INVALID_CROSS_REFERENCE_KEY"
+                    } else {
+                        e.code.as_str()
+                    };
+                    let msg = if e.code == "NOT_FOUND" {
+                        "invalid cross reference id".to_owned()
+                    } else {
+                        e.message.clone()
+                    };
+                    (Some(rid.clone()), save_error(code, &msg, &e.fields))
+                })
+                .and_then(|ok| {
+                    if row_locked(inner, opts, "composite") {
+                        let msg = format!("{LOCKED}: {rid}");
+                        return Err((Some(rid), save_error("UNABLE_TO_LOCK_ROW", &msg, &[])));
+                    }
+                    Ok(ok)
+                })
         })
         .collect();
     let any_failed = checked.iter().any(Result::is_err);

@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use serde_json::json;
+use serde_json::{json, Value};
 use sim_salesforce::SimOptions;
 use std::time::{Duration, Instant};
 
@@ -211,4 +211,52 @@ async fn sessions_expire_mid_run_on_demand() {
         .expect("sessions hook");
     assert_eq!(r.status(), 204);
     assert_eq!(get(&sim, &tok2, "limits").await.0, 401);
+}
+
+#[tokio::test]
+async fn row_locks_fail_records_without_writing_them() {
+    let sim = start(SimOptions {
+        lock_row_rate: 1.0,
+        ..SimOptions::default()
+    })
+    .await;
+    let tok = token(&sim).await;
+    let body = json!({"allOrNone": false, "records": [
+        {"attributes": {"type": "Account"}, "id": ACME, "FNO_Account_ID__c": "FNO-A"},
+        {"attributes": {"type": "Opportunity"}, "id": "006Dm0000000099IAA", "Name": "x"}
+    ]});
+    let (s, _, v) = patch(&sim, &tok, "composite/sobjects", body).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v[0]["success"], false);
+    assert_eq!(v[0]["errors"][0]["statusCode"], "UNABLE_TO_LOCK_ROW");
+    assert_eq!(
+        v[1]["errors"][0]["statusCode"], "INVALID_CROSS_REFERENCE_KEY",
+        "a record that fails its checks fails for that reason"
+    );
+    let (s, _, v) = patch(
+        &sim,
+        &tok,
+        &format!("sobjects/Account/{ACME}"),
+        json!({"FNO_Account_ID__c": "FNO-B"}),
+    )
+    .await;
+    assert_eq!((s, error_code(&v)), (400, "UNABLE_TO_LOCK_ROW"));
+    assert_eq!(
+        sim.record("Account", ACME).expect("acme")["FNO_Account_ID__c"],
+        Value::Null,
+        "a locked row is not written"
+    );
+    sim.set_options(SimOptions {
+        lock_row_rate: 1.0,
+        fault_endpoints: vec!["composite".into()],
+        ..SimOptions::default()
+    });
+    let (s, _, _) = patch(
+        &sim,
+        &tok,
+        &format!("sobjects/Account/{ACME}"),
+        json!({"FNO_Account_ID__c": "FNO-B"}),
+    )
+    .await;
+    assert_eq!(s, 204, "sobject_patch is not in fault_endpoints");
 }
