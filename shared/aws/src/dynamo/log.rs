@@ -31,8 +31,13 @@ use std::collections::BTreeMap;
 const META_TASK: &str = "#meta";
 /// DynamoDB accepts at most 25 puts per BatchWriteItem.
 const BATCH_WRITE_MAX: usize = 25;
-/// Attempts for unprocessed batch items (throttling) before the append fails.
-const BATCH_WRITE_ATTEMPTS: u32 = 8;
+/// Unprocessed batch items (throttling) are re-sent with the shared jittered backoff, 8
+/// attempts in all, before the append fails.
+const BATCH_WRITE_BACKOFF: retry::Backoff = retry::Backoff::new(
+    std::time::Duration::from_millis(25),
+    std::time::Duration::from_millis(1600),
+    7,
+);
 /// Request/response payloads above this many bytes are stored truncated (items are ≤ 400 KB).
 pub const MAX_PAYLOAD_BYTES: usize = 100 * 1024;
 /// DynamoDB calls one `query` may make before it returns a short page with a cursor.
@@ -457,24 +462,8 @@ impl TransactionLog for DynamoTransactionLog {
                         })
                 })
                 .collect::<Result<_, _>>()?;
-            let mut attempt = 0;
-            while !pending.is_empty() {
-                attempt += 1;
-                if attempt > BATCH_WRITE_ATTEMPTS {
-                    return Err(StoreError::backend(
-                        "dynamodb BatchWriteItem transaction log",
-                        format!(
-                            "{} entries still unprocessed after {BATCH_WRITE_ATTEMPTS} attempts",
-                            pending.len()
-                        ),
-                    ));
-                }
-                if attempt > 1 {
-                    tokio::time::sleep(std::time::Duration::from_millis(
-                        25 << (attempt - 2).min(6),
-                    ))
-                    .await;
-                }
+            let mut retrier = BATCH_WRITE_BACKOFF.start(None);
+            loop {
                 let out = self
                     .client
                     .batch_write_item()
@@ -488,6 +477,19 @@ impl TransactionLog for DynamoTransactionLog {
                     .unprocessed_items
                     .and_then(|mut m| m.remove(&self.table))
                     .unwrap_or_default();
+                if pending.is_empty() {
+                    break;
+                }
+                if !retrier.again().await {
+                    return Err(StoreError::backend(
+                        "dynamodb BatchWriteItem transaction log",
+                        format!(
+                            "{} entries still unprocessed after {} attempts",
+                            pending.len(),
+                            retrier.attempt() + 1
+                        ),
+                    ));
+                }
             }
         }
         let first = entries
