@@ -80,6 +80,8 @@ enum Command {
         /// Accounts synced at once, 1 to 64 (default 4).
         #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(*EngineSettings::CONCURRENCY.start() as u64..=*EngineSettings::CONCURRENCY.end() as u64))]
         concurrency: Option<usize>,
+        #[command(flatten)]
+        faults: Faults,
     },
     /// Ingest license information from a fixture's org and print the license table.
     Licenses {
@@ -92,6 +94,79 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+}
+
+/// A probability flag: a number from 0 to 1.
+fn rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
+        _ => Err(format!("{s:?} is not a rate from 0 to 1 (e.g. 0.05)")),
+    }
+}
+
+/// The simulators' fault injection, to watch the engine ride out failures (rates are per call).
+#[derive(clap::Args, Debug, Default)]
+#[command(next_help_heading = "Faults (simulators)")]
+struct Faults {
+    /// Seed of both simulators' fault draws (same seed, same faults at --concurrency 1).
+    #[arg(long)]
+    fault_seed: Option<u64>,
+    /// Salesforce data calls answered HTTP 500 UNKNOWN_EXCEPTION.
+    #[arg(long, value_parser = rate, default_value_t = 0.0, allow_negative_numbers = true)]
+    sf_http_500_rate: f64,
+    /// Salesforce data calls held past the client's timeout.
+    #[arg(long, value_parser = rate, default_value_t = 0.0, allow_negative_numbers = true)]
+    sf_timeout_rate: f64,
+    /// Salesforce records written that fail UNABLE_TO_LOCK_ROW.
+    #[arg(long, value_parser = rate, default_value_t = 0.0, allow_negative_numbers = true)]
+    sf_lock_row_rate: f64,
+    /// Every Salesforce session expires after N data calls (401 mid-run).
+    #[arg(long)]
+    sf_expire_session_after: Option<u64>,
+    /// FNO calls answered HTTP 500 (an HTML page).
+    #[arg(long, value_parser = rate, default_value_t = 0.0, allow_negative_numbers = true)]
+    fno_http_500_rate: f64,
+    /// FNO calls held past the client's timeout.
+    #[arg(long, value_parser = rate, default_value_t = 0.0, allow_negative_numbers = true)]
+    fno_timeout_rate: f64,
+    /// FNO calls answered with a SOAP fault (HTTP 500).
+    #[arg(long, value_parser = rate, default_value_t = 0.0, allow_negative_numbers = true)]
+    fno_soap_fault_rate: f64,
+    /// FNO calls answered statusInfo FAILURE (nothing processed).
+    #[arg(long, value_parser = rate, default_value_t = 0.0, allow_negative_numbers = true)]
+    fno_failure_rate: f64,
+    /// FNO calls applied, then the connection closed before the reply.
+    #[arg(long, value_parser = rate, default_value_t = 0.0, allow_negative_numbers = true)]
+    fno_lost_reply_rate: f64,
+}
+
+/// A simulated timeout holds the answer this long; the clients give up before.
+const FAULT_TIMEOUT_DELAY: std::time::Duration = std::time::Duration::from_secs(3);
+const FAULT_CLIENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+impl Faults {
+    /// The stack options that inject these faults.
+    fn stack_options(&self) -> StackOptions {
+        let mut o = StackOptions::default();
+        let (sf, fno) = (&mut o.salesforce, &mut o.flexnet);
+        if let Some(seed) = self.fault_seed {
+            (sf.seed, fno.seed) = (seed, seed);
+        }
+        sf.http_500_rate = self.sf_http_500_rate;
+        sf.timeout_rate = self.sf_timeout_rate;
+        sf.lock_row_rate = self.sf_lock_row_rate;
+        sf.expire_session_after = self.sf_expire_session_after;
+        fno.http_500_rate = self.fno_http_500_rate;
+        fno.timeout_rate = self.fno_timeout_rate;
+        fno.soap_fault_rate = self.fno_soap_fault_rate;
+        fno.failure_rate = self.fno_failure_rate;
+        fno.lost_reply_rate = self.fno_lost_reply_rate;
+        if self.sf_timeout_rate > 0.0 || self.fno_timeout_rate > 0.0 {
+            (sf.timeout_delay, fno.timeout_delay) = (FAULT_TIMEOUT_DELAY, FAULT_TIMEOUT_DELAY);
+            o.client_timeout = Some(FAULT_CLIENT_TIMEOUT);
+        }
+        o
+    }
 }
 
 /// Reads the user's JSON file `path`; `what` names its role in errors.
@@ -155,6 +230,7 @@ struct RunArgs {
     out: PathBuf,
     state: Option<PathBuf>,
     settings: EngineSettings,
+    faults: Faults,
 }
 
 async fn execute(args: RunArgs) -> Result<(RunReport, Calls, u128), RunnerError> {
@@ -169,7 +245,7 @@ async fn execute(args: RunArgs) -> Result<(RunReport, Calls, u128), RunnerError>
             state_dir: args.state.clone(),
             config: args.config.clone(),
             settings: Some(args.settings.clone()),
-            ..Default::default()
+            ..args.faults.stack_options()
         },
     )
     .await?;
@@ -270,6 +346,7 @@ async fn main_inner(cli: Cli) -> Result<(), RunnerError> {
                 out: out.clone(),
                 state: None,
                 settings: EngineSettings::default(),
+                faults: Faults::default(),
             })
             .await?;
             print!(
@@ -290,6 +367,7 @@ async fn main_inner(cli: Cli) -> Result<(), RunnerError> {
             state,
             lookback_minutes,
             concurrency,
+            faults,
         } => {
             if mode != Mode::Immediate && (hours.is_some() || from.is_some()) {
                 return Err(RunnerError::Usage(
@@ -323,6 +401,7 @@ async fn main_inner(cli: Cli) -> Result<(), RunnerError> {
                 out: out.clone(),
                 state,
                 settings,
+                faults,
             })
             .await?;
             print!(

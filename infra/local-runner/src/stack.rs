@@ -33,6 +33,8 @@ pub struct StackOptions {
     pub settings: Option<EngineSettings>,
     /// Client retry back-off (tests shorten it).
     pub client_backoff: Option<Duration>,
+    /// Per-request timeout of both clients (default: their own, 30 s and 10 s).
+    pub client_timeout: Option<Duration>,
 }
 
 pub struct Stack {
@@ -46,6 +48,7 @@ pub struct Stack {
     fno_username: String,
     fno_password: String,
     backoff: Option<Duration>,
+    timeout: Option<Duration>,
 }
 
 fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
@@ -149,6 +152,7 @@ impl Stack {
             fno_username,
             fno_password,
             backoff: opts.client_backoff,
+            timeout: opts.client_timeout,
         })
     }
 
@@ -172,7 +176,7 @@ impl Stack {
             self.fno_username.clone(),
             Secret::new(self.fno_password.clone()),
         );
-        c.timeout = Duration::from_secs(10);
+        c.timeout = self.timeout.unwrap_or(Duration::from_secs(10));
         c
     }
 
@@ -201,6 +205,9 @@ impl Stack {
         if let Some(b) = self.backoff {
             sf = sf.with_backoff(b);
             fno = fno.with_backoff(b);
+        }
+        if let Some(t) = self.timeout {
+            sf = sf.with_timeout(t);
         }
         Ok(Engine::new(EngineParts {
             salesforce: sf,

@@ -477,3 +477,70 @@ fn progress_line_on_a_terminal_only() {
     let (piped, _dir) = run(&walkthrough(), "scheduled", &[]);
     assert!(!String::from_utf8_lossy(&piped.stdout).contains("syncing accounts"));
 }
+
+/// (entitlements, line items) in a run's flexnet.json.
+fn fno_totals(out: &Path) -> (usize, usize) {
+    let fno = read(out, "flexnet.json");
+    let ents = fno["entitlements"].as_array().cloned().unwrap_or_default();
+    let lines = ents
+        .iter()
+        .map(|e| e["lineItems"].as_array().map_or(0, Vec::len))
+        .sum();
+    (ents.len(), lines)
+}
+
+#[test]
+fn run_rides_out_simulator_faults_to_the_same_end_state() {
+    let (clean, clean_dir) = run(&walkthrough(), "scheduled", &["--concurrency", "1"]);
+    assert!(clean.status.success(), "{}", failure(&clean).1);
+    let faults = [
+        "--concurrency",
+        "1",
+        "--fault-seed",
+        "7",
+        "--sf-http-500-rate",
+        "0.3",
+        "--sf-lock-row-rate",
+        "0.3",
+        "--fno-soap-fault-rate",
+        "0.3",
+    ];
+    let (o, dir) = run(&walkthrough(), "scheduled", &faults);
+    assert!(o.status.success(), "{}", failure(&o).1);
+    let (clean_out, out) = (clean_dir.path().join("out"), dir.path().join("out"));
+    let (before, after) = (read(&clean_out, "summary.json"), read(&out, "summary.json"));
+    assert_eq!(after["entries"]["Failed"], 0, "{after:#}");
+    for system in ["salesforce", "flexnet"] {
+        let calls = |s: &Value| s["apiCalls"][system].as_u64().unwrap();
+        assert!(
+            calls(&after) > calls(&before),
+            "{system}: faults were injected and retried ({} vs {})",
+            calls(&after),
+            calls(&before)
+        );
+    }
+    assert_eq!(
+        fno_totals(&out),
+        fno_totals(&clean_out),
+        "nothing lost, nothing twice"
+    );
+}
+
+#[test]
+fn fault_rates_outside_0_to_1_are_usage_errors() {
+    for flag in [
+        "--sf-http-500-rate",
+        "--fno-lost-reply-rate",
+        "--fno-timeout-rate",
+    ] {
+        for bad in ["1.5", "-0.1", "often"] {
+            let (o, _dir) = run(&walkthrough(), "scheduled", &[flag, bad]);
+            let (code, err) = failure(&o);
+            assert_eq!(code, Some(2), "{flag} {bad}: {err}");
+            assert!(
+                err.contains(flag) && err.contains("from 0 to 1"),
+                "{flag} {bad}: {err}"
+            );
+        }
+    }
+}

@@ -57,6 +57,16 @@ impl SqsWorkQueue {
         self
     }
 
+    /// Entries SQS failed (not the sender's fault) are re-sent with the shared jittered
+    /// backoff until `max_attempts` in all.
+    fn backoff(&self) -> retry::Backoff {
+        retry::Backoff::new(
+            std::time::Duration::from_millis(50),
+            std::time::Duration::from_millis(1600),
+            self.max_attempts - 1,
+        )
+    }
+
     /// SendMessageBatch calls made so far (for the run's API-call counts).
     pub fn batch_calls(&self) -> u64 {
         self.batch_calls.load(Ordering::Relaxed)
@@ -114,14 +124,9 @@ impl WorkQueue for SqsWorkQueue {
             .collect::<Result<Vec<_>, _>>()?;
         let mut pending: Vec<usize> = (0..items.len()).collect();
         let mut given_up: Vec<(usize, String)> = Vec::new();
-        let mut attempt = 0;
+        let mut retrier = self.backoff().start(None);
         while !pending.is_empty() {
-            attempt += 1;
-            if attempt > 1 {
-                tokio::time::sleep(std::time::Duration::from_millis(50 << (attempt - 2).min(5)))
-                    .await;
-            }
-            let mut retry = Vec::new();
+            let mut retry: Vec<(usize, String)> = Vec::new();
             for (chunk_no, chunk) in pending.chunks(BATCH_MAX).enumerate() {
                 let batch: Vec<(usize, String)> =
                     chunk.iter().map(|&i| (i, bodies[i].clone())).collect();
@@ -132,7 +137,7 @@ impl WorkQueue for SqsWorkQueue {
                         // account not yet confirmed as queued
                         let not_queued: Vec<&str> = pending[chunk_no * BATCH_MAX..]
                             .iter()
-                            .chain(retry.iter())
+                            .chain(retry.iter().map(|(i, _)| i))
                             .chain(given_up.iter().map(|(i, _)| i))
                             .map(|&i| items[i].account_id.as_str())
                             .collect();
@@ -147,21 +152,25 @@ impl WorkQueue for SqsWorkQueue {
                     }
                 };
                 for (i, code, sender_fault) in failed {
-                    if sender_fault || attempt >= self.max_attempts {
+                    if sender_fault {
                         given_up.push((i, code));
                     } else {
-                        retry.push(i);
+                        retry.push((i, code));
                     }
                 }
             }
+            if !retry.is_empty() && !retrier.again().await {
+                given_up.append(&mut retry);
+            }
             if !retry.is_empty() {
+                let attempt = retrier.attempt();
                 tracing::warn!(
                     count = retry.len(),
                     attempt,
                     "retrying SQS entries that failed"
                 );
             }
-            pending = retry;
+            pending = retry.into_iter().map(|(i, _)| i).collect();
         }
         if given_up.is_empty() {
             return Ok(());

@@ -11,10 +11,21 @@
 //! * a whole-call FAILURE (nothing processed) is [`FlexnetError::Failure`]; SOAP faults,
 //!   HTTP errors, 401 and transport errors have their own variants;
 //! * reads page through everything (`pageNumber`/`batchSize`, default batch 200, max 2000);
-//! * transport errors and HTTP 5xx are retried with backoff **only for idempotent calls**:
-//!   queries, updates, state changes and creates with an `opType` whose line items all carry
-//!   an explicit activation id (a plain create, or one that auto-generates activation ids,
-//!   could be applied twice);
+//! * transient failures ([`FlexnetError::kind`]: timeouts, connection errors, HTTP 5xx and
+//!   429, server-side SOAP faults) are retried in place with the shared jittered backoff
+//!   ([`retry::Backoff`]), **but a write is repeated only when it cannot have been applied
+//!   twice**. Reads, updates, and creates with an `opType` whose line items all carry an
+//!   explicit activation id are idempotent and retry on any transient failure. Every other
+//!   write — a plain create, a CREATE_OR_UPDATE that lets FNO generate activation ids (a
+//!   replay would add a second line item), renewals, setEntitlementState — is repeated only
+//!   when the failure proves FNO did not process it ([`FlexnetError::is_unprocessed`]: the
+//!   connection was refused, FNO answered 503 or 429, or it returned a SOAP fault, which Axis
+//!   sends when the call threw and nothing was committed). A timeout, a reply cut off, or an
+//!   HTTP 500/502/504 page after the request was sent may hide an applied write: that is
+//!   returned (transient) for the caller to reconcile by reading FNO before sending again;
+//! * an optional deadline ([`FlexnetClient::set_deadline`]): each call's timeout is cut to the
+//!   time left, no retry sleeps past it, and a call that would start after it fails at once
+//!   with [`FlexnetError::Deadline`] (transient, nothing sent);
 //! * the password lives in [`mapping::Secret`] and is only put in the `Authorization` header;
 //!   it never appears in a log line, an error or an [`Exchange`] (tests check this).
 //!
@@ -32,8 +43,10 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use wire::*;
+
+pub use retry::ErrorKind;
 
 /// FNO caps every write request at 25 top-level items.
 pub const MAX_WRITE_BATCH: usize = 25;
@@ -54,7 +67,7 @@ pub struct FlexnetConfig {
     pub password: Secret,
     /// Per-request timeout.
     pub timeout: Duration,
-    /// Extra attempts for idempotent calls after a transport error or HTTP 5xx.
+    /// Extra attempts after a transient failure (for writes: only when it was not applied).
     pub max_retries: u32,
 }
 
@@ -94,15 +107,64 @@ pub enum FlexnetError {
     Malformed { operation: String, message: String },
     #[error("FNO {operation} failed: {reason}")]
     Failure { operation: String, reason: String },
+    /// The invocation's deadline leaves no time for this call: it was not sent.
+    #[error("no time left before the invocation's deadline for the FNO {operation} call")]
+    Deadline { operation: String },
+}
+
+/// A fault FNO raised while processing (`soapenv:Server…`), as opposed to one about the request
+/// itself (`soapenv:Client…`, or Axis's SAX errors for a request that does not match the WSDL).
+fn server_fault(code: &str, message: &str) -> bool {
+    let local = code.rsplit(':').next().unwrap_or(code);
+    local.starts_with("Server")
+        && !message.contains("SAXException")
+        && !message.contains("SAXParseException")
 }
 
 impl FlexnetError {
-    /// Worth retrying later (a run may re-queue the work): transport errors, HTTP 5xx, faults.
+    /// What this failure means for the caller (the client already retried in place what was
+    /// safe to repeat):
+    /// * `Transient`: timeouts, connection errors, HTTP 5xx and 429, server-side SOAP faults,
+    ///   a deadline reached — try again later (after reading FNO, for a write that may have
+    ///   been applied: see [`is_unprocessed`](Self::is_unprocessed));
+    /// * `Permanent`: refused credentials, configuration errors, other HTTP 4xx, client-side
+    ///   faults, a whole-call `statusInfo` FAILURE, answers that cannot be read.
+    ///
+    /// FNO documents no rate limit, so nothing here is `Quota`.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            FlexnetError::Transport { .. } | FlexnetError::Deadline { .. } => ErrorKind::Transient,
+            FlexnetError::Fault { code, message, .. } if server_fault(code, message) => {
+                ErrorKind::Transient
+            }
+            FlexnetError::Http { status, .. } if *status >= 500 || *status == 429 => {
+                ErrorKind::Transient
+            }
+            _ => ErrorKind::Permanent,
+        }
+    }
+
+    /// Worth retrying (in place when safe, then later): [`ErrorKind::Transient`].
     pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            FlexnetError::Transport { .. } | FlexnetError::Fault { .. }
-        ) || matches!(self, FlexnetError::Http { status, .. } if *status >= 500)
+        self.kind() == ErrorKind::Transient
+    }
+
+    /// FNO cannot have processed the request: it was never sent (configuration, deadline), the
+    /// connection was refused, FNO refused it before processing (401, 429, 503), raised a SOAP
+    /// fault, or answered FAILURE ("nothing was processed"). False when a write may have been
+    /// applied: a timeout or a reply lost after sending, an HTTP 500/502/504 page, an answer
+    /// that could not be read.
+    pub fn is_unprocessed(&self) -> bool {
+        match self {
+            FlexnetError::Config(_)
+            | FlexnetError::Unauthorized
+            | FlexnetError::Deadline { .. }
+            | FlexnetError::Fault { .. }
+            | FlexnetError::Failure { .. } => true,
+            FlexnetError::Transport { source, .. } => source.is_connect(),
+            FlexnetError::Http { status, .. } => matches!(status, 429 | 503),
+            FlexnetError::Malformed { .. } => false,
+        }
     }
 }
 
@@ -307,9 +369,11 @@ pub struct FlexnetClient {
     base_url: String,
     username: String,
     password: Secret,
-    max_retries: u32,
     page_size: u32,
-    backoff: Duration,
+    /// Per-request timeout (before the deadline cuts it).
+    timeout: Duration,
+    backoff: retry::Backoff,
+    deadline: retry::Deadline,
     calls: AtomicU64,
     last: Mutex<Option<Arc<Exchange>>>,
 }
@@ -327,6 +391,49 @@ impl std::fmt::Debug for FlexnetClient {
 enum Body {
     Element { name: String, xml: String },
     Fault { code: String, message: String },
+}
+
+/// A rendered SOAP request and what its answer must be called.
+struct SoapCall<'a> {
+    endpoint: &'static str,
+    operation: &'a str,
+    url: String,
+    envelope: String,
+    expected: String,
+}
+
+/// A SOAP answer read as `R`: a fault, an HTTP error, or the expected response element.
+fn answer<R: DeserializeOwned>(
+    c: &SoapCall<'_>,
+    status: u16,
+    text: &str,
+) -> Result<R, FlexnetError> {
+    let operation = c.operation.to_owned();
+    let parsed = body_of(text);
+    if let Ok(Body::Fault { code, message }) = parsed {
+        return Err(FlexnetError::Fault {
+            operation,
+            code,
+            message,
+        });
+    }
+    if !(200..300).contains(&status) {
+        tracing::warn!(operation, status, "FNO HTTP error");
+        return Err(FlexnetError::Http { operation, status });
+    }
+    let malformed = |message: String| FlexnetError::Malformed {
+        operation: operation.clone(),
+        message,
+    };
+    let (name, xml) = match parsed {
+        Ok(Body::Element { name, xml }) => (name, xml),
+        Ok(Body::Fault { .. }) => unreachable!("handled above"),
+        Err(e) => return Err(malformed(e)),
+    };
+    if name != c.expected {
+        return Err(malformed(format!("expected {}, got {name}", c.expected)));
+    }
+    quick_xml::de::from_str(&xml).map_err(|e| malformed(e.to_string()))
 }
 
 /// The first element of `soapenv:Body`, re-rendered with local names only (prefixes and
@@ -513,8 +620,11 @@ impl FlexnetClient {
         if config.password.is_empty() {
             return Err(FlexnetError::Config("the FNO password is empty".into()));
         }
+        if config.timeout.is_zero() {
+            return Err(FlexnetError::Config("the FNO timeout is zero".into()));
+        }
         let http = reqwest::Client::builder()
-            .timeout(config.timeout)
+            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
             .build()
             .map_err(|e| FlexnetError::Config(format!("HTTP client: {e}")))?;
         Ok(FlexnetClient {
@@ -522,9 +632,14 @@ impl FlexnetClient {
             base_url: url,
             username: config.username,
             password: config.password,
-            max_retries: config.max_retries,
             page_size: 200,
-            backoff: Duration::from_millis(200),
+            timeout: config.timeout,
+            backoff: retry::Backoff::new(
+                Duration::from_millis(200),
+                Duration::from_secs(5),
+                config.max_retries,
+            ),
+            deadline: retry::Deadline::default(),
             calls: AtomicU64::new(0),
             last: Mutex::new(None),
         })
@@ -536,10 +651,23 @@ impl FlexnetClient {
         self
     }
 
-    /// First retry delay (doubles per attempt, capped at 5 s).
+    /// Ceiling of the first retry delay (default 200 ms; the ceiling doubles per attempt up to
+    /// 5 s, each delay drawn below it: [`retry::Backoff`]).
     pub fn with_backoff(mut self, d: Duration) -> Self {
-        self.backoff = d;
+        self.backoff.first = d;
         self
+    }
+
+    /// When the current invocation must be done (`None` = never): each call's timeout is cut
+    /// to the time left, no retry sleeps past it, and a call that would start after it fails
+    /// at once with [`FlexnetError::Deadline`].
+    pub fn set_deadline(&self, at: Option<Instant>) {
+        self.deadline.set(at);
+    }
+
+    /// The deadline set with [`set_deadline`](Self::set_deadline).
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline.get()
     }
 
     pub fn base_url(&self) -> &str {
@@ -562,7 +690,8 @@ impl FlexnetClient {
         ex
     }
 
-    /// One SOAP call: render, post (with retries when `idempotent`), parse.
+    /// One SOAP call: render, post (retrying what is safe to repeat, see the module docs),
+    /// parse.
     async fn call<Q: Serialize, R: DeserializeOwned>(
         &self,
         endpoint: &'static str,
@@ -577,135 +706,93 @@ impl FlexnetClient {
                 message: format!("cannot render the request: {e}"),
             }
         })?;
-        let envelope = format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><soapenv:Envelope xmlns:soapenv=\"{SOAP_ENV}\">\
-             <soapenv:Header/><soapenv:Body>{body}</soapenv:Body></soapenv:Envelope>"
-        );
-        let url = format!("{}{endpoint}", self.base_url);
+        let call = SoapCall {
+            endpoint,
+            operation,
+            url: format!("{}{endpoint}", self.base_url),
+            envelope: format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><soapenv:Envelope xmlns:soapenv=\"{SOAP_ENV}\">\
+                 <soapenv:Header/><soapenv:Body>{body}</soapenv:Body></soapenv:Envelope>"
+            ),
+            expected: format!("{}Response", root.strip_suffix("Request").unwrap_or(root)),
+        };
+        let again = |e: &FlexnetError| {
+            let again = e.is_transient() && (idempotent || e.is_unprocessed());
+            if e.is_transient() {
+                tracing::warn!(operation, error = %e, retry = again, "FNO call failed (transient)");
+            }
+            again
+        };
+        retry::retry(
+            self.backoff,
+            self.deadline(),
+            |attempt| self.post_once(&call, attempt),
+            again,
+        )
+        .await
+    }
+
+    /// One attempt of a SOAP call; every attempt is remembered as the last exchange.
+    async fn post_once<R: DeserializeOwned>(
+        &self,
+        c: &SoapCall<'_>,
+        attempt: u32,
+    ) -> Result<(R, Arc<Exchange>), FlexnetError> {
+        let operation = c.operation;
+        let timeout = self
+            .deadline
+            .cap(self.timeout)
+            .map_err(|_| FlexnetError::Deadline {
+                operation: operation.to_owned(),
+            })?;
         let mut ex = Exchange {
             operation: operation.to_owned(),
-            endpoint: endpoint.to_owned(),
-            request_xml: envelope.clone(),
+            endpoint: c.endpoint.to_owned(),
+            request_xml: c.envelope.clone(),
             response_xml: None,
             http_status: None,
         };
-        let mut attempt = 0u32;
-        let expected = format!("{}Response", root.strip_suffix("Request").unwrap_or(root));
-        loop {
-            self.calls.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!(operation, endpoint, attempt, "FNO SOAP call");
-            let sent = self
-                .http
-                .post(&url)
-                .basic_auth(&self.username, Some(self.password.expose()))
-                .header(reqwest::header::CONTENT_TYPE, "text/xml; charset=utf-8")
-                .header("SOAPAction", "\"\"")
-                .body(envelope.clone())
-                .send()
-                .await;
-            let retry = idempotent && attempt < self.max_retries;
-            let resp = match sent {
-                Ok(r) => r,
-                Err(source) => {
-                    tracing::warn!(operation, attempt, error = %source, "FNO transport error");
-                    if retry {
-                        self.sleep(attempt).await;
-                        attempt += 1;
-                        continue;
-                    }
-                    self.remember(ex);
-                    return Err(FlexnetError::Transport {
-                        operation: operation.to_owned(),
-                        source,
-                    });
-                }
-            };
-            let status = resp.status().as_u16();
-            ex.http_status = Some(status);
-            if status == 401 || status == 403 {
-                ex.response_xml = None;
+        let transport = |source| FlexnetError::Transport {
+            operation: operation.to_owned(),
+            source,
+        };
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(operation, endpoint = c.endpoint, attempt, "FNO SOAP call");
+        let sent = self
+            .http
+            .post(&c.url)
+            .basic_auth(&self.username, Some(self.password.expose()))
+            .header(reqwest::header::CONTENT_TYPE, "text/xml; charset=utf-8")
+            .header("SOAPAction", "\"\"")
+            .timeout(timeout)
+            .body(c.envelope.clone())
+            .send()
+            .await;
+        let resp = match sent {
+            Ok(r) => r,
+            Err(source) => {
                 self.remember(ex);
-                return Err(FlexnetError::Unauthorized);
+                return Err(transport(source));
             }
-            let text = match resp.text().await {
-                Ok(t) => t,
-                Err(source) => {
-                    if retry {
-                        self.sleep(attempt).await;
-                        attempt += 1;
-                        continue;
-                    }
-                    self.remember(ex);
-                    return Err(FlexnetError::Transport {
-                        operation: operation.to_owned(),
-                        source,
-                    });
-                }
-            };
-            tracing::trace!(operation, status, bytes = text.len(), "FNO response");
-            ex.response_xml = Some(text.clone());
-            let parsed = body_of(&text);
-            if let Ok(Body::Fault { code, message }) = &parsed {
-                self.remember(ex);
-                return Err(FlexnetError::Fault {
-                    operation: operation.to_owned(),
-                    code: code.clone(),
-                    message: message.clone(),
-                });
-            }
-            if status >= 500 {
-                tracing::warn!(operation, status, attempt, "FNO HTTP error");
-                if retry {
-                    self.sleep(attempt).await;
-                    attempt += 1;
-                    continue;
-                }
-                self.remember(ex);
-                return Err(FlexnetError::Http {
-                    operation: operation.to_owned(),
-                    status,
-                });
-            }
-            if !(200..300).contains(&status) {
-                self.remember(ex);
-                return Err(FlexnetError::Http {
-                    operation: operation.to_owned(),
-                    status,
-                });
-            }
-            let malformed = |message: String| FlexnetError::Malformed {
-                operation: operation.to_owned(),
-                message,
-            };
-            let (name, xml) = match parsed {
-                Ok(Body::Element { name, xml }) => (name, xml),
-                Ok(Body::Fault { .. }) => unreachable!("handled above"),
-                Err(e) => {
-                    self.remember(ex);
-                    return Err(malformed(e));
-                }
-            };
-            if name != expected {
-                self.remember(ex);
-                return Err(malformed(format!("expected {expected}, got {name}")));
-            }
-            let value: R = match quick_xml::de::from_str(&xml) {
-                Ok(v) => v,
-                Err(e) => {
-                    self.remember(ex);
-                    return Err(malformed(e.to_string()));
-                }
-            };
-            return Ok((value, self.remember(ex)));
+        };
+        let status = resp.status().as_u16();
+        ex.http_status = Some(status);
+        if status == 401 || status == 403 {
+            self.remember(ex);
+            return Err(FlexnetError::Unauthorized);
         }
-    }
-
-    async fn sleep(&self, attempt: u32) {
-        let d = self
-            .backoff
-            .saturating_mul(2u32.saturating_pow(attempt))
-            .min(Duration::from_secs(5));
-        tokio::time::sleep(d).await;
+        let text = match resp.text().await {
+            Ok(t) => t,
+            Err(source) => {
+                self.remember(ex);
+                return Err(transport(source));
+            }
+        };
+        tracing::trace!(operation, status, bytes = text.len(), "FNO response");
+        ex.response_xml = Some(text);
+        let ex = self.remember(ex);
+        let text = ex.response_xml.as_deref().unwrap_or_default();
+        Ok((answer(c, status, text)?, ex))
     }
 
     /// Pages `fetch(page, size)` until a short page.
@@ -1325,7 +1412,7 @@ impl FlexnetClient {
                     "setEntitlementState",
                     "setEntitlementStateRequest",
                     &req,
-                    true,
+                    false,
                 )
                 .await?;
             let (failed, _) = split(r, "setEntitlementState", |f| {

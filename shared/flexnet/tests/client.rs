@@ -987,7 +987,13 @@ async fn fault_soap_fault_carries_code_and_message() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(sim.calls()["setEntitlementState"], 1);
+    assert_eq!(err.kind(), ErrorKind::Transient, "a server-side fault");
+    assert!(err.is_unprocessed());
+    assert_eq!(
+        sim.calls()["setEntitlementState"],
+        3,
+        "a fault proves nothing was applied: retried in place (1 + 2)"
+    );
     let ex = c.last_exchange().unwrap();
     assert_eq!(ex.http_status, Some(500));
     assert!(ex.response_xml.as_deref().unwrap().contains("Fault"));
@@ -1452,4 +1458,169 @@ async fn r18_rich_records_round_trip_through_every_query() {
         state_of(&st, "users", "emailAddress", "rich@acme.example")["zipcode"],
         "78701"
     );
+}
+
+// ------------------------------------------------------------------ temporary vs permanent
+
+#[tokio::test]
+async fn a_lost_reply_to_a_write_is_not_repeated() {
+    let sim = sim_with(faulty(|o| {
+        o.lost_reply_rate = 1.0;
+        o.fault_operations = vec!["createAccount".into()];
+    }))
+    .await;
+    let c = client(&sim); // max_retries 2
+    let err = c
+        .create_accounts(&[account("001LOST", "Lost")], None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, FlexnetError::Transport { .. }), "{err:?}");
+    assert_eq!(err.kind(), ErrorKind::Transient);
+    assert!(!err.is_unprocessed(), "the write may have been applied");
+    assert_eq!(sim.calls()["createAccount"], 1, "never sent twice");
+    assert!(
+        sim.tenant().accounts.iter().any(|a| a.id == "001LOST"),
+        "FNO applied it"
+    );
+    // the same fault on an idempotent write (CREATE_OR_UPDATE) is retried in place
+    c.create_accounts(&[account("001LOST", "Lost")], OpType::CreateOrUpdate)
+        .await
+        .unwrap_err();
+    assert_eq!(sim.calls()["createAccount"], 4);
+}
+
+#[tokio::test]
+async fn lost_replies_to_reads_are_retried() {
+    let sim = sim_with(faulty(|o| {
+        o.lost_reply_rate = 0.5;
+        o.seed = 5;
+    }))
+    .await;
+    let c = client_with(&sim, PASSWORD, 10);
+    for _ in 0..5 {
+        c.verify().await.unwrap();
+    }
+    assert!(sim.calls()["getAccountsQuery"] > 5, "{:?}", sim.calls());
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_retried_even_for_a_plain_create() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    }; // closed again: connections are refused
+    let cfg = FlexnetConfig::new(
+        format!("http://127.0.0.1:{port}"),
+        USER,
+        Secret::new(PASSWORD),
+    );
+    let c = FlexnetClient::new(FlexnetConfig {
+        max_retries: 2,
+        ..cfg
+    })
+    .unwrap()
+    .with_backoff(Duration::from_millis(1));
+    let err = c
+        .create_accounts(&[account("001X", "X")], None)
+        .await
+        .unwrap_err();
+    assert!(err.is_unprocessed(), "{err:?}");
+    assert_eq!(err.kind(), ErrorKind::Transient);
+    assert_eq!(c.calls(), 3, "nothing reached FNO: 1 + 2 retries");
+}
+
+#[test]
+fn faults_and_statuses_are_classified() {
+    let op = || "createAccount".to_owned();
+    let fault = |code: &str, message: &str| FlexnetError::Fault {
+        operation: op(),
+        code: code.into(),
+        message: message.into(),
+    };
+    let http = |status| FlexnetError::Http {
+        operation: op(),
+        status,
+    };
+    use ErrorKind::*;
+    let cases = [
+        (
+            fault("soapenv:Server.userException", "java.rmi.RemoteException"),
+            Transient,
+        ),
+        (fault("ns1:Server", "NullPointerException"), Transient),
+        (fault("soapenv:Client", "bad envelope"), Permanent),
+        (
+            fault(
+                "soapenv:Server.userException",
+                "org.xml.sax.SAXException: bad",
+            ),
+            Permanent,
+        ),
+        (http(500), Transient),
+        (http(503), Transient),
+        (http(429), Transient),
+        (http(404), Permanent),
+        (FlexnetError::Unauthorized, Permanent),
+        (
+            FlexnetError::Failure {
+                operation: op(),
+                reason: "nothing was processed".into(),
+            },
+            Permanent,
+        ),
+        (FlexnetError::Config("x".into()), Permanent),
+        (FlexnetError::Deadline { operation: op() }, Transient),
+    ];
+    for (e, kind) in cases {
+        assert_eq!(e.kind(), kind, "{e}");
+        assert_eq!(e.is_transient(), kind == Transient, "{e}");
+    }
+    assert!(http(503).is_unprocessed() && http(429).is_unprocessed());
+    assert!(!http(500).is_unprocessed() && !http(504).is_unprocessed());
+}
+
+#[tokio::test]
+async fn a_plain_create_answered_with_http_500_is_not_repeated() {
+    let sim = sim_with(faulty(|o| o.http_500_rate = 1.0)).await;
+    let c = client(&sim);
+    let err = c
+        .create_accounts(&[account("001Y", "Y")], None)
+        .await
+        .unwrap_err();
+    assert!(!err.is_unprocessed() && err.is_transient(), "{err:?}");
+    assert_eq!(sim.calls()["createAccount"], 1);
+}
+
+// ------------------------------------------------------------------ deadline
+
+#[tokio::test]
+async fn no_fno_call_starts_past_the_deadline() {
+    let sim = sim().await;
+    let c = client(&sim);
+    c.set_deadline(Some(Instant::now()));
+    let err = c.verify().await.unwrap_err();
+    assert!(matches!(err, FlexnetError::Deadline { .. }), "{err:?}");
+    assert_eq!(err.kind(), ErrorKind::Transient);
+    assert!(err.to_string().contains("deadline"), "{err}");
+    assert_eq!((c.calls(), sim.total_calls()), (0, 0), "nothing sent");
+    c.set_deadline(None);
+    assert_eq!(c.deadline(), None);
+    c.verify().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_deadline_cuts_the_fno_timeout_and_stops_the_retries() {
+    let sim = sim_with(faulty(|o| {
+        o.timeout_rate = 1.0;
+        o.timeout_delay = Duration::from_secs(5);
+    }))
+    .await;
+    let c = client(&sim); // timeout 5 s, max_retries 2
+    c.set_deadline(Some(Instant::now() + Duration::from_millis(300)));
+    let err = c.verify().await.unwrap_err();
+    match &err {
+        FlexnetError::Transport { source, .. } => assert!(source.is_timeout(), "{source:?}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(c.calls(), 1, "no retry could end before the deadline");
 }

@@ -51,7 +51,8 @@ pub struct SalesforceConfig {
     /// Per-request timeout.
     #[serde(default = "default_timeout_secs")]
     pub timeout_secs: u64,
-    /// Extra attempts after a 5xx or a timeout/connection error (backoff 200 ms · 2^n).
+    /// Extra attempts after a transient failure (5xx, 429, row lock, timeout/connection error),
+    /// with the jittered backoff (ceiling 200 ms · 2^n, at most 10 s).
     #[serde(default = "default_max_retries")]
     pub max_retries: u32,
     /// `Sforce-Query-Options: batchSize=N` (Salesforce honours 200..=2000).

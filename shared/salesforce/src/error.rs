@@ -1,5 +1,6 @@
 //! The client's error type. No variant ever holds a token, a client secret or a private key.
 
+use retry::ErrorKind;
 use serde::{Deserialize, Serialize};
 
 /// One entry of a REST error body: Salesforce always answers a failed data call with a JSON
@@ -69,32 +70,64 @@ pub enum SalesforceError {
     /// The connection settings, or the arguments of a call, are not usable.
     #[error("Salesforce client: {0}")]
     Config(String),
+    /// The invocation's deadline leaves no time for this call: it was not sent.
+    #[error("no time left before the invocation's deadline for the Salesforce call to {what}")]
+    Deadline { what: String },
+}
+
+/// Salesforce codes that say "try again shortly": row locks, query timeouts, a busy server.
+const TRANSIENT_CODES: [&str; 3] = ["UNABLE_TO_LOCK_ROW", "QUERY_TIMEOUT", "SERVER_UNAVAILABLE"];
+
+/// A transport failure worth repeating (not a request that could not even be built).
+fn transient_transport(e: &reqwest::Error) -> bool {
+    e.is_timeout() || e.is_connect() || e.is_request() || e.is_body()
 }
 
 impl SalesforceError {
-    /// The org's API quota is spent: stop calling Salesforce (retrying only burns more).
-    pub fn is_quota(&self) -> bool {
-        matches!(self, SalesforceError::LimitExceeded { .. })
+    /// What this failure means for the caller (the client has already retried transient
+    /// failures in place):
+    /// * `Transient`: timeouts and connection errors, HTTP 5xx and 429, `UNABLE_TO_LOCK_ROW`,
+    ///   `QUERY_TIMEOUT`, `SERVER_UNAVAILABLE`, a deadline reached — try again later;
+    /// * `Quota`: 403 `REQUEST_LIMIT_EXCEEDED` — wait until the quota allows;
+    /// * `Permanent`: refused credentials (the token endpoint's `invalid_grant`,
+    ///   `invalid_client`…, a 401 right after a fresh token), other 4xx, configuration
+    ///   errors, answers that cannot be read.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            SalesforceError::LimitExceeded { .. } => ErrorKind::Quota,
+            SalesforceError::Deadline { .. } => ErrorKind::Transient,
+            SalesforceError::Transport { source } if transient_transport(source) => {
+                ErrorKind::Transient
+            }
+            SalesforceError::Api { status, errors }
+                if *status >= 500
+                    || *status == 429
+                    || errors
+                        .iter()
+                        .any(|e| TRANSIENT_CODES.contains(&e.error_code.as_str())) =>
+            {
+                ErrorKind::Transient
+            }
+            _ => ErrorKind::Permanent,
+        }
     }
 
-    /// Worth trying again later (a later run or a re-queued message may succeed): transport
-    /// errors, 5xx, an expired session, and Salesforce's transient codes (row locks, query
-    /// timeouts, concurrency limits).
+    /// The org's API quota is spent: stop calling Salesforce (retrying only burns more).
+    pub fn is_quota(&self) -> bool {
+        self.kind() == ErrorKind::Quota
+    }
+
+    /// Worth trying again (in place, then later): [`ErrorKind::Transient`].
     pub fn is_retryable(&self) -> bool {
-        match self {
-            SalesforceError::Transport { .. } | SalesforceError::SessionExpired => true,
-            SalesforceError::Api { status, errors } => {
-                *status >= 500
-                    || *status == 429
-                    || errors.iter().any(|e| {
-                        matches!(
-                            e.error_code.as_str(),
-                            "UNABLE_TO_LOCK_ROW" | "QUERY_TIMEOUT" | "SERVER_UNAVAILABLE"
-                        )
-                    })
-            }
-            _ => false,
-        }
+        self.kind() == ErrorKind::Transient
+    }
+
+    /// A 401: the session (or the token the call carried) was refused.
+    pub(crate) fn is_unauthorized(&self) -> bool {
+        matches!(
+            self,
+            SalesforceError::SessionExpired | SalesforceError::Api { status: 401, .. }
+        )
     }
 
     /// A `Malformed` error built from a plain description (no serde error at hand).
@@ -144,12 +177,30 @@ mod tests {
             bad.to_string(),
             "Salesforce answered HTTP 400: INVALID_FIELD: No such column 'Foo' on entity 'Account' (fields: Foo)"
         );
-        assert!(SalesforceError::SessionExpired.is_retryable());
+        assert_eq!(SalesforceError::SessionExpired.kind(), ErrorKind::Permanent);
+        assert_eq!(quota.kind(), ErrorKind::Quota);
+        assert_eq!(e500.kind(), ErrorKind::Transient);
+        let e429 = SalesforceError::Api {
+            status: 429,
+            errors: vec![],
+        };
+        assert_eq!(e429.kind(), ErrorKind::Transient);
+        assert_eq!(bad.kind(), ErrorKind::Permanent);
+        let late = SalesforceError::Deadline {
+            what: "/services/data/v62.0/query".into(),
+        };
+        assert_eq!(late.kind(), ErrorKind::Transient);
+        assert!(late.to_string().contains("deadline"), "{late}");
+        assert_eq!(
+            SalesforceError::Config("x".into()).kind(),
+            ErrorKind::Permanent
+        );
         let auth = SalesforceError::Auth {
             error: "invalid_grant".into(),
             description: "audience is invalid".into(),
         };
         assert!(!auth.is_retryable());
+        assert_eq!(auth.kind(), ErrorKind::Permanent);
         assert_eq!(
             auth.to_string(),
             "Salesforce refused the login: invalid_grant: audience is invalid"

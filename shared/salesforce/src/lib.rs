@@ -13,9 +13,15 @@
 //!   of at most 200 records (at most 10 runs of one type each), `allOrNone=false`, results
 //!   mapped back to the request by position;
 //! * describe and `/limits`;
-//! * bounded retries with exponential backoff on 5xx and timeouts/connection errors (every
-//!   call made here is idempotent: GETs and PATCHes of fixed values);
-//!   403 REQUEST_LIMIT_EXCEEDED stops at once ([`SalesforceError::LimitExceeded`]);
+//! * bounded retries in place with the shared jittered backoff ([`retry::Backoff`]) on every
+//!   transient failure ([`SalesforceError::kind`]): timeouts, connection errors, 5xx, 429,
+//!   `UNABLE_TO_LOCK_ROW` (a single PATCH, and the records of a composite update that failed
+//!   on a row lock, re-sent alone). Every call made here is idempotent (GETs and PATCHes of
+//!   fixed values), so repeating one is always safe. 403 REQUEST_LIMIT_EXCEEDED stops at once
+//!   ([`ErrorKind::Quota`]); refused credentials and other 4xx are permanent;
+//! * an optional deadline ([`SalesforceClient::set_deadline`]): each call's timeout is cut to
+//!   the time left, no retry sleeps past it, and a call that would start after it fails at
+//!   once with [`SalesforceError::Deadline`] (transient);
 //! * a running count of API calls, the last `Sforce-Limit-Info: api-usage=N/M`, and the last
 //!   request/response as an [`Exchange`] for the transaction log.
 //!
@@ -29,6 +35,7 @@ pub mod wire;
 pub use config::{SalesforceAuth, SalesforceConfig, DEFAULT_API_VERSION};
 pub use error::{ApiErrorItem, SalesforceError};
 pub use mapping::Secret;
+pub use retry::ErrorKind;
 pub use wire::{ApiUsage, Describe, DescribeField, SaveError, SaveResult};
 
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
@@ -38,7 +45,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// sObject Collections accept at most 200 records per request.
 pub const MAX_COMPOSITE_RECORDS: usize = 200;
@@ -145,10 +152,9 @@ struct Inner {
     api_version: String,
     client_id: String,
     grant: Grant,
-    max_retries: u32,
     batch_size: Option<u32>,
-    timeout_ms: AtomicU64,
-    backoff_ms: AtomicU64,
+    /// When the current invocation must be done (shared by clones).
+    deadline: retry::Deadline,
     /// The cached token; held while minting so concurrent callers wait for one login.
     token: tokio::sync::Mutex<Option<Token>>,
     generations: AtomicU64,
@@ -157,10 +163,14 @@ struct Inner {
     last: Mutex<Option<Recorded>>,
 }
 
-/// The Salesforce client. Cheap to clone; clones share the token, counters and last exchange.
+/// The Salesforce client. Cheap to clone; clones share the token, counters, deadline and last
+/// exchange (timeout and backoff are copied).
 #[derive(Clone)]
 pub struct SalesforceClient {
     inner: Arc<Inner>,
+    /// Per-request timeout (before the deadline cuts it).
+    timeout: Duration,
+    backoff: retry::Backoff,
 }
 
 impl std::fmt::Debug for SalesforceClient {
@@ -259,8 +269,14 @@ fn check_id(sobject: &str, id: &str) -> Result<(), SalesforceError> {
     }
 }
 
-fn retryable_transport(e: &reqwest::Error) -> bool {
-    e.is_timeout() || e.is_connect() || e.is_request() || e.is_body()
+/// The request a data call sends.
+struct DataCall<'a> {
+    method: &'a Method,
+    path: &'a str,
+    body: Option<&'a str>,
+    query_options: bool,
+    /// The path without its query string, for logs and errors.
+    what: &'a str,
 }
 
 /// The token endpoint's request with every credential replaced, for the exchange.
@@ -361,16 +377,20 @@ impl SalesforceClient {
             .build()
             .map_err(|e| config_err(format!("HTTP client: {e}")))?;
         Ok(SalesforceClient {
+            timeout: Duration::from_secs(config.timeout_secs),
+            backoff: retry::Backoff::new(
+                Duration::from_millis(200),
+                Duration::from_secs(10),
+                config.max_retries,
+            ),
             inner: Arc::new(Inner {
                 http,
                 login_url,
                 api_version: config.api_version,
                 client_id,
                 grant,
-                max_retries: config.max_retries,
                 batch_size: config.batch_size,
-                timeout_ms: AtomicU64::new(config.timeout_secs.saturating_mul(1000)),
-                backoff_ms: AtomicU64::new(200),
+                deadline: retry::Deadline::default(),
                 token: tokio::sync::Mutex::new(None),
                 generations: AtomicU64::new(0),
                 calls: AtomicU64::new(0),
@@ -380,20 +400,29 @@ impl SalesforceClient {
         })
     }
 
-    /// First retry delay (default 200 ms; doubles per attempt, capped at 10 s). Shared by clones.
-    pub fn with_backoff(self, first: Duration) -> Self {
-        self.inner
-            .backoff_ms
-            .store(first.as_millis() as u64, Ordering::Relaxed);
+    /// Ceiling of the first retry delay (default 200 ms; the ceiling doubles per attempt up to
+    /// 10 s, each delay drawn below it: [`retry::Backoff`]).
+    pub fn with_backoff(mut self, first: Duration) -> Self {
+        self.backoff.first = first;
         self
     }
 
-    /// Per-request timeout finer than `timeout_secs` (tests). Shared by clones.
-    pub fn with_timeout(self, timeout: Duration) -> Self {
-        self.inner
-            .timeout_ms
-            .store(timeout.as_millis().max(1) as u64, Ordering::Relaxed);
+    /// Per-request timeout finer than `timeout_secs` (tests).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout.max(Duration::from_millis(1));
         self
+    }
+
+    /// When the current invocation must be done (`None` = never), for this client and its
+    /// clones: each call's timeout is cut to the time left, no retry sleeps past it, and a call
+    /// that would start after it fails at once with [`SalesforceError::Deadline`].
+    pub fn set_deadline(&self, at: Option<Instant>) {
+        self.inner.deadline.set(at);
+    }
+
+    /// The deadline set with [`set_deadline`](Self::set_deadline).
+    pub fn deadline(&self) -> Option<Instant> {
+        self.inner.deadline.get()
     }
 
     /// Data requests sent so far (token requests excluded), retries and re-sends included.
@@ -427,16 +456,31 @@ impl SalesforceClient {
         *self.inner.last.lock().unwrap_or_else(|p| p.into_inner()) = Some(ex);
     }
 
-    fn timeout(&self) -> Duration {
-        Duration::from_millis(self.inner.timeout_ms.load(Ordering::Relaxed))
+    /// The timeout for a call starting now, or `Deadline` when none may start.
+    fn call_timeout(&self, what: &str) -> Result<Duration, SalesforceError> {
+        self.inner
+            .deadline
+            .cap(self.timeout)
+            .map_err(|_| SalesforceError::Deadline { what: what.into() })
     }
 
-    async fn backoff(&self, attempt: u32) {
-        let base = self.inner.backoff_ms.load(Ordering::Relaxed);
-        let ms = base
-            .saturating_mul(2u64.saturating_pow(attempt))
-            .min(10_000);
-        tokio::time::sleep(Duration::from_millis(ms)).await;
+    /// Runs `op` with the client's backoff and deadline, repeating transient failures.
+    async fn retrying<T, Fut>(
+        &self,
+        what: &str,
+        op: impl FnMut(u32) -> Fut,
+    ) -> Result<T, SalesforceError>
+    where
+        Fut: std::future::Future<Output = Result<T, SalesforceError>>,
+    {
+        let again = |e: &SalesforceError| {
+            let transient = e.is_retryable();
+            if transient {
+                tracing::warn!(what, error = %e, "Salesforce call failed (transient)");
+            }
+            transient
+        };
+        retry::retry(self.backoff, self.deadline(), op, again).await
     }
 
     fn data_path(&self, rest: &str) -> String {
@@ -471,109 +515,107 @@ impl SalesforceClient {
         }
     }
 
-    /// `POST {login_url}/services/oauth2/token`, retried like data calls on 5xx/transport errors.
+    /// `POST {login_url}/services/oauth2/token`, retried like data calls on transient failures.
     async fn mint(&self) -> Result<Token, SalesforceError> {
+        self.retrying("log in", |attempt| self.mint_once(attempt))
+            .await
+    }
+
+    async fn mint_once(&self, attempt: u32) -> Result<Token, SalesforceError> {
         let i = &self.inner;
+        let timeout = self.call_timeout("log in")?;
         let url = format!("{}/services/oauth2/token", i.login_url);
-        let mut attempt = 0u32;
-        loop {
-            let assertion;
-            let form: Vec<(&str, &str)> = match &i.grant {
-                Grant::ClientCredentials { client_secret } => vec![
-                    ("grant_type", "client_credentials"),
-                    ("client_id", i.client_id.as_str()),
-                    ("client_secret", client_secret.expose()),
-                ],
-                Grant::Jwt { .. } => {
-                    assertion = sign_assertion(&i.client_id, &i.grant)?;
-                    vec![("grant_type", JWT_GRANT), ("assertion", assertion.expose())]
-                }
-            };
-            let mut ex = Recorded {
-                method: "POST".into(),
-                url: url.clone(),
-                request_body: Some(Body::Json(redacted_form(&form))),
-                status: None,
-                response_body: None,
-            };
-            tracing::debug!(url = %url, attempt, "Salesforce token request");
-            let sent = i
-                .http
-                .post(&url)
-                .header(ACCEPT, "application/json")
-                .timeout(self.timeout())
-                .form(&form)
-                .send()
-                .await;
-            let got = match sent {
-                Ok(r) => {
-                    let status = r.status().as_u16();
-                    r.text().await.map(|t| (status, t))
-                }
-                Err(e) => Err(e),
-            };
-            let (status, text) = match got {
-                Ok(x) => x,
-                Err(source) => {
-                    self.remember(ex);
-                    if retryable_transport(&source) && attempt < i.max_retries {
-                        tracing::warn!(attempt, error = %source, "Salesforce token request failed; retrying");
-                        self.backoff(attempt).await;
-                        attempt += 1;
-                        continue;
-                    }
-                    return Err(SalesforceError::Transport { source });
-                }
-            };
-            ex.status = Some(status);
-            ex.response_body = redacted_token_body(status, &text).map(Body::Json);
-            self.remember(ex);
-            if status >= 500 && attempt < i.max_retries {
-                tracing::warn!(status, attempt, "Salesforce token endpoint error; retrying");
-                self.backoff(attempt).await;
-                attempt += 1;
-                continue;
+        let assertion;
+        let form: Vec<(&str, &str)> = match &i.grant {
+            Grant::ClientCredentials { client_secret } => vec![
+                ("grant_type", "client_credentials"),
+                ("client_id", i.client_id.as_str()),
+                ("client_secret", client_secret.expose()),
+            ],
+            Grant::Jwt { .. } => {
+                assertion = sign_assertion(&i.client_id, &i.grant)?;
+                vec![("grant_type", JWT_GRANT), ("assertion", assertion.expose())]
             }
-            if (200..300).contains(&status) {
-                let t: wire::TokenResponse =
-                    serde_json::from_str(&text).map_err(|source| SalesforceError::Malformed {
-                        what: "the token endpoint's answer".into(),
-                        source,
-                    })?;
-                let instance_url = match t.instance_url.as_deref() {
-                    Some(u) if !u.trim().is_empty() => check_url("instance URL", u)?,
-                    _ => i.login_url.clone(),
-                };
-                let generation = i.generations.fetch_add(1, Ordering::Relaxed) + 1;
-                tracing::info!(instance_url = %instance_url, generation, "Salesforce session established");
-                return Ok(Token {
-                    access: Secret::new(t.access_token),
-                    instance_url,
-                    generation,
-                });
+        };
+        let mut ex = Recorded {
+            method: "POST".into(),
+            url: url.clone(),
+            request_body: Some(Body::Json(redacted_form(&form))),
+            status: None,
+            response_body: None,
+        };
+        tracing::debug!(url = %url, attempt, "Salesforce token request");
+        let sent = i
+            .http
+            .post(&url)
+            .header(ACCEPT, "application/json")
+            .timeout(timeout)
+            .form(&form)
+            .send()
+            .await;
+        let got = match sent {
+            Ok(r) => {
+                let status = r.status().as_u16();
+                r.text().await.map(|t| (status, t))
             }
-            if status >= 500 {
-                // the token endpoint failed rather than refused: not an `Auth` verdict
-                return Err(SalesforceError::Api {
-                    status,
-                    errors: wire::parse_error_body(status, &text),
-                });
+            Err(e) => Err(e),
+        };
+        let (status, text) = match got {
+            Ok(x) => x,
+            Err(source) => {
+                self.remember(ex);
+                return Err(SalesforceError::Transport { source });
             }
-            let (error, description) = match serde_json::from_str::<wire::TokenError>(&text) {
-                Ok(e) => (e.error, e.error_description),
-                Err(_) => (
-                    format!("http_{status}"),
-                    text.trim().chars().take(300).collect(),
-                ),
+        };
+        ex.status = Some(status);
+        ex.response_body = redacted_token_body(status, &text).map(Body::Json);
+        self.remember(ex);
+        self.token_answer(status, &text)
+    }
+
+    /// The token endpoint's answer: a token, a refusal (`Auth`), or a failure of the endpoint
+    /// itself (5xx, 429: `Api`, transient).
+    fn token_answer(&self, status: u16, text: &str) -> Result<Token, SalesforceError> {
+        let i = &self.inner;
+        if (200..300).contains(&status) {
+            let t: wire::TokenResponse =
+                serde_json::from_str(text).map_err(|source| SalesforceError::Malformed {
+                    what: "the token endpoint's answer".into(),
+                    source,
+                })?;
+            let instance_url = match t.instance_url.as_deref() {
+                Some(u) if !u.trim().is_empty() => check_url("instance URL", u)?,
+                _ => i.login_url.clone(),
             };
-            tracing::warn!(status, error = %error, "Salesforce refused the login");
-            return Err(SalesforceError::Auth { error, description });
+            let generation = i.generations.fetch_add(1, Ordering::Relaxed) + 1;
+            tracing::info!(instance_url = %instance_url, generation, "Salesforce session established");
+            return Ok(Token {
+                access: Secret::new(t.access_token),
+                instance_url,
+                generation,
+            });
         }
+        if status >= 500 || status == 429 {
+            // the token endpoint failed rather than refused: not an `Auth` verdict
+            return Err(SalesforceError::Api {
+                status,
+                errors: wire::parse_error_body(status, text),
+            });
+        }
+        let (error, description) = match serde_json::from_str::<wire::TokenError>(text) {
+            Ok(e) => (e.error, e.error_description),
+            Err(_) => (
+                format!("http_{status}"),
+                text.trim().chars().take(300).collect(),
+            ),
+        };
+        tracing::warn!(status, error = %error, "Salesforce refused the login");
+        Err(SalesforceError::Auth { error, description })
     }
 
     // ------------------------------------------------------------------ data calls
 
-    /// One data call with re-auth on 401, retries on 5xx/transport errors, LIMIT → stop.
+    /// One data call with re-auth on 401, retries on transient failures, quota → stop.
     /// `path` is `/services/…` (relative to the instance URL) or an absolute URL.
     async fn send(
         &self,
@@ -582,122 +624,122 @@ impl SalesforceClient {
         body: Option<String>,
         query_options: bool,
     ) -> Result<String, SalesforceError> {
-        let i = &self.inner;
-        let mut attempt = 0u32;
-        let mut reauthed = false;
-        let what = path.split('?').next().unwrap_or(path).to_owned();
-        loop {
-            let token = self.token().await?;
-            let url = if path.starts_with('/') {
-                format!("{}{path}", token.instance_url)
-            } else {
-                path.to_owned()
-            };
-            let mut rb = i
-                .http
-                .request(method.clone(), &url)
-                .bearer_auth(token.access.expose())
-                .header(ACCEPT, "application/json")
-                .timeout(self.timeout());
-            if let Some(b) = &body {
-                rb = rb.header(CONTENT_TYPE, "application/json").body(b.clone());
+        let call = DataCall {
+            method: &method,
+            path,
+            body: body.as_deref(),
+            query_options,
+            what: path.split('?').next().unwrap_or(path),
+        };
+        self.retrying(call.what, |attempt| self.send_authed(&call, attempt))
+            .await
+    }
+
+    /// One attempt. No expiry is ever announced: a 401 re-mints the token once and re-sends
+    /// (not a retry); a second 401 is permanent.
+    async fn send_authed(
+        &self,
+        call: &DataCall<'_>,
+        attempt: u32,
+    ) -> Result<String, SalesforceError> {
+        let token = self.token().await?;
+        match self.send_once(call, &token, attempt).await {
+            Err(e) if e.is_unauthorized() => {
+                tracing::info!(path = %call.what, "Salesforce session expired; re-authenticating");
+                self.invalidate(token.generation).await;
+                let token = self.token().await?;
+                self.send_once(call, &token, attempt).await
             }
-            if query_options {
-                if let Some(n) = i.batch_size {
-                    rb = rb.header("Sforce-Query-Options", format!("batchSize={n}"));
-                }
-            }
-            let mut ex = Recorded {
-                method: method.to_string(),
-                url: url.clone(),
-                request_body: body.clone().map(Body::Raw),
-                status: None,
-                response_body: None,
-            };
-            i.calls.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!(method = %method, path = %what, attempt, "Salesforce call");
-            tracing::trace!(url = %url, "Salesforce call URL");
-            let sent = rb.send().await;
-            let resp = match sent {
-                Ok(r) => r,
-                Err(source) => {
-                    self.remember(ex);
-                    if retryable_transport(&source) && attempt < i.max_retries {
-                        tracing::warn!(path = %what, attempt, error = %source, "Salesforce transport error; retrying");
-                        self.backoff(attempt).await;
-                        attempt += 1;
-                        continue;
-                    }
-                    tracing::warn!(path = %what, attempt, error = %source, "Salesforce transport error");
-                    return Err(SalesforceError::Transport { source });
-                }
-            };
-            let status = resp.status().as_u16();
-            ex.status = Some(status);
-            if let Some(u) = resp
-                .headers()
-                .get("Sforce-Limit-Info")
-                .and_then(|v| v.to_str().ok())
-                .and_then(wire::parse_limit_info)
-            {
-                *i.usage.lock().unwrap_or_else(|p| p.into_inner()) = Some(u);
-            }
-            let text = match resp.text().await {
-                Ok(t) => t,
-                Err(source) => {
-                    self.remember(ex);
-                    if retryable_transport(&source) && attempt < i.max_retries {
-                        tracing::warn!(path = %what, attempt, error = %source, "Salesforce response cut off; retrying");
-                        self.backoff(attempt).await;
-                        attempt += 1;
-                        continue;
-                    }
-                    return Err(SalesforceError::Transport { source });
-                }
-            };
-            tracing::trace!(status, bytes = text.len(), "Salesforce response");
-            ex.response_body = Some(Body::Raw(text.clone()));
-            self.remember(ex);
-            if (200..300).contains(&status) {
-                return Ok(text);
-            }
-            let errors = wire::parse_error_body(status, &text);
-            let session_invalid = errors.iter().any(|e| e.error_code == "INVALID_SESSION_ID");
-            if status == 401 {
-                if !reauthed {
-                    // No expiry is ever announced: re-mint once and re-send (not a retry).
-                    tracing::info!(path = %what, "Salesforce session expired; re-authenticating");
-                    reauthed = true;
-                    self.invalidate(token.generation).await;
-                    continue;
-                }
-                if session_invalid {
-                    return Err(SalesforceError::SessionExpired);
-                }
-                return Err(SalesforceError::Api { status, errors });
-            }
-            if status == 403
-                && errors
-                    .iter()
-                    .any(|e| e.error_code == "REQUEST_LIMIT_EXCEEDED")
-            {
-                let message = errors
-                    .iter()
-                    .map(|e| e.message.as_str())
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                tracing::warn!(message = %message, "Salesforce API limit exceeded; stopping");
-                return Err(SalesforceError::LimitExceeded { message });
-            }
-            if status >= 500 && attempt < i.max_retries {
-                tracing::warn!(path = %what, status, attempt, "Salesforce server error; retrying");
-                self.backoff(attempt).await;
-                attempt += 1;
-                continue;
-            }
-            tracing::warn!(path = %what, status, "Salesforce error answer");
-            return Err(SalesforceError::Api { status, errors });
+            other => other,
         }
+    }
+
+    async fn send_once(
+        &self,
+        call: &DataCall<'_>,
+        token: &Token,
+        attempt: u32,
+    ) -> Result<String, SalesforceError> {
+        let i = &self.inner;
+        let timeout = self.call_timeout(call.what)?;
+        let url = if call.path.starts_with('/') {
+            format!("{}{}", token.instance_url, call.path)
+        } else {
+            call.path.to_owned()
+        };
+        let mut rb = i
+            .http
+            .request(call.method.clone(), &url)
+            .bearer_auth(token.access.expose())
+            .header(ACCEPT, "application/json")
+            .timeout(timeout);
+        if let Some(b) = call.body {
+            rb = rb
+                .header(CONTENT_TYPE, "application/json")
+                .body(b.to_owned());
+        }
+        if let (true, Some(n)) = (call.query_options, i.batch_size) {
+            rb = rb.header("Sforce-Query-Options", format!("batchSize={n}"));
+        }
+        let mut ex = Recorded {
+            method: call.method.to_string(),
+            url: url.clone(),
+            request_body: call.body.map(|b| Body::Raw(b.to_owned())),
+            status: None,
+            response_body: None,
+        };
+        i.calls.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(method = %call.method, path = %call.what, attempt, "Salesforce call");
+        tracing::trace!(url = %url, "Salesforce call URL");
+        let (status, text) = match self.exchange(rb, &mut ex).await {
+            Ok(got) => got,
+            Err(source) => {
+                self.remember(ex);
+                return Err(SalesforceError::Transport { source });
+            }
+        };
+        tracing::trace!(status, bytes = text.len(), "Salesforce response");
+        ex.response_body = Some(Body::Raw(text.clone()));
+        self.remember(ex);
+        if (200..300).contains(&status) {
+            return Ok(text);
+        }
+        let errors = wire::parse_error_body(status, &text);
+        let code = |c: &str| errors.iter().any(|e| e.error_code == c);
+        if status == 401 && code("INVALID_SESSION_ID") {
+            return Err(SalesforceError::SessionExpired);
+        }
+        if status == 403 && code("REQUEST_LIMIT_EXCEEDED") {
+            let message = errors
+                .iter()
+                .map(|e| e.message.as_str())
+                .collect::<Vec<_>>()
+                .join("; ");
+            tracing::warn!(message = %message, "Salesforce API limit exceeded; stopping");
+            return Err(SalesforceError::LimitExceeded { message });
+        }
+        tracing::warn!(path = %call.what, status, "Salesforce error answer");
+        Err(SalesforceError::Api { status, errors })
+    }
+
+    /// Sends `rb` and reads the whole answer, noting the status and `Sforce-Limit-Info`.
+    async fn exchange(
+        &self,
+        rb: reqwest::RequestBuilder,
+        ex: &mut Recorded,
+    ) -> Result<(u16, String), reqwest::Error> {
+        let resp = rb.send().await?;
+        let status = resp.status().as_u16();
+        ex.status = Some(status);
+        if let Some(u) = resp
+            .headers()
+            .get("Sforce-Limit-Info")
+            .and_then(|v| v.to_str().ok())
+            .and_then(wire::parse_limit_info)
+        {
+            *self.inner.usage.lock().unwrap_or_else(|p| p.into_inner()) = Some(u);
+        }
+        Ok((status, resp.text().await?))
     }
 
     async fn get_json<T: DeserializeOwned>(
@@ -868,9 +910,10 @@ impl SalesforceClient {
     }
 
     /// sObject Collections update (`allOrNone=false`): one [`SaveResult`] per input record, in
-    /// input order. Sent in chunks of at most 200 records and 10 runs of one type. A call-level
-    /// failure (quota, 5xx after retries, 400) fails the whole call; chunks before it were
-    /// written (re-sending them is harmless: the same values).
+    /// input order. Sent in chunks of at most 200 records and 10 runs of one type; records that
+    /// failed on a row lock (`UNABLE_TO_LOCK_ROW`) are re-sent alone with the backoff. A
+    /// call-level failure (quota, 5xx after retries, 400) fails the whole call; chunks before
+    /// it were written (re-sending them is harmless: the same values).
     pub async fn update_many(
         &self,
         records: &[RecordUpdate],
@@ -881,35 +924,69 @@ impl SalesforceClient {
         }
         let mut out = Vec::with_capacity(records.len());
         for chunk in composite_chunks(records) {
-            let body = serde_json::json!({
-                "allOrNone": false,
-                "records": chunk.iter().map(|r| {
-                    let mut o: Map<String, Value> = r
-                        .fields
-                        .iter()
-                        .filter(|(k, _)| !k.eq_ignore_ascii_case("id") && k.as_str() != "attributes")
-                        .map(|(k, v)| (k.clone(), v.clone()))
-                        .collect();
-                    o.insert("attributes".into(), serde_json::json!({"type": r.sobject}));
-                    o.insert("id".into(), Value::String(r.id.clone()));
-                    Value::Object(o)
-                }).collect::<Vec<_>>()
-            })
-            .to_string();
-            let text = self
-                .send(
-                    Method::PATCH,
-                    &self.data_path("/composite/sobjects"),
-                    Some(body),
-                    false,
-                )
-                .await?;
-            let ids: Vec<&str> = chunk.iter().map(|r| r.id.as_str()).collect();
-            let results = wire::parse_save_results(&text, &ids)
-                .map_err(|e| SalesforceError::malformed("the composite update results", e))?;
-            out.extend(results);
+            out.extend(self.update_chunk(chunk).await?);
         }
         Ok(out)
+    }
+
+    /// One composite call, then the row-locked records again until they pass or the backoff
+    /// (retries, deadline) says stop.
+    async fn update_chunk(
+        &self,
+        chunk: &[RecordUpdate],
+    ) -> Result<Vec<SaveResult>, SalesforceError> {
+        let mut results = self.composite(&chunk.iter().collect::<Vec<_>>()).await?;
+        let mut retrier = self.backoff.start(self.deadline());
+        loop {
+            let locked: Vec<usize> = (0..results.len())
+                .filter(|&n| row_locked(&results[n]))
+                .collect();
+            if locked.is_empty() || !retrier.again().await {
+                return Ok(results);
+            }
+            tracing::warn!(
+                records = locked.len(),
+                "Salesforce rows locked; re-sending them"
+            );
+            let again: Vec<&RecordUpdate> = locked.iter().map(|&n| &chunk[n]).collect();
+            let redo = self.composite(&again).await?;
+            for (n, r) in locked.into_iter().zip(redo) {
+                results[n] = r;
+            }
+        }
+    }
+
+    /// `PATCH /composite/sobjects` of `records` (≤ 200, ≤ 10 type runs).
+    async fn composite(
+        &self,
+        records: &[&RecordUpdate],
+    ) -> Result<Vec<SaveResult>, SalesforceError> {
+        let body = serde_json::json!({
+            "allOrNone": false,
+            "records": records.iter().map(|r| {
+                let mut o: Map<String, Value> = r
+                    .fields
+                    .iter()
+                    .filter(|(k, _)| !k.eq_ignore_ascii_case("id") && k.as_str() != "attributes")
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                o.insert("attributes".into(), serde_json::json!({"type": r.sobject}));
+                o.insert("id".into(), Value::String(r.id.clone()));
+                Value::Object(o)
+            }).collect::<Vec<_>>()
+        })
+        .to_string();
+        let text = self
+            .send(
+                Method::PATCH,
+                &self.data_path("/composite/sobjects"),
+                Some(body),
+                false,
+            )
+            .await?;
+        let ids: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
+        wire::parse_save_results(&text, &ids)
+            .map_err(|e| SalesforceError::malformed("the composite update results", e))
     }
 
     // ------------------------------------------------------------------ metadata
@@ -940,6 +1017,14 @@ impl SalesforceClient {
         )
         .await
     }
+}
+
+/// A record a composite update left unwritten because another transaction held its row.
+fn row_locked(r: &SaveResult) -> bool {
+    !r.success
+        && r.errors
+            .iter()
+            .any(|e| e.status_code == "UNABLE_TO_LOCK_ROW")
 }
 
 /// Signs a fresh JWT bearer assertion (exp = now + 3 min, Salesforce's allowed skew).

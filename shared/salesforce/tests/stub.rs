@@ -207,6 +207,25 @@ async fn an_html_502_is_retried_then_an_api_error_with_the_page_text() {
 }
 
 #[tokio::test]
+async fn a_429_is_retried_in_place_and_stays_transient() {
+    let s = stub(vec![route(
+        "/services/data/v62.0/limits",
+        429,
+        Some("Retry-After: 1"),
+        json!([{"message": "Too many requests", "errorCode": "REQUEST_LIMIT_EXCEEDED_RATE"}]),
+    )])
+    .await;
+    let c = client(&s);
+    let e = c.limits().await.unwrap_err();
+    assert!(
+        matches!(e, SalesforceError::Api { status: 429, .. }),
+        "{e:?}"
+    );
+    assert_eq!(e.kind(), ErrorKind::Transient);
+    assert_eq!(c.api_calls(), 2, "1 + max_retries 1");
+}
+
+#[tokio::test]
 async fn a_composite_answer_that_does_not_match_the_request_is_malformed() {
     let s = stub(vec![route(
         "/services/data/v62.0/composite/sobjects",

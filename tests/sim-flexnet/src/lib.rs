@@ -29,16 +29,18 @@
 //! `POST /__sim/fulfill?activationId=..&amount=N`.
 //!
 //! Fault injection ([`SimOptions`]): latency, HTTP 500, timeouts (the response is held longer
-//! than a client waits), SOAP faults, `statusInfo` FAILURE, credentials expiring after N calls —
-//! rates drawn from a seeded RNG, optionally limited to some operations.
+//! than a client waits), SOAP faults, `statusInfo` FAILURE, lost replies (the call is applied,
+//! then the connection is closed before any response byte), credentials expiring after N
+//! calls — rates drawn from a seeded RNG, optionally limited to some operations.
 
+mod cut;
 pub mod model;
 pub mod ops;
 pub mod schema;
 pub mod xml;
 
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -85,7 +87,7 @@ pub enum SimError {
 
 /// Per-run behaviour, including fault injection. Rates are probabilities per SOAP call
 /// (drawn once per call from an RNG seeded with `seed`, in the order timeout, HTTP 500, SOAP
-/// fault, FAILURE status).
+/// fault, FAILURE status, lost reply).
 #[derive(Debug, Clone)]
 pub struct SimOptions {
     /// Port to bind on 127.0.0.1 (0 = ephemeral).
@@ -102,6 +104,10 @@ pub struct SimOptions {
     pub soap_fault_rate: f64,
     /// HTTP 200 with `statusInfo` FAILURE and nothing processed.
     pub failure_rate: f64,
+    /// The call is applied to the tenant (a write commits), then the connection is closed
+    /// before any response byte: the client sees a reset / incomplete message, as when a
+    /// proxy or the network drops FNO's reply.
+    pub lost_reply_rate: f64,
     /// After this many authenticated SOAP calls the credentials are refused (HTTP 401), as
     /// when the integration user's password expires mid-run.
     pub expire_credentials_after: Option<u64>,
@@ -125,6 +131,7 @@ impl Default for SimOptions {
             timeout_delay: Duration::from_secs(30),
             soap_fault_rate: 0.0,
             failure_rate: 0.0,
+            lost_reply_rate: 0.0,
             expire_credentials_after: None,
             strict_order: true,
             fault_operations: Vec::new(),
@@ -216,7 +223,9 @@ impl FlexnetSim {
         });
         let app = axum::Router::new()
             .fallback(handle)
-            .with_state(inner.clone());
+            .with_state(inner.clone())
+            .into_make_service_with_connect_info::<cut::Cut>();
+        let listener = cut::CutListener(listener);
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         // graceful: on stop, idle keep-alive connections are closed too, so a client's pooled
         // connection cannot reach a stopped simulator
@@ -404,6 +413,7 @@ fn authorized(inner: &Inner, headers: &HeaderMap) -> bool {
 
 async fn handle(
     State(inner): State<Arc<Inner>>,
+    ConnectInfo(cut): ConnectInfo<cut::Cut>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -465,7 +475,7 @@ async fn handle(
         return StatusCode::METHOD_NOT_ALLOWED.into_response();
     }
     *lock(&inner.endpoints).entry(path.clone()).or_default() += 1;
-    soap_call(&inner, svc, &headers, &body).await
+    soap_call(&inner, svc, &headers, &body, &cut).await
 }
 
 /// The WSDL with its `soap:address` pointing at this simulator. Axis names the binding, service
@@ -495,7 +505,13 @@ pub fn served_wsdl(base_url: &str, svc: usize) -> String {
     out
 }
 
-async fn soap_call(inner: &Inner, svc: usize, headers: &HeaderMap, body: &[u8]) -> Response {
+async fn soap_call(
+    inner: &Inner,
+    svc: usize,
+    headers: &HeaderMap,
+    body: &[u8],
+    cut: &cut::Cut,
+) -> Response {
     // the container checks credentials before Axis reads the body
     let parsed = std::str::from_utf8(body)
         .map_err(|_| "request body is not UTF-8".to_owned())
@@ -537,41 +553,9 @@ async fn soap_call(inner: &Inner, svc: usize, headers: &HeaderMap, body: &[u8]) 
     if !opts.latency.is_zero() {
         tokio::time::sleep(opts.latency).await;
     }
-    if opts.fault_operations.is_empty() || opts.fault_operations.contains(&op) {
-        let r: f64 = lock(&inner.rng).random();
-        let mut edge = opts.timeout_rate;
-        if r < edge {
-            tokio::time::sleep(opts.timeout_delay).await;
-            return (StatusCode::GATEWAY_TIMEOUT, "timed out").into_response();
-        }
-        edge += opts.http_500_rate;
-        if r < edge {
-            return (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                [(header::CONTENT_TYPE, "text/html")],
-                "<html><body><h1>HTTP Status 500 - Internal Server Error</h1></body></html>",
-            )
-                .into_response();
-        }
-        edge += opts.soap_fault_rate;
-        if r < edge {
-            return soap_fault(
-                "soapenv:Server.userException",
-                "java.rmi.RemoteException: simulated server fault",
-            );
-        }
-        edge += opts.failure_rate;
-        if r < edge {
-            let resp = response_name(&req.name);
-            return xml_response(
-                StatusCode::OK,
-                envelope(
-                    &inner.schemas[svc].ns,
-                    &resp,
-                    &ops::failure("Simulated FAILURE (fault injection): nothing was processed"),
-                ),
-            );
-        }
+    let fault = draw_fault(inner, &opts, &op);
+    if let Some(r) = fault_response(fault, &opts, &inner.schemas[svc].ns, &req.name).await {
+        return r;
     }
     let schema = &inner.schemas[svc];
     if let Err(e) = schema.validate(&req, opts.strict_order) {
@@ -624,8 +608,79 @@ async fn soap_call(inner: &Inner, svc: usize, headers: &HeaderMap, body: &[u8]) 
             &format!("sim-flexnet bug: response does not match the WSDL: {e}"),
         );
     }
-    tracing::debug!(%op, "sim-flexnet: answered");
+    if fault == Some(Fault::LostReply) {
+        tracing::debug!(%op, "sim-flexnet: applied, reply lost (connection closed)");
+        cut.cut();
+    } else {
+        tracing::debug!(%op, "sim-flexnet: answered");
+    }
     xml_response(StatusCode::OK, env)
+}
+
+/// A fault drawn for one call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    Timeout,
+    Http500,
+    SoapFault,
+    Failure,
+    LostReply,
+}
+
+/// One draw from the seeded RNG per call (when `op` is among `fault_operations`, or all).
+fn draw_fault(inner: &Inner, opts: &SimOptions, op: &str) -> Option<Fault> {
+    if !(opts.fault_operations.is_empty() || opts.fault_operations.iter().any(|o| o == op)) {
+        return None;
+    }
+    let r: f64 = lock(&inner.rng).random();
+    let mut edge = 0.0;
+    [
+        (opts.timeout_rate, Fault::Timeout),
+        (opts.http_500_rate, Fault::Http500),
+        (opts.soap_fault_rate, Fault::SoapFault),
+        (opts.failure_rate, Fault::Failure),
+        (opts.lost_reply_rate, Fault::LostReply),
+    ]
+    .into_iter()
+    .find_map(|(rate, f)| {
+        edge += rate;
+        (r < edge).then_some(f)
+    })
+}
+
+/// The response a fault answers with instead of processing the call; `None` = process it
+/// (no fault, or a lost reply, which is applied first).
+async fn fault_response(
+    fault: Option<Fault>,
+    opts: &SimOptions,
+    ns: &str,
+    req_name: &str,
+) -> Option<Response> {
+    Some(match fault? {
+        Fault::Timeout => {
+            tokio::time::sleep(opts.timeout_delay).await;
+            (StatusCode::GATEWAY_TIMEOUT, "timed out").into_response()
+        }
+        Fault::Http500 => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            [(header::CONTENT_TYPE, "text/html")],
+            "<html><body><h1>HTTP Status 500 - Internal Server Error</h1></body></html>",
+        )
+            .into_response(),
+        Fault::SoapFault => soap_fault(
+            "soapenv:Server.userException",
+            "java.rmi.RemoteException: simulated server fault",
+        ),
+        Fault::Failure => xml_response(
+            StatusCode::OK,
+            envelope(
+                ns,
+                &response_name(req_name),
+                &ops::failure("Simulated FAILURE (fault injection): nothing was processed"),
+            ),
+        ),
+        Fault::LostReply => return None,
+    })
 }
 
 fn response_name(req: &str) -> String {

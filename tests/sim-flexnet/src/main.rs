@@ -38,6 +38,13 @@ struct Args {
     /// Probability of a statusInfo FAILURE answer.
     #[arg(long, default_value_t = 0.0)]
     failure_rate: f64,
+    /// Probability of a lost reply: the call is applied, then the connection is closed
+    /// before any response.
+    #[arg(long, default_value_t = 0.0)]
+    lost_reply_rate: f64,
+    /// Limit injected faults to these WSDL operations (comma-separated; default all).
+    #[arg(long, value_delimiter = ',')]
+    fault_operations: Vec<String>,
     /// Refuse the credentials after this many authenticated calls.
     #[arg(long)]
     expire_after: Option<u64>,
@@ -63,6 +70,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         timeout_delay: Duration::from_millis(args.timeout_ms),
         soap_fault_rate: args.soap_fault_rate,
         failure_rate: args.failure_rate,
+        lost_reply_rate: args.lost_reply_rate,
+        fault_operations: args.fault_operations,
         expire_credentials_after: args.expire_after,
         strict_order: !args.lenient_order,
         ..Default::default()

@@ -21,7 +21,9 @@
 //! `REQUEST_LIMIT_EXCEEDED` past it) and carries `Sforce-Limit-Info: api-usage=N/M`.
 //!
 //! Test hooks outside the API paths: `GET /__sim/state`, `GET /__sim/calls`,
-//! `POST /__sim/clock?now=ISO`.
+//! `POST /__sim/clock?now=ISO`, `POST /__sim/quota?used=N` (the daily usage now reads N,
+//! default 0: the quota resets), `POST /__sim/sessions/expire` (every issued token is refused
+//! from now on: 401 mid-run).
 //!
 //! Fault injection ([`SimOptions`]): latency, HTTP 500 (`UNKNOWN_EXCEPTION`), timeouts (the
 //! response is held for `timeout_delay`, then 503), session expiry, quota — rates drawn from
@@ -83,7 +85,11 @@ pub struct SimOptions {
     pub daily_api_limit: u64,
     /// Requests already spent today (the usage counter starts here).
     pub api_usage_start: u64,
-    /// Limit injected faults (500, timeout) to these endpoint kinds; empty = all.
+    /// Per record written (`sobject_patch`, each record of `composite`): the record is not
+    /// written and fails with `UNABLE_TO_LOCK_ROW` (400 for a single PATCH, a failed result
+    /// in a composite answer), as when another transaction holds the row.
+    pub lock_row_rate: f64,
+    /// Limit injected faults (500, timeout, row locks) to these endpoint kinds; empty = all.
     pub fault_endpoints: Vec<String>,
     /// Clock start (else the fixture's `now`, else system time); runs at wall speed.
     pub now: Option<DateTime<Utc>>,
@@ -103,6 +109,7 @@ impl Default for SimOptions {
             http_500_rate: 0.0,
             timeout_rate: 0.0,
             timeout_delay: Duration::from_secs(30),
+            lock_row_rate: 0.0,
             token_ttl: Duration::from_secs(2 * 3600),
             expire_session_after: None,
             daily_api_limit: 15_000,
@@ -137,6 +144,8 @@ struct Inner {
     rng: Mutex<rand::rngs::StdRng>,
     calls: Mutex<BTreeMap<String, u64>>,
     api_calls: AtomicU64,
+    /// `api_calls` when the usage was last set ([`RunningSim::set_api_usage`]).
+    usage_base: AtomicU64,
     tokens: Mutex<HashMap<String, Token>>,
     cursors: Mutex<HashMap<String, Cursor>>,
     cursor_seq: AtomicU64,
@@ -192,6 +201,7 @@ impl SalesforceSim {
             opts: Mutex::new(opts),
             calls: Mutex::new(BTreeMap::new()),
             api_calls: AtomicU64::new(0),
+            usage_base: AtomicU64::new(0),
             tokens: Mutex::new(HashMap::new()),
             cursors: Mutex::new(HashMap::new()),
             cursor_seq: AtomicU64::new(0),
@@ -345,6 +355,21 @@ impl RunningSim {
     /// Calls counted against the daily quota (authenticated data calls; not token calls).
     pub fn api_calls(&self) -> u64 {
         self.inner.api_calls.load(Ordering::SeqCst)
+    }
+    /// Requests spent in the current 24 h window, as `Sforce-Limit-Info` reports them.
+    pub fn api_usage(&self) -> u64 {
+        api_usage(&self.inner, &lock(&self.inner.opts))
+    }
+    /// The daily usage now reads `used` (calls after count on from it): `0` is the quota
+    /// resetting, `daily_api_limit` exhausts it mid-run (403 `REQUEST_LIMIT_EXCEEDED`).
+    /// [`RunningSim::api_calls`] keeps counting every metered call.
+    pub fn set_api_usage(&self, used: u64) {
+        set_api_usage(&self.inner, used);
+    }
+    /// Every token issued so far is refused from now on (401 `INVALID_SESSION_ID`), as when
+    /// an admin revokes the sessions mid-run; new tokens work.
+    pub fn expire_sessions(&self) {
+        lock(&self.inner.tokens).clear();
     }
     /// Replaces the options for the calls that follow (port, seed and tls are ignored).
     pub fn set_options(&self, o: SimOptions) {
@@ -512,13 +537,23 @@ async fn handle(
         ("GET", "/__sim/state") => return axum::Json(state_json(&inner)).into_response(),
         ("GET", "/__sim/calls") => {
             let opts = lock(&inner.opts).clone();
-            let n = inner.api_calls.load(Ordering::SeqCst);
             let v = json!({
                 "byEndpoint": *lock(&inner.calls),
-                "apiCalls": n,
-                "apiUsage": {"used": opts.api_usage_start + n, "max": opts.daily_api_limit},
+                "apiCalls": inner.api_calls.load(Ordering::SeqCst),
+                "apiUsage": {"used": api_usage(&inner, &opts), "max": opts.daily_api_limit},
             });
             return axum::Json(v).into_response();
+        }
+        ("POST", "/__sim/quota") => {
+            let Ok(used) = param(&params, "used").unwrap_or("0").parse() else {
+                return (StatusCode::BAD_REQUEST, "used must be a whole number").into_response();
+            };
+            set_api_usage(&inner, used);
+            return StatusCode::NO_CONTENT.into_response();
+        }
+        ("POST", "/__sim/sessions/expire") => {
+            lock(&inner.tokens).clear();
+            return StatusCode::NO_CONTENT.into_response();
         }
         ("POST", "/__sim/clock") => {
             let now = match param(&params, "now") {
@@ -591,7 +626,7 @@ async fn handle(
     if !authenticate(&inner, &headers, &opts) {
         return session_invalid();
     }
-    let used = opts.api_usage_start + inner.api_calls.load(Ordering::SeqCst);
+    let used = api_usage(&inner, &opts);
     if used >= opts.daily_api_limit {
         let mut r = rest_error(
             StatusCode::FORBIDDEN,
@@ -603,7 +638,7 @@ async fn handle(
         return r;
     }
     let n = inner.api_calls.fetch_add(1, Ordering::SeqCst) + 1;
-    let used = opts.api_usage_start + n;
+    let used = opts.api_usage_start + n.saturating_sub(inner.usage_base.load(Ordering::SeqCst));
     if !opts.latency.is_zero() {
         tokio::time::sleep(opts.latency).await;
     }
@@ -636,14 +671,32 @@ async fn handle(
             ("describe", ["sobjects", t, _]) => describe(&inner, t, &version),
             ("deleted", ["sobjects", t, _]) => deleted(&inner, t, &params),
             ("sobject_get", ["sobjects", t, id]) => sobject_get(&inner, t, id, &version, &params),
-            ("sobject_patch", ["sobjects", t, id]) => sobject_patch(&inner, t, id, &body),
-            ("composite", _) => composite(&inner, &body),
+            ("sobject_patch", ["sobjects", t, id]) => sobject_patch(&inner, &opts, t, id, &body),
+            ("composite", _) => composite(&inner, &opts, &body),
             ("limits", _) => limits(used, &opts),
             _ => not_found(),
         }
     };
     set_limit_header(&mut resp, used, opts.daily_api_limit);
     resp
+}
+
+/// Requests spent in the current window: the options' starting usage plus the metered calls
+/// since the usage was last set.
+fn api_usage(inner: &Inner, opts: &SimOptions) -> u64 {
+    let since = inner
+        .api_calls
+        .load(Ordering::SeqCst)
+        .saturating_sub(inner.usage_base.load(Ordering::SeqCst));
+    opts.api_usage_start + since
+}
+
+fn set_api_usage(inner: &Inner, used: u64) {
+    let mut opts = lock(&inner.opts);
+    inner
+        .usage_base
+        .store(inner.api_calls.load(Ordering::SeqCst), Ordering::SeqCst);
+    opts.api_usage_start = used;
 }
 
 fn count(inner: &Inner, kind: &str) {
@@ -1128,7 +1181,22 @@ fn parse_body(body: &[u8]) -> Result<Value, Box<Response>> {
     })
 }
 
-fn sobject_patch(inner: &Inner, sobject: &str, id: &str, body: &[u8]) -> Response {
+/// The `lock_row_rate` draw for one record written through `kind`.
+fn row_locked(inner: &Inner, opts: &SimOptions, kind: &str) -> bool {
+    opts.lock_row_rate > 0.0
+        && (opts.fault_endpoints.is_empty() || opts.fault_endpoints.iter().any(|k| k == kind))
+        && lock(&inner.rng).random::<f64>() < opts.lock_row_rate
+}
+
+const LOCKED: &str = "unable to obtain exclusive access to this record or 1 records";
+
+fn sobject_patch(
+    inner: &Inner,
+    opts: &SimOptions,
+    sobject: &str,
+    id: &str,
+    body: &[u8],
+) -> Response {
     let v = match parse_body(body) {
         Ok(v) => v,
         Err(r) => return *r,
@@ -1143,6 +1211,12 @@ fn sobject_patch(inner: &Inner, sobject: &str, id: &str, body: &[u8]) -> Respons
     };
     let mut org = lock(&inner.org);
     match org.check_update(sobject, id, &fields) {
+        Ok(_) if row_locked(inner, opts, "sobject_patch") => rest_error(
+            StatusCode::BAD_REQUEST,
+            "UNABLE_TO_LOCK_ROW",
+            &format!("{LOCKED}: {id}"),
+            None,
+        ),
         Ok((table, full_id, values)) => {
             org.apply_update(&table, &full_id, values);
             StatusCode::NO_CONTENT.into_response()
@@ -1172,7 +1246,7 @@ fn save_error(code: &str, message: &str, fields: &[String]) -> J {
 }
 
 /// `PATCH /composite/sobjects`: ≤ 200 records, results in request order, allOrNone.
-fn composite(inner: &Inner, body: &[u8]) -> Response {
+fn composite(inner: &Inner, opts: &SimOptions, body: &[u8]) -> Response {
     let v = match parse_body(body) {
         Ok(v) => v,
         Err(r) => return *r,
@@ -1256,19 +1330,27 @@ fn composite(inner: &Inner, body: &[u8]) -> Response {
                     ),
                 ));
             };
-            org.check_update(t, &rid, obj).map_err(|e| {
-                let code = if e.code == "NOT_FOUND" {
-                    "INVALID_CROSS_REFERENCE_KEY"
-                } else {
-                    e.code.as_str()
-                };
-                let msg = if e.code == "NOT_FOUND" {
-                    "invalid cross reference id".to_owned()
-                } else {
-                    e.message.clone()
-                };
-                (Some(rid.clone()), save_error(code, &msg, &e.fields))
-            })
+            org.check_update(t, &rid, obj)
+                .map_err(|e| {
+                    let code = if e.code == "NOT_FOUND" {
+                        "INVALID_CROSS_REFERENCE_KEY"
+                    } else {
+                        e.code.as_str()
+                    };
+                    let msg = if e.code == "NOT_FOUND" {
+                        "invalid cross reference id".to_owned()
+                    } else {
+                        e.message.clone()
+                    };
+                    (Some(rid.clone()), save_error(code, &msg, &e.fields))
+                })
+                .and_then(|ok| {
+                    if row_locked(inner, opts, "composite") {
+                        let msg = format!("{LOCKED}: {rid}");
+                        return Err((Some(rid), save_error("UNABLE_TO_LOCK_ROW", &msg, &[])));
+                    }
+                    Ok(ok)
+                })
         })
         .collect();
     let any_failed = checked.iter().any(Result::is_err);

@@ -39,6 +39,10 @@ struct Args {
     /// How long a "timeout" call hangs, in milliseconds.
     #[arg(long, default_value_t = 30_000)]
     timeout_ms: u64,
+    /// Probability that a record written (PATCH, each composite record) fails with
+    /// UNABLE_TO_LOCK_ROW and is not written.
+    #[arg(long, default_value_t = 0.0)]
+    lock_row_rate: f64,
     /// Every token dies after this many data calls.
     #[arg(long)]
     expire_session_after: Option<u64>,
@@ -93,6 +97,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         latency: Duration::from_millis(args.latency_ms),
         http_500_rate: args.http_500_rate,
         timeout_rate: args.timeout_rate,
+        lock_row_rate: args.lock_row_rate,
         timeout_delay: Duration::from_millis(args.timeout_ms),
         token_ttl: Duration::from_secs(args.token_ttl_secs),
         expire_session_after: args.expire_session_after,

@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use serde_json::json;
+use serde_json::{json, Value};
 use sim_salesforce::SimOptions;
 use std::time::{Duration, Instant};
 
@@ -160,4 +160,103 @@ async fn quota_exhaustion_is_403_request_limit_exceeded() {
     // the token endpoint is not metered
     token(&sim).await;
     assert_eq!(sim.calls()["limits"], 3);
+}
+
+#[tokio::test]
+async fn the_quota_runs_out_mid_run_then_resets() {
+    let sim = start(SimOptions {
+        daily_api_limit: 100,
+        ..SimOptions::default()
+    })
+    .await;
+    let tok = token(&sim).await;
+    assert_eq!(get(&sim, &tok, "limits").await.0, 200);
+    sim.set_api_usage(100);
+    let (s, l, v) = get(&sim, &tok, "limits").await;
+    assert_eq!((s, error_code(&v)), (403, "REQUEST_LIMIT_EXCEEDED"));
+    assert_eq!(l.as_deref(), Some("api-usage=100/100"));
+    // the admin hook, as a chaos suite or a shell would reset the window
+    let r = http()
+        .post(format!("{}/__sim/quota", sim.base_url()))
+        .send()
+        .await
+        .expect("quota hook");
+    assert_eq!(r.status(), 204);
+    let (s, l, _) = get(&sim, &tok, "limits").await;
+    assert_eq!((s, l.as_deref()), (200, Some("api-usage=1/100")));
+    assert_eq!(sim.api_usage(), 1);
+    assert_eq!(sim.api_calls(), 2, "every metered call is still counted");
+    let bad = http()
+        .post(format!("{}/__sim/quota?used=lots", sim.base_url()))
+        .send()
+        .await
+        .expect("quota hook");
+    assert_eq!(bad.status(), 400);
+}
+
+#[tokio::test]
+async fn sessions_expire_mid_run_on_demand() {
+    let sim = start(SimOptions::default()).await;
+    let tok = token(&sim).await;
+    assert_eq!(get(&sim, &tok, "limits").await.0, 200);
+    sim.expire_sessions();
+    let (s, _, v) = get(&sim, &tok, "limits").await;
+    assert_eq!((s, error_code(&v)), (401, "INVALID_SESSION_ID"));
+    let tok2 = token(&sim).await;
+    assert_eq!(get(&sim, &tok2, "limits").await.0, 200);
+    let r = http()
+        .post(format!("{}/__sim/sessions/expire", sim.base_url()))
+        .send()
+        .await
+        .expect("sessions hook");
+    assert_eq!(r.status(), 204);
+    assert_eq!(get(&sim, &tok2, "limits").await.0, 401);
+}
+
+#[tokio::test]
+async fn row_locks_fail_records_without_writing_them() {
+    let sim = start(SimOptions {
+        lock_row_rate: 1.0,
+        ..SimOptions::default()
+    })
+    .await;
+    let tok = token(&sim).await;
+    let body = json!({"allOrNone": false, "records": [
+        {"attributes": {"type": "Account"}, "id": ACME, "FNO_Account_ID__c": "FNO-A"},
+        {"attributes": {"type": "Opportunity"}, "id": "006Dm0000000099IAA", "Name": "x"}
+    ]});
+    let (s, _, v) = patch(&sim, &tok, "composite/sobjects", body).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v[0]["success"], false);
+    assert_eq!(v[0]["errors"][0]["statusCode"], "UNABLE_TO_LOCK_ROW");
+    assert_eq!(
+        v[1]["errors"][0]["statusCode"], "INVALID_CROSS_REFERENCE_KEY",
+        "a record that fails its checks fails for that reason"
+    );
+    let (s, _, v) = patch(
+        &sim,
+        &tok,
+        &format!("sobjects/Account/{ACME}"),
+        json!({"FNO_Account_ID__c": "FNO-B"}),
+    )
+    .await;
+    assert_eq!((s, error_code(&v)), (400, "UNABLE_TO_LOCK_ROW"));
+    assert_eq!(
+        sim.record("Account", ACME).expect("acme")["FNO_Account_ID__c"],
+        Value::Null,
+        "a locked row is not written"
+    );
+    sim.set_options(SimOptions {
+        lock_row_rate: 1.0,
+        fault_endpoints: vec!["composite".into()],
+        ..SimOptions::default()
+    });
+    let (s, _, _) = patch(
+        &sim,
+        &tok,
+        &format!("sobjects/Account/{ACME}"),
+        json!({"FNO_Account_ID__c": "FNO-B"}),
+    )
+    .await;
+    assert_eq!(s, 204, "sobject_patch is not in fault_endpoints");
 }

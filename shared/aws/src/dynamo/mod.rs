@@ -15,8 +15,13 @@ pub(crate) type Item = HashMap<String, AttributeValue>;
 
 /// DynamoDB accepts at most 25 requests per BatchWriteItem.
 const BATCH_WRITE_MAX: usize = 25;
-/// Attempts for unprocessed batch items (throttling) before the write fails.
-const BATCH_WRITE_ATTEMPTS: u32 = 8;
+/// Unprocessed batch items (throttling) are re-sent with the shared jittered backoff, 8
+/// attempts in all, before the write fails.
+const BATCH_WRITE_BACKOFF: retry::Backoff = retry::Backoff::new(
+    std::time::Duration::from_millis(25),
+    std::time::Duration::from_millis(1600),
+    7,
+);
 
 /// True when `e` is a refused condition (`ConditionalCheckFailedException`) of any operation.
 pub(crate) fn condition_failed<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
@@ -35,22 +40,8 @@ pub(crate) async fn batch_write(
     let context = || format!("dynamodb BatchWriteItem {what}");
     for chunk in requests.chunks(BATCH_WRITE_MAX) {
         let mut pending = chunk.to_vec();
-        let mut attempt = 0;
-        while !pending.is_empty() {
-            attempt += 1;
-            if attempt > BATCH_WRITE_ATTEMPTS {
-                return Err(StoreError::backend(
-                    context(),
-                    format!(
-                        "{} items still unprocessed after {BATCH_WRITE_ATTEMPTS} attempts",
-                        pending.len()
-                    ),
-                ));
-            }
-            if attempt > 1 {
-                tokio::time::sleep(std::time::Duration::from_millis(25 << (attempt - 2).min(6)))
-                    .await;
-            }
+        let mut retrier = BATCH_WRITE_BACKOFF.start(None);
+        loop {
             let out = client
                 .batch_write_item()
                 .request_items(table, std::mem::take(&mut pending))
@@ -61,6 +52,19 @@ pub(crate) async fn batch_write(
                 .unprocessed_items
                 .and_then(|mut m| m.remove(table))
                 .unwrap_or_default();
+            if pending.is_empty() {
+                break;
+            }
+            if !retrier.again().await {
+                return Err(StoreError::backend(
+                    context(),
+                    format!(
+                        "{} items still unprocessed after {} attempts",
+                        pending.len(),
+                        retrier.attempt() + 1
+                    ),
+                ));
+            }
         }
     }
     Ok(())
