@@ -19,19 +19,32 @@
 //! println!("{}", licenses::render_table(&overview.licenses));
 //! ```
 pub mod capture;
+pub mod docs;
+pub mod history;
 pub mod ingest;
 pub mod manual;
+pub mod manual_license;
 pub mod merge;
 pub mod model;
+pub mod ops;
+pub mod sku;
 pub mod source;
 pub mod store;
+pub mod unused;
+pub mod users;
 pub mod view;
 
 pub use capture::{Capture, Problem, RawOrg};
+pub use history::{DateRange, UsagePoint};
+pub use manual_license::{ManualLicense, NewManualLicense};
+pub use sku::{Sku, SkuBody, SkuError};
+pub use unused::{render_unused, UnusedReport};
+pub use users::LicenseUser;
 pub use ingest::{
-    ingest, load_views, read_org, run_record, set_manual, IngestReport, LicenseOverview, LOG_NAME,
+    ingest, ingest_with, IngestOptions, load_views, read_org, run_record, IngestReport, LicenseOverview, LOG_NAME,
 };
 pub use manual::{ManualFieldError, MANUAL_FIELDS};
+pub use ops::set_manual;
 pub use merge::{Change, ChangeKind};
 pub use model::{
     annual_spend, Amount, CapturedLicense, LicenseKind, LicenseRecord, ManualFields, Observed,
@@ -39,7 +52,9 @@ pub use model::{
 };
 pub use source::{fixture_now, FixtureError, FixtureSource, LicenseSource, SourceError};
 pub use store::{LicenseStore, MemoryLicenseStore, SqliteLicenseStore};
-pub use view::{render_org, render_table, spend_totals, views, LicenseView, ViewSource};
+pub use view::{
+    manual_views, render_org, render_table, spend_totals, views, LicenseView, Origin, ViewSource,
+};
 
 use engine::ports::StoreError;
 
@@ -54,6 +69,12 @@ pub enum LicenseError {
     /// A manual edit was refused (names license, field and rule).
     #[error(transparent)]
     Manual(#[from] ManualFieldError),
+    /// A SKU was refused (names SKU, field and rule).
+    #[error(transparent)]
+    Sku(#[from] SkuError),
+    /// Creating something that exists (a manual license's id or key).
+    #[error("{0}")]
+    Exists(String),
     #[error("the license store failed")]
     Store(#[from] StoreError),
 }
