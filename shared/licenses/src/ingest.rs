@@ -30,9 +30,15 @@ pub mod soql {
     /// Name, Username and LastLoginDate feed the Users view and the unused-license finder.
     pub const USER_BASE: &str =
         "SELECT Id, Name, FirstName, LastName, Username, IsActive, ProfileId, UserType, LastLoginDate FROM User";
+    /// With `IsRevoked` (API v58+): a revoked assignment is no assignment (R30). An org that
+    /// refuses the field is read again with the `_BASE` query.
     pub const PERMISSION_SET_LICENSE_ASSIGN: &str =
+        "SELECT Id, PermissionSetLicenseId, AssigneeId, IsRevoked FROM PermissionSetLicenseAssign";
+    pub const PERMISSION_SET_LICENSE_ASSIGN_BASE: &str =
         "SELECT Id, PermissionSetLicenseId, AssigneeId FROM PermissionSetLicenseAssign";
     pub const USER_PACKAGE_LICENSE: &str =
+        "SELECT Id, PackageLicenseId, UserId, IsRevoked FROM UserPackageLicense";
+    pub const USER_PACKAGE_LICENSE_BASE: &str =
         "SELECT Id, PackageLicenseId, UserId FROM UserPackageLicense";
     pub const AUTH_SESSION: &str =
         "SELECT Id, UsersId, LastModifiedDate, NumSecondsValid, SessionType FROM AuthSession";
@@ -129,7 +135,19 @@ pub async fn read_org(source: &dyn LicenseSource) -> RawOrg {
                 .insert(object.to_owned(), format!("not read: {reason}"));
             continue;
         }
-        match source.query(q).await {
+        let fallback = match object {
+            "PermissionSetLicenseAssign" => Some(soql::PERMISSION_SET_LICENSE_ASSIGN_BASE),
+            "UserPackageLicense" => Some(soql::USER_PACKAGE_LICENSE_BASE),
+            _ => None,
+        };
+        let mut result = source.query(q).await;
+        if let (Err(e), Some(base)) = (&result, fallback) {
+            if !stops_reading(e) {
+                tracing::warn!(object, error = %error_chain(e.as_ref()), "read again without IsRevoked");
+                result = source.query(base).await;
+            }
+        }
+        match result {
             Ok(rows) => {
                 raw.tables.insert(object.to_owned(), rows);
             }
