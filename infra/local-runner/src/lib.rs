@@ -5,6 +5,7 @@
 //! stores (SQLite through rusqlite, an in-process queue). The binary (`flexbridge`) has three
 //! commands: `demo`, `run` and `licenses`; tests use [`stack::Stack`] directly.
 
+pub mod licenses;
 pub mod report;
 pub mod stack;
 
@@ -54,7 +55,13 @@ pub enum RunnerError {
     #[error("the FNO client could not be built")]
     Flexnet(#[source] flexnet::FlexnetError),
     #[error("the license ingestion could not complete")]
-    Licenses(#[source] licenses::LicenseError),
+    Licenses(#[source] ::licenses::LicenseError),
+    #[error("the manual file {path} was refused")]
+    ManualFile {
+        path: String,
+        #[source]
+        source: ::licenses::LicenseError,
+    },
     #[error("the run could not complete")]
     Engine(#[from] engine::EngineError),
 }

@@ -23,6 +23,7 @@ pub mod docs;
 pub mod history;
 pub mod ingest;
 pub mod manual;
+pub mod manual_file;
 pub mod manual_license;
 pub mod merge;
 pub mod model;

@@ -76,10 +76,30 @@ pub fn manual_id(name: &str) -> Option<String> {
 }
 
 impl NewManualLicense {
+    /// The manual fields of the body (name and the spend fields) as a manual edit.
+    pub fn fields(&self) -> Value {
+        let mut fields = Map::new();
+        fields.insert("name".into(), Value::String(self.name.trim().to_owned()));
+        for (f, v) in [
+            ("allowed", &self.allowed),
+            ("amount", &self.amount),
+            ("currency", &self.currency),
+            ("effective_date", &self.effective_date),
+            ("ending_date", &self.ending_date),
+            ("payment_frequency", &self.payment_frequency),
+        ] {
+            if let Some(v) = v {
+                fields.insert(f.into(), v.clone());
+            }
+        }
+        Value::Object(fields)
+    }
+
     /// Validates the body into a manual license at `now`: the name gives the id, the spend
     /// fields are checked like any manual edit (R27), errors name the field.
     pub fn build(self, now: DateTime<Utc>) -> Result<ManualLicense, ManualFieldError> {
         let name = self.name.trim().to_owned();
+        let fields = self.fields();
         let id = manual_id(&name).ok_or_else(|| ManualFieldError {
             license_id: "(new manual license)".into(),
             field: "name".into(),
@@ -93,21 +113,7 @@ impl NewManualLicense {
                 message: "a key is the license's key in Salesforce, or absent (R31)".into(),
             });
         }
-        let mut fields = Map::new();
-        fields.insert("name".into(), Value::String(name.clone()));
-        for (f, v) in [
-            ("allowed", self.allowed),
-            ("amount", self.amount),
-            ("currency", self.currency),
-            ("effective_date", self.effective_date),
-            ("ending_date", self.ending_date),
-            ("payment_frequency", self.payment_frequency),
-        ] {
-            if let Some(v) = v {
-                fields.insert(f.into(), v);
-            }
-        }
-        let manual = apply_manual_update(&id, &ManualFields::default(), &Value::Object(fields), now)?;
+        let manual = apply_manual_update(&id, &ManualFields::default(), &fields, now)?;
         Ok(ManualLicense {
             id,
             kind: self.kind,
