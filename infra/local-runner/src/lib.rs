@@ -68,3 +68,18 @@ pub enum RunnerError {
 
 /// The full chain of an error, `outer: inner: …`, for the one line the runner prints.
 pub use engine::txlog::error_chain;
+
+/// Writes `v` as pretty JSON to `dir/name` (the runner's output files).
+pub fn write_json(dir: &std::path::Path, name: &str, v: &serde_json::Value) -> Result<(), RunnerError> {
+    let path = dir.join(name);
+    let text = serde_json::to_string_pretty(v).map_err(|source| RunnerError::Json {
+        what: "output file",
+        path: path.display().to_string(),
+        source,
+    })?;
+    std::fs::write(&path, text + "\n").map_err(|source| RunnerError::Write {
+        what: "output file",
+        path: path.display().to_string(),
+        source,
+    })
+}

@@ -18,18 +18,7 @@ pub struct Views {
 }
 
 fn write(dir: Option<&Path>, name: &str, v: &Value) -> Result<(), RunnerError> {
-    let Some(dir) = dir else { return Ok(()) };
-    let path = dir.join(name);
-    let text = serde_json::to_string_pretty(v).map_err(|source| RunnerError::Json {
-        what: "output file",
-        path: path.display().to_string(),
-        source,
-    })?;
-    std::fs::write(&path, text + "\n").map_err(|source| RunnerError::Write {
-        what: "output file",
-        path: path.display().to_string(),
-        source,
-    })
+    dir.map_or(Ok(()), |d| crate::write_json(d, name, v))
 }
 
 fn day(t: Option<DateTime<Utc>>) -> String {

@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use engine::{EngineSettings, RunReport};
 use flexbridge::report::{self, Calls};
 use flexbridge::stack::{self, Stack, StackOptions};
-use flexbridge::{error_chain, RunnerError};
+use flexbridge::{error_chain, write_json, RunnerError};
 use serde_json::Value;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -117,20 +117,6 @@ fn read_json(what: &'static str, path: &Path) -> Result<Value, RunnerError> {
     })?;
     serde_json::from_str(&text).map_err(|source| RunnerError::Json {
         what,
-        path: path.display().to_string(),
-        source,
-    })
-}
-
-fn write_json(dir: &Path, name: &str, v: &Value) -> Result<(), RunnerError> {
-    let path = dir.join(name);
-    let text = serde_json::to_string_pretty(v).map_err(|source| RunnerError::Json {
-        what: "output file",
-        path: path.display().to_string(),
-        source,
-    })?;
-    std::fs::write(&path, text + "\n").map_err(|source| RunnerError::Write {
-        what: "output file",
         path: path.display().to_string(),
         source,
     })

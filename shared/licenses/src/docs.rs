@@ -88,3 +88,15 @@ pub async fn get<T: DeserializeOwned>(
         .next()
         .map(|(_, v)| v))
 }
+
+/// Every document of `coll`, ordered by key, without the keys.
+pub async fn values<T: DeserializeOwned>(
+    store: &dyn LicenseStore,
+    coll: &str,
+) -> Result<Vec<T>, StoreError> {
+    Ok(list(store, coll, None, None)
+        .await?
+        .into_iter()
+        .map(|(_, v)| v)
+        .collect())
+}

@@ -325,11 +325,7 @@ fn failure_drafts(raw: &RawOrg, cap: &Capture) -> Vec<Draft> {
 /// Replaces the stored per-user assignments with `h` (R30); for kinds whose assignments could
 /// not be read, each user keeps what they held before.
 async fn store_users(store: &dyn LicenseStore, mut h: users::Holdings) -> Result<(), LicenseError> {
-    let before: Vec<LicenseUser> = docs::list(store, docs::USERS, None, None)
-        .await?
-        .into_iter()
-        .map(|(_, u)| u)
-        .collect();
+    let before: Vec<LicenseUser> = docs::values(store, docs::USERS).await?;
     let kinds = store
         .all()
         .await?

@@ -30,29 +30,17 @@ use std::collections::BTreeSet;
 
 /// Every manual license (matched ones included), ordered by id.
 pub async fn manual_licenses(store: &dyn LicenseStore) -> Result<Vec<ManualLicense>, LicenseError> {
-    Ok(docs::list(store, MANUAL_LICENSES, None, None)
-        .await?
-        .into_iter()
-        .map(|(_, m)| m)
-        .collect())
+    Ok(docs::values(store, MANUAL_LICENSES).await?)
 }
 
 /// The stored users (active ones, R30), ordered by id.
 pub async fn stored_users(store: &dyn LicenseStore) -> Result<Vec<LicenseUser>, LicenseError> {
-    Ok(docs::list(store, USERS, None, None)
-        .await?
-        .into_iter()
-        .map(|(_, u)| u)
-        .collect())
+    Ok(docs::values(store, USERS).await?)
 }
 
 /// Every SKU, ordered by name.
 pub async fn skus(store: &dyn LicenseStore) -> Result<Vec<Sku>, LicenseError> {
-    Ok(docs::list(store, SKUS, None, None)
-        .await?
-        .into_iter()
-        .map(|(_, s)| s)
-        .collect())
+    Ok(docs::values(store, SKUS).await?)
 }
 
 /// The captured id a matched manual license id stands for; any other id unchanged.

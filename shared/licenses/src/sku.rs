@@ -121,30 +121,18 @@ pub fn validate(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::model::{CapturedLicense, LicenseKind, ManualFields};
+    use crate::model::{LicenseKind, ManualFields};
 
     fn now() -> DateTime<Utc> {
         "2026-11-27T10:00:00Z".parse().unwrap()
     }
 
     pub(crate) fn record(id: &str, kind: LicenseKind, key: &str) -> LicenseRecord {
+        let mut captured = crate::store::tests::captured(id, id);
+        captured.kind = kind;
+        captured.key = Some(key.into());
         LicenseRecord {
-            captured: CapturedLicense {
-                id: id.into(),
-                kind,
-                name: id.into(),
-                key: Some(key.into()),
-                total: Some(10),
-                used: 1,
-                status: "Active".into(),
-                active: true,
-                expiration: None,
-                active_users: 1,
-                first_seen: now(),
-                first_active: Some(now()),
-                last_seen: now(),
-                missing_since: None,
-            },
+            captured,
             manual: ManualFields::default(),
         }
     }

@@ -494,7 +494,7 @@ impl LicenseStore for SqliteLicenseStore {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::model::LicenseKind;
     use chrono::{DateTime, Utc};
@@ -503,7 +503,7 @@ mod tests {
         "2026-11-27T10:00:00Z".parse().unwrap()
     }
 
-    fn captured(id: &str, name: &str) -> CapturedLicense {
+    pub(crate) fn captured(id: &str, name: &str) -> CapturedLicense {
         CapturedLicense {
             id: id.into(),
             kind: LicenseKind::UserLicense,
