@@ -186,8 +186,8 @@ fn licenses_ingests_the_fixture_org_and_keeps_state_across_runs() {
 }
 
 /// `flexbridge licenses --fixture activity.json --state S --out O --manual manual.json <extra…>`.
-fn licenses_with_manual(dir: &Path, extra: &[&str]) -> Output {
-    let (fx, manual) = (fixtures().join("licenses/activity.json"), fixtures().join("licenses/manual.json"));
+fn licenses_with_manual(dir: &Path, fixture: &str, extra: &[&str]) -> Output {
+    let (fx, manual) = (fixtures().join("licenses").join(fixture), fixtures().join("licenses/manual.json"));
     let (state, out) = (dir.join("state"), dir.join("out"));
     let mut args = vec![
         "licenses", "--fixture", fx.to_str().unwrap(), "--state", state.to_str().unwrap(),
@@ -200,7 +200,7 @@ fn licenses_with_manual(dir: &Path, extra: &[&str]) -> Output {
 #[test]
 fn licenses_manual_file_users_history_and_the_unused_finder() {
     let dir = tempfile::tempdir().unwrap();
-    let o = licenses_with_manual(dir.path(), &["--users", "--history", "--unused-days", "90"]);
+    let o = licenses_with_manual(dir.path(), "activity.json", &["--users", "--history", "--unused-days", "90"]);
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&o.stderr));
     // the manual license with key acme was matched by the ingest (R31); the other is shown as manual
@@ -222,8 +222,8 @@ fn licenses_manual_file_users_history_and_the_unused_finder() {
     // licenses.json keeps its fields and lists the manual license
     let lic = read(&out, "licenses.json");
     assert!(lic["licenses"].as_array().unwrap().iter().any(|l| l["id"] == "manual:tableau-viewer"));
-    // again on the same state: the manual file updates what it created, a second history point
-    let o = licenses_with_manual(dir.path(), &["--history"]);
+    // later on the same state: the manual file updates what it created, a second history point
+    let o = licenses_with_manual(dir.path(), "after.json", &["--history"]);
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&o.stderr));
     assert!(stdout.contains("manual license manual:acme-cpq updated (shown as 050000000000001AAA)"), "{stdout}");
