@@ -70,7 +70,11 @@ pub enum RunnerError {
 pub use engine::txlog::error_chain;
 
 /// Writes `v` as pretty JSON to `dir/name` (the runner's output files).
-pub fn write_json(dir: &std::path::Path, name: &str, v: &serde_json::Value) -> Result<(), RunnerError> {
+pub fn write_json(
+    dir: &std::path::Path,
+    name: &str,
+    v: &serde_json::Value,
+) -> Result<(), RunnerError> {
     let path = dir.join(name);
     let text = serde_json::to_string_pretty(v).map_err(|source| RunnerError::Json {
         what: "output file",

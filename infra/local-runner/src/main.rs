@@ -345,7 +345,14 @@ async fn main_inner(cli: Cli) -> Result<(), RunnerError> {
                 history,
                 unused_days,
             };
-            licenses_command(&fixture, state.as_deref(), out.as_deref(), manual.as_deref(), views).await
+            licenses_command(
+                &fixture,
+                state.as_deref(),
+                out.as_deref(),
+                manual.as_deref(),
+                views,
+            )
+            .await
         }
     }
 }
@@ -362,12 +369,15 @@ async fn licenses_command(
     let fixture_json = read_json("fixture", fixture)?;
     let manual_file = manual
         .map(|path| {
-            serde_json::from_value::<licenses::manual_file::ManualFile>(read_json("manual file", path)?)
-                .map_err(|source| RunnerError::Json {
-                    what: "manual file",
-                    path: path.display().to_string(),
-                    source,
-                })
+            serde_json::from_value::<licenses::manual_file::ManualFile>(read_json(
+                "manual file",
+                path,
+            )?)
+            .map_err(|source| RunnerError::Json {
+                what: "manual file",
+                path: path.display().to_string(),
+                source,
+            })
         })
         .transpose()?;
     // The output directory before the ingest: a bad --out must not leave a half-done job.

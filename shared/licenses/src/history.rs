@@ -116,11 +116,13 @@ pub async fn license_points(
     range: DateRange,
 ) -> Result<Vec<UsagePoint>, StoreError> {
     let (from, to) = range.keys();
-    Ok(docs::list(store, &license_history(id), from.as_deref(), to.as_deref())
-        .await?
-        .into_iter()
-        .map(|(_, p)| p)
-        .collect())
+    Ok(
+        docs::list(store, &license_history(id), from.as_deref(), to.as_deref())
+            .await?
+            .into_iter()
+            .map(|(_, p)| p)
+            .collect(),
+    )
 }
 
 /// The org's points within `range`, oldest first (R32).
@@ -129,11 +131,13 @@ pub async fn org_points(
     range: DateRange,
 ) -> Result<Vec<OrgUsage>, StoreError> {
     let (from, to) = range.keys();
-    Ok(docs::list(store, ORG_HISTORY, from.as_deref(), to.as_deref())
-        .await?
-        .into_iter()
-        .map(|(_, p)| p)
-        .collect())
+    Ok(
+        docs::list(store, ORG_HISTORY, from.as_deref(), to.as_deref())
+            .await?
+            .into_iter()
+            .map(|(_, p)| p)
+            .collect(),
+    )
 }
 
 #[cfg(test)]
@@ -146,7 +150,10 @@ mod tests {
             DateRange::parse(Some("2026-11-01"), None).unwrap().from,
             Some("2026-11-01".parse().unwrap())
         );
-        assert_eq!(DateRange::parse(Some("1.11.2026"), None).unwrap_err().0, "from");
+        assert_eq!(
+            DateRange::parse(Some("1.11.2026"), None).unwrap_err().0,
+            "from"
+        );
         assert_eq!(DateRange::parse(None, Some("x")).unwrap_err().0, "to");
         let e = DateRange::parse(Some("2026-12-01"), Some("2026-11-01")).unwrap_err();
         assert_eq!(e.0, "to");

@@ -4,11 +4,11 @@
 use crate::capture::{capture, Capture, Problem, RawOrg, FEATURE_FLAGS};
 use crate::docs;
 use crate::manual_license::{self, ManualLicense};
-use crate::users::{self, LicenseUser};
 use crate::merge::{merge, Change, ChangeKind};
 use crate::model::OrgUsage;
 use crate::source::{LicenseSource, SourceError};
 use crate::store::LicenseStore;
+use crate::users::{self, LicenseUser};
 use crate::view::{views, LicenseView};
 use crate::LicenseError;
 use chrono::{DateTime, Utc};
@@ -254,7 +254,10 @@ pub async fn ingest_with(
         store_users(store, h).await?;
     }
     crate::history::record(store, &merged.captured, cap.org.as_ref(), now).await?;
-    let ids = previous.iter().map(|r| r.id()).chain(merged.captured.iter().map(|c| c.id.as_str()));
+    let ids = previous
+        .iter()
+        .map(|r| r.id())
+        .chain(merged.captured.iter().map(|c| c.id.as_str()));
     crate::history::prune(store, ids, now, options.history_retention_days).await?;
 
     for ch in &merged.changes {
@@ -443,7 +446,10 @@ pub async fn load_views(
     let enabled = store.task_enabled().await?;
     let records = store.all().await?;
     let mut licenses = views(&records, enabled, now);
-    licenses.extend(crate::view::manual_views(&crate::ops::manual_licenses(store).await?, now));
+    licenses.extend(crate::view::manual_views(
+        &crate::ops::manual_licenses(store).await?,
+        now,
+    ));
     licenses.sort_by(|a, b| (a.kind, &a.name, &a.id).cmp(&(b.kind, &b.name, &b.id)));
     Ok(LicenseOverview {
         task_enabled: enabled,

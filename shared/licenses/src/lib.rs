@@ -37,22 +37,23 @@ pub mod view;
 
 pub use capture::{Capture, Problem, RawOrg};
 pub use history::{DateRange, UsagePoint};
-pub use manual_license::{ManualLicense, NewManualLicense};
-pub use sku::{Sku, SkuBody, SkuError};
-pub use unused::{render_unused, UnusedReport};
-pub use users::LicenseUser;
 pub use ingest::{
-    ingest, ingest_with, IngestOptions, load_views, read_org, run_record, IngestReport, LicenseOverview, LOG_NAME,
+    ingest, ingest_with, load_views, read_org, run_record, IngestOptions, IngestReport,
+    LicenseOverview, LOG_NAME,
 };
 pub use manual::{ManualFieldError, MANUAL_FIELDS};
-pub use ops::set_manual;
+pub use manual_license::{ManualLicense, NewManualLicense};
 pub use merge::{Change, ChangeKind};
 pub use model::{
     annual_spend, Amount, CapturedLicense, LicenseKind, LicenseRecord, ManualFields, Observed,
     OrgUsage, PaymentFrequency, Spend,
 };
+pub use ops::set_manual;
+pub use sku::{Sku, SkuBody, SkuError};
 pub use source::{fixture_now, FixtureError, FixtureSource, LicenseSource, SourceError};
 pub use store::{LicenseStore, MemoryLicenseStore, SqliteLicenseStore};
+pub use unused::{render_unused, UnusedReport};
+pub use users::LicenseUser;
 pub use view::{
     manual_views, render_org, render_table, spend_totals, views, LicenseView, Origin, ViewSource,
 };

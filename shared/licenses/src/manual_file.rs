@@ -48,7 +48,10 @@ pub async fn apply_manual_licenses(
         let id = manual_id(&ml.name);
         if let Some(m) = existing.iter().find(|m| Some(&m.id) == id.as_ref()) {
             let v = ops::set_manual(store, &m.id, &ml.fields(), now).await?;
-            lines.push(format!("manual license {} updated (shown as {})", m.id, v.id));
+            lines.push(format!(
+                "manual license {} updated (shown as {})",
+                m.id, v.id
+            ));
         } else {
             let v = ops::create_manual_license(store, ml.clone(), now).await?;
             lines.push(format!("manual license {} entered", v.id));

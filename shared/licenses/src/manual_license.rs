@@ -103,7 +103,9 @@ impl NewManualLicense {
         let id = manual_id(&name).ok_or_else(|| ManualFieldError {
             license_id: "(new manual license)".into(),
             field: "name".into(),
-            message: format!("{name:?} has no letter or digit; a manual license needs a name (R27)"),
+            message: format!(
+                "{name:?} has no letter or digit; a manual license needs a name (R27)"
+            ),
         })?;
         let key = self.key.map(|k| k.trim().to_owned());
         if key.as_deref() == Some("") {
@@ -166,9 +168,11 @@ mod tests {
 
     #[test]
     fn r27_a_manual_license_gets_an_id_from_its_name_and_checked_fields() {
-        let ml = new(json!({"kind": "permission_set_license", "name": " CRM  User (EU) ",
+        let ml = new(
+            json!({"kind": "permission_set_license", "name": " CRM  User (EU) ",
             "key": "CRMUserPsl", "allowed": 20, "amount": "1200", "currency": "eur",
-            "payment_frequency": "annual", "effective_date": "2026-01-01"}))
+            "payment_frequency": "annual", "effective_date": "2026-01-01"}),
+        )
         .unwrap();
         assert_eq!(ml.id, "manual:crm-user-eu");
         assert_eq!(ml.name, "CRM  User (EU)");

@@ -53,7 +53,11 @@ fn resolve_alias(id: &str, manual: &[ManualLicense]) -> String {
 }
 
 /// Seed 000: `allowed` of a captured non-feature license only while the task is disabled.
-fn check_captured_edit(r: &LicenseRecord, body: &Value, enabled: bool) -> Result<(), ManualFieldError> {
+fn check_captured_edit(
+    r: &LicenseRecord,
+    body: &Value,
+    enabled: bool,
+) -> Result<(), ManualFieldError> {
     let c = &r.captured;
     if enabled && c.kind != LicenseKind::FeatureLicense && body.get("allowed").is_some() {
         return Err(ManualFieldError {
@@ -116,13 +120,14 @@ pub async fn create_manual_license(
             ml.kind, ml.key.as_deref().unwrap_or_default(), r.id(), r.id()
         )));
     }
-    if let Some(m) = existing
-        .iter()
-        .find(|m| m.matched_to.is_none() && m.kind == ml.kind && ml.key.is_some() && m.key == ml.key)
-    {
+    if let Some(m) = existing.iter().find(|m| {
+        m.matched_to.is_none() && m.kind == ml.kind && ml.key.is_some() && m.key == ml.key
+    }) {
         return Err(LicenseError::Exists(format!(
             "the manual license {} already has kind {} and key {:?}",
-            m.id, ml.kind, ml.key.as_deref().unwrap_or_default()
+            m.id,
+            ml.kind,
+            ml.key.as_deref().unwrap_or_default()
         )));
     }
     docs::put(store, MANUAL_LICENSES, &[(ml.id.clone(), &ml)]).await?;
@@ -204,11 +209,18 @@ impl Activity {
         }
     }
     fn license_ref(&self, id: &str) -> Option<LicenseRef> {
-        self.records.iter().find(|r| r.id() == id).map(|r| LicenseRef {
-            id: id.to_owned(),
-            name: r.manual.name.clone().unwrap_or_else(|| r.captured.name.clone()),
-            kind: r.captured.kind,
-        })
+        self.records
+            .iter()
+            .find(|r| r.id() == id)
+            .map(|r| LicenseRef {
+                id: id.to_owned(),
+                name: r
+                    .manual
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| r.captured.name.clone()),
+                kind: r.captured.kind,
+            })
     }
 }
 
@@ -232,7 +244,12 @@ pub async fn users_view(store: &dyn LicenseStore) -> Result<Vec<UserView>, Licen
                 name: u.name.clone(),
                 username: u.username.clone(),
                 last_login: u.last_login,
-                licenses: u.licenses.iter().filter(|l| in_sku(l)).filter_map(|l| a.license_ref(l)).collect(),
+                licenses: u
+                    .licenses
+                    .iter()
+                    .filter(|l| in_sku(l))
+                    .filter_map(|l| a.license_ref(l))
+                    .collect(),
                 skus: per_sku
                     .iter()
                     .filter(|(_, ids)| u.licenses.iter().any(|l| ids.contains(l)))
@@ -264,13 +281,20 @@ pub struct HolderRef {
     pub last_login: Option<DateTime<Utc>>,
 }
 
-pub async fn license_users(store: &dyn LicenseStore, id: &str) -> Result<HoldersView, LicenseError> {
+pub async fn license_users(
+    store: &dyn LicenseStore,
+    id: &str,
+) -> Result<HoldersView, LicenseError> {
     let a = Activity::load(store).await?;
     let id = resolve_alias(id, &a.manual);
     let lic = match a.license_ref(&id) {
         Some(l) => l,
         None => match a.manual.iter().find(|m| m.id == id) {
-            Some(m) => LicenseRef { id: m.id.clone(), name: m.name.clone(), kind: m.kind },
+            Some(m) => LicenseRef {
+                id: m.id.clone(),
+                name: m.name.clone(),
+                kind: m.kind,
+            },
             None => return Err(LicenseError::NotFound(id)),
         },
     };
@@ -308,13 +332,27 @@ pub async fn license_history(
 }
 
 /// `GET /licenses/org/history` (R32).
-pub async fn org_history(store: &dyn LicenseStore, range: DateRange) -> Result<Vec<OrgUsage>, LicenseError> {
+pub async fn org_history(
+    store: &dyn LicenseStore,
+    range: DateRange,
+) -> Result<Vec<OrgUsage>, LicenseError> {
     Ok(history::org_points(store, range).await?)
 }
 
 /// `GET /licenses/unused?days=N`: the unused-license finder at `now`.
-pub async fn unused(store: &dyn LicenseStore, days: u32, now: DateTime<Utc>) -> Result<UnusedReport, LicenseError> {
+pub async fn unused(
+    store: &dyn LicenseStore,
+    days: u32,
+    now: DateTime<Utc>,
+) -> Result<UnusedReport, LicenseError> {
     let overview = crate::load_views(store, now).await?;
     let a = Activity::load(store).await?;
-    Ok(find_unused(&overview.licenses, &a.users, &a.skus, &a.known(), days, now))
+    Ok(find_unused(
+        &overview.licenses,
+        &a.users,
+        &a.skus,
+        &a.known(),
+        days,
+        now,
+    ))
 }

@@ -163,20 +163,43 @@ pub(crate) mod tests {
             records: &records,
             manual: &manual,
         };
-        let sku = validate("Sales", body(&["SFDC", "0PLA", "acme", "SFDC"]), &known, now()).unwrap();
+        let sku = validate(
+            "Sales",
+            body(&["SFDC", "0PLA", "acme", "SFDC"]),
+            &known,
+            now(),
+        )
+        .unwrap();
         assert_eq!(sku.licenses, ["SFDC", "0PLA", "acme"], "duplicates folded");
         let ids: Vec<String> = known.license_ids(&sku).into_iter().collect();
         assert_eq!(ids, ["0PLA", "100A", "manual:x"]);
         let e = validate("Sales", body(&["SFDC", "Nope"]), &known, now()).unwrap_err();
         assert_eq!(e.field, "licenses");
-        assert!(e.to_string().contains("\"Nope\"") && e.to_string().contains("(R30)"), "{e}");
-        assert_eq!(validate("Sales", body(&[]), &known, now()).unwrap_err().field, "licenses");
-        assert_eq!(validate("a b", body(&["SFDC"]), &known, now()).unwrap_err().field, "name");
+        assert!(
+            e.to_string().contains("\"Nope\"") && e.to_string().contains("(R30)"),
+            "{e}"
+        );
+        assert_eq!(
+            validate("Sales", body(&[]), &known, now())
+                .unwrap_err()
+                .field,
+            "licenses"
+        );
+        assert_eq!(
+            validate("a b", body(&["SFDC"]), &known, now())
+                .unwrap_err()
+                .field,
+            "name"
+        );
     }
 
     #[test]
     fn r31_a_matched_manual_id_stands_for_its_captured_license() {
-        let records = [record("0PLA", LicenseKind::PermissionSetLicense, "CRMUserPsl")];
+        let records = [record(
+            "0PLA",
+            LicenseKind::PermissionSetLicense,
+            "CRMUserPsl",
+        )];
         let manual = [ManualLicense {
             id: "manual:crm".into(),
             kind: LicenseKind::PermissionSetLicense,
@@ -191,7 +214,13 @@ pub(crate) mod tests {
             records: &records,
             manual: &manual,
         };
-        assert_eq!(known.resolve("manual:crm"), BTreeSet::from(["0PLA".to_owned()]));
-        assert_eq!(known.resolve("CRMUserPsl"), BTreeSet::from(["0PLA".to_owned()]));
+        assert_eq!(
+            known.resolve("manual:crm"),
+            BTreeSet::from(["0PLA".to_owned()])
+        );
+        assert_eq!(
+            known.resolve("CRMUserPsl"),
+            BTreeSet::from(["0PLA".to_owned()])
+        );
     }
 }

@@ -456,7 +456,11 @@ impl LicenseStore for SqliteLicenseStore {
         from: Option<&str>,
         to: Option<&str>,
     ) -> Result<Vec<(String, String)>, StoreError> {
-        let (coll, from, to) = (coll.to_owned(), from.map(str::to_owned), to.map(str::to_owned));
+        let (coll, from, to) = (
+            coll.to_owned(),
+            from.map(str::to_owned),
+            to.map(str::to_owned),
+        );
         self.db
             .with("read license documents", move |conn| {
                 let mut stmt = conn

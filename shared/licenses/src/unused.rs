@@ -81,7 +81,11 @@ fn cost(v: &LicenseView, unused: u64, now: DateTime<Utc>) -> Result<(Amount, Amo
     };
     let seats = match v.total {
         Some(t) if t > 0 => i128::from(t),
-        _ => return Err("no seat count (total, or # allowed for feature and manual licenses)".into()),
+        _ => {
+            return Err(
+                "no seat count (total, or # allowed for feature and manual licenses)".into(),
+            )
+        }
     };
     let share = |n: i128| -> Amount {
         let num = i128::from(amount.cents()) * i128::from(per_year) * n;
@@ -112,7 +116,12 @@ fn share(unused: usize, holders: usize) -> f64 {
 }
 
 fn sort_rows(rows: &mut [UnusedRow]) {
-    let total = |r: &UnusedRow| r.unused_annual_cost.values().map(|a| a.cents()).sum::<i64>();
+    let total = |r: &UnusedRow| {
+        r.unused_annual_cost
+            .values()
+            .map(|a| a.cents())
+            .sum::<i64>()
+    };
     rows.sort_by(|a, b| {
         (total(b), b.unused, &a.name, &a.id).cmp(&(total(a), a.unused, &b.name, &b.id))
     });
@@ -145,7 +154,10 @@ pub fn find_unused(
             unused: idle.len() as u64,
             unused_share: share(idle.len(), holders.len()),
             seat_annual_cost: c.as_ref().ok().map(|c| c.0),
-            unused_annual_cost: c.as_ref().map(|c| BTreeMap::from([(currency, c.1)])).unwrap_or_default(),
+            unused_annual_cost: c
+                .as_ref()
+                .map(|c| BTreeMap::from([(currency, c.1)]))
+                .unwrap_or_default(),
             cost_note: c.err(),
             idle,
         });
@@ -196,7 +208,10 @@ fn sku_row(
         .collect();
     let idle = idle_of(&holders, cutoff, now);
     let mut costs = BTreeMap::new();
-    add_costs(&mut costs, license_rows.iter().filter(|r| ids.contains(&r.id)));
+    add_costs(
+        &mut costs,
+        license_rows.iter().filter(|r| ids.contains(&r.id)),
+    );
     UnusedRow {
         id: sku.name.clone(),
         name: sku.name.clone(),
@@ -205,7 +220,9 @@ fn sku_row(
         unused: idle.len() as u64,
         unused_share: share(idle.len(), holders.len()),
         seat_annual_cost: None,
-        cost_note: costs.is_empty().then(|| "no license of the SKU has a known cost".to_owned()),
+        cost_note: costs
+            .is_empty()
+            .then(|| "no license of the SKU has a known cost".to_owned()),
         unused_annual_cost: costs,
         idle,
     }
@@ -222,7 +239,14 @@ pub fn render_unused(r: &UnusedReport) -> String {
         if rows.is_empty() {
             continue;
         }
-        let header = [title, "holders", "unused", "share", "seat/year", "unused/year"];
+        let header = [
+            title,
+            "holders",
+            "unused",
+            "share",
+            "seat/year",
+            "unused/year",
+        ];
         let body: Vec<[String; 6]> = rows
             .iter()
             .map(|x| {
@@ -248,7 +272,10 @@ pub fn render_unused(r: &UnusedReport) -> String {
         }
     }
     if !r.unused_annual_cost.is_empty() {
-        out.push_str(&format!("unused seats cost a year: {}\n", money(&r.unused_annual_cost)));
+        out.push_str(&format!(
+            "unused seats cost a year: {}\n",
+            money(&r.unused_annual_cost)
+        ));
     }
     out
 }

@@ -37,7 +37,9 @@ pub struct Holdings {
 }
 
 fn s<'a>(v: &'a Value, f: &str) -> Option<&'a str> {
-    v.get(f).and_then(Value::as_str).filter(|t| !t.trim().is_empty())
+    v.get(f)
+        .and_then(Value::as_str)
+        .filter(|t| !t.trim().is_empty())
 }
 
 fn display_name(u: &Value, id: &str) -> String {
@@ -56,7 +58,12 @@ fn display_name(u: &Value, id: &str) -> String {
 }
 
 /// user id → license ids from an assignment object (revoked rows and unknown licenses left out).
-fn assigned(rows: &[Value], license: &str, user: &str, active: &HashSet<&str>) -> HashMap<String, Vec<String>> {
+fn assigned(
+    rows: &[Value],
+    license: &str,
+    user: &str,
+    active: &HashSet<&str>,
+) -> HashMap<String, Vec<String>> {
     let mut out: HashMap<String, Vec<String>> = HashMap::new();
     for a in rows {
         if a.get("IsRevoked").and_then(Value::as_bool) == Some(true) {
@@ -74,7 +81,11 @@ fn assigned(rows: &[Value], license: &str, user: &str, active: &HashSet<&str>) -
 /// The holdings of `raw`'s active users, given the capture of the same read (which licenses
 /// are active); `None` when the users could not be read. Malformed `LastLoginDate` values are
 /// problems naming user and field (the user is kept, as never logged in).
-pub fn holdings(raw: &RawOrg, observed: &[Observed], problems: &mut Vec<Problem>) -> Option<Holdings> {
+pub fn holdings(
+    raw: &RawOrg,
+    observed: &[Observed],
+    problems: &mut Vec<Problem>,
+) -> Option<Holdings> {
     let users = raw.tables.get("User")?;
     let active: HashSet<&str> = observed
         .iter()
@@ -89,7 +100,8 @@ pub fn holdings(raw: &RawOrg, observed: &[Observed], problems: &mut Vec<Problem>
     let table = |o: &str| raw.tables.get(o).map(Vec::as_slice);
     let psl = table("PermissionSetLicenseAssign")
         .map(|r| assigned(r, "PermissionSetLicenseId", "AssigneeId", &active));
-    let pkg = table("UserPackageLicense").map(|r| assigned(r, "PackageLicenseId", "UserId", &active));
+    let pkg =
+        table("UserPackageLicense").map(|r| assigned(r, "PackageLicenseId", "UserId", &active));
     let mut h = Holdings::default();
     for (kind, read) in [
         (LicenseKind::UserLicense, profiles.is_some()),
@@ -102,7 +114,8 @@ pub fn holdings(raw: &RawOrg, observed: &[Observed], problems: &mut Vec<Problem>
         }
     }
     for u in users {
-        let (Some(id), Some(true)) = (s(u, "Id"), u.get("IsActive").and_then(Value::as_bool)) else {
+        let (Some(id), Some(true)) = (s(u, "Id"), u.get("IsActive").and_then(Value::as_bool))
+        else {
             continue; // R30: inactive users hold nothing (capture reports malformed rows)
         };
         let mut held: BTreeSet<String> = BTreeSet::new();
@@ -110,7 +123,11 @@ pub fn holdings(raw: &RawOrg, observed: &[Observed], problems: &mut Vec<Problem>
             .pointer("/Profile/UserLicenseId")
             .and_then(Value::as_str)
             .or_else(|| profiles.as_ref()?.get(s(u, "ProfileId")?).copied());
-        held.extend(profile_license.filter(|l| active.contains(l)).map(str::to_owned));
+        held.extend(
+            profile_license
+                .filter(|l| active.contains(l))
+                .map(str::to_owned),
+        );
         for m in [&psl, &pkg].into_iter().flatten() {
             held.extend(m.get(id).into_iter().flatten().cloned());
         }

@@ -94,7 +94,10 @@ pub async fn put_sku(
     now: DateTime<Utc>,
 ) -> Result<ApiResponse, ApiError> {
     let body: licenses::SkuBody = parse_body(req)?;
-    Ok(ApiResponse::json(200, ops::put_sku(store, name, body, now).await?))
+    Ok(ApiResponse::json(
+        200,
+        ops::put_sku(store, name, body, now).await?,
+    ))
 }
 
 /// `from`/`to` of a history route; 400 names the parameter.
@@ -114,7 +117,10 @@ fn days(req: &ApiRequest) -> Result<u32, ApiError> {
             .ok()
             .filter(|d| (1..=3650).contains(d))
             .ok_or_else(|| {
-                ApiError::bad_request("days", format!("{d:?} is not a number of days from 1 to 3650"))
+                ApiError::bad_request(
+                    "days",
+                    format!("{d:?} is not a number of days from 1 to 3650"),
+                )
             }),
     }
 }
@@ -471,7 +477,12 @@ mod tests {
             .is_none());
     }
 
-    async fn json_call(r: &LicenseRoutes, method: &str, path: &str, body: Option<&str>) -> ApiResponse {
+    async fn json_call(
+        r: &LicenseRoutes,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+    ) -> ApiResponse {
         let mut req = ApiRequest::new(method, path);
         if let Some(b) = body {
             req = req.with_body(b);
@@ -483,51 +494,163 @@ mod tests {
     async fn issue_15_routes_skus_users_history_manual_licenses_and_the_finder() {
         let r = routes(FixtureSource::from_fixture(&fixture("activity.json")).unwrap());
         // a manual license before any ingest: 201, source and origin manual
-        let resp = json_call(&r, "POST", "/licenses", Some(r#"{"kind": "package_license", "name": "Acme CPQ", "key": "acme",
-            "amount": "2500", "currency": "USD", "payment_frequency": "quarterly"}"#)).await;
+        let resp = json_call(
+            &r,
+            "POST",
+            "/licenses",
+            Some(
+                r#"{"kind": "package_license", "name": "Acme CPQ", "key": "acme",
+            "amount": "2500", "currency": "USD", "payment_frequency": "quarterly"}"#,
+            ),
+        )
+        .await;
         assert_eq!(resp.status, 201, "{}", resp.body);
-        assert_eq!((resp.body["id"].as_str(), resp.body["source"].as_str(), resp.body["origin"].as_str()),
-            (Some("manual:acme-cpq"), Some("manual"), Some("manual")));
-        let again = json_call(&r, "POST", "/licenses", Some(r#"{"kind": "package_license", "name": "Acme CPQ"}"#)).await;
+        assert_eq!(
+            (
+                resp.body["id"].as_str(),
+                resp.body["source"].as_str(),
+                resp.body["origin"].as_str()
+            ),
+            (Some("manual:acme-cpq"), Some("manual"), Some("manual"))
+        );
+        let again = json_call(
+            &r,
+            "POST",
+            "/licenses",
+            Some(r#"{"kind": "package_license", "name": "Acme CPQ"}"#),
+        )
+        .await;
         assert_eq!(again.status, 409, "{}", again.body);
-        let bad = json_call(&r, "POST", "/licenses", Some(r#"{"kind": "package_license", "name": "X", "seats": 3}"#)).await;
+        let bad = json_call(
+            &r,
+            "POST",
+            "/licenses",
+            Some(r#"{"kind": "package_license", "name": "X", "seats": 3}"#),
+        )
+        .await;
         assert_eq!(bad.status, 400, "{}", bad.body);
-        assert!(bad.body["message"].as_str().unwrap().contains("seats"), "{}", bad.body);
-        assert_eq!(json_call(&r, "POST", "/licenses/ingest", None).await.status, 200);
+        assert!(
+            bad.body["message"].as_str().unwrap().contains("seats"),
+            "{}",
+            bad.body
+        );
+        assert_eq!(
+            json_call(&r, "POST", "/licenses/ingest", None).await.status,
+            200
+        );
 
         // SKUs: PUT validates against the stored licenses, GET, list, DELETE
-        let put = json_call(&r, "PUT", "/licenses/skus/Sales-Cloud", Some(r#"{"licenses": ["SFDC", "CRMUserPsl"]}"#)).await;
+        let put = json_call(
+            &r,
+            "PUT",
+            "/licenses/skus/Sales-Cloud",
+            Some(r#"{"licenses": ["SFDC", "CRMUserPsl"]}"#),
+        )
+        .await;
         assert_eq!(put.status, 200, "{}", put.body);
-        let unknown = json_call(&r, "PUT", "/licenses/skus/Bad", Some(r#"{"licenses": ["SFDC", "Nope"]}"#)).await;
-        assert_eq!((unknown.status, unknown.body["field"].as_str()), (400, Some("licenses")));
-        assert!(unknown.body["message"].as_str().unwrap().contains("\"Nope\""), "{}", unknown.body);
-        let extra = json_call(&r, "PUT", "/licenses/skus/Bad", Some(r#"{"licenses": ["SFDC"], "price": 1}"#)).await;
+        let unknown = json_call(
+            &r,
+            "PUT",
+            "/licenses/skus/Bad",
+            Some(r#"{"licenses": ["SFDC", "Nope"]}"#),
+        )
+        .await;
+        assert_eq!(
+            (unknown.status, unknown.body["field"].as_str()),
+            (400, Some("licenses"))
+        );
+        assert!(
+            unknown.body["message"]
+                .as_str()
+                .unwrap()
+                .contains("\"Nope\""),
+            "{}",
+            unknown.body
+        );
+        let extra = json_call(
+            &r,
+            "PUT",
+            "/licenses/skus/Bad",
+            Some(r#"{"licenses": ["SFDC"], "price": 1}"#),
+        )
+        .await;
         assert_eq!(extra.status, 400, "deny_unknown_fields: {}", extra.body);
-        assert_eq!(json_call(&r, "GET", "/licenses/skus/Sales-Cloud", None).await.body["licenses"], json!(["SFDC", "CRMUserPsl"]));
-        assert_eq!(json_call(&r, "GET", "/licenses/skus/Bad", None).await.status, 404);
-        json_call(&r, "PUT", "/licenses/skus/Acme", Some(r#"{"licenses": ["manual:acme-cpq"]}"#)).await;
-        assert_eq!(json_call(&r, "GET", "/licenses/skus", None).await.body["skus"].as_array().unwrap().len(), 2);
+        assert_eq!(
+            json_call(&r, "GET", "/licenses/skus/Sales-Cloud", None)
+                .await
+                .body["licenses"],
+            json!(["SFDC", "CRMUserPsl"])
+        );
+        assert_eq!(
+            json_call(&r, "GET", "/licenses/skus/Bad", None)
+                .await
+                .status,
+            404
+        );
+        json_call(
+            &r,
+            "PUT",
+            "/licenses/skus/Acme",
+            Some(r#"{"licenses": ["manual:acme-cpq"]}"#),
+        )
+        .await;
+        assert_eq!(
+            json_call(&r, "GET", "/licenses/skus", None).await.body["skus"]
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
 
         // users: SKU-configured licenses only (R30); holders of one license = its active users
         let users = json_call(&r, "GET", "/licenses/users", None).await.body;
-        let gus = users["users"].as_array().unwrap().iter().find(|u| u["name"] == "Gus Idle").unwrap().clone();
+        let gus = users["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["name"] == "Gus Idle")
+            .unwrap()
+            .clone();
         assert_eq!(gus["skus"], json!(["Acme", "Sales-Cloud"]));
         assert_eq!(gus["last_login"], "2026-06-01T09:00:00Z");
-        let holders = json_call(&r, "GET", &format!("/licenses/{SFDC}/users"), None).await.body;
+        let holders = json_call(&r, "GET", &format!("/licenses/{SFDC}/users"), None)
+            .await
+            .body;
         let list = json_call(&r, "GET", "/licenses", None).await.body;
-        let sfdc = list["licenses"].as_array().unwrap().iter().find(|l| l["id"] == SFDC).unwrap().clone();
+        let sfdc = list["licenses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["id"] == SFDC)
+            .unwrap()
+            .clone();
         assert_eq!(holders["count"], sfdc["active_users"]);
         assert_eq!(holders["count"], 9);
-        assert_eq!(json_call(&r, "GET", "/licenses/0PL999999999999AAA/users", None).await.status, 404);
+        assert_eq!(
+            json_call(&r, "GET", "/licenses/0PL999999999999AAA/users", None)
+                .await
+                .status,
+            404
+        );
 
         // history with a date range; org history
-        let h = json_call(&r, "GET", &format!("/licenses/{SFDC}/history"), None).await.body;
+        let h = json_call(&r, "GET", &format!("/licenses/{SFDC}/history"), None)
+            .await
+            .body;
         assert_eq!(h["points"].as_array().unwrap().len(), 1);
-        let req = ApiRequest::new("GET", &format!("/licenses/{SFDC}/history")).with_query("from", "2026-12-01");
-        assert!(call(&r, req).await.body["points"].as_array().unwrap().is_empty());
+        let req = ApiRequest::new("GET", &format!("/licenses/{SFDC}/history"))
+            .with_query("from", "2026-12-01");
+        assert!(call(&r, req).await.body["points"]
+            .as_array()
+            .unwrap()
+            .is_empty());
         let req = ApiRequest::new("GET", "/licenses/org/history").with_query("to", "2026-11-27");
         let org = call(&r, req).await;
-        assert_eq!(org.body["points"][0]["users_can_log_in"], 11, "{}", org.body);
+        assert_eq!(
+            org.body["points"][0]["users_can_log_in"], 11,
+            "{}",
+            org.body
+        );
         let req = ApiRequest::new("GET", "/licenses/org/history").with_query("from", "27.11.2026");
         assert_eq!(call(&r, req).await.body["field"], "from");
 
@@ -539,7 +662,17 @@ mod tests {
         assert_eq!(u["skus"][0]["id"], "Acme");
         let req = ApiRequest::new("GET", "/licenses/unused").with_query("days", "0");
         assert_eq!(call(&r, req).await.body["field"], "days");
-        assert_eq!(json_call(&r, "DELETE", "/licenses/skus/Acme", None).await.status, 200);
-        assert_eq!(json_call(&r, "DELETE", "/licenses/skus/Acme", None).await.status, 404);
+        assert_eq!(
+            json_call(&r, "DELETE", "/licenses/skus/Acme", None)
+                .await
+                .status,
+            200
+        );
+        assert_eq!(
+            json_call(&r, "DELETE", "/licenses/skus/Acme", None)
+                .await
+                .status,
+            404
+        );
     }
 }

@@ -149,7 +149,13 @@ impl Wiring {
 }
 
 fn account_concurrency(v: Option<String>) -> Result<usize, ConfigError> {
-    ranged_var(ACCOUNT_CONCURRENCY_VAR, v, DEFAULT_ACCOUNT_CONCURRENCY, 1..=10, " (an SQS batch holds at most 10)")
+    ranged_var(
+        ACCOUNT_CONCURRENCY_VAR,
+        v,
+        DEFAULT_ACCOUNT_CONCURRENCY,
+        1..=10,
+        " (an SQS batch holds at most 10)",
+    )
 }
 
 /// `LICENSE_HISTORY_RETENTION_DAYS` (optional): days of license usage history kept, 1 to
@@ -157,7 +163,13 @@ fn account_concurrency(v: Option<String>) -> Result<usize, ConfigError> {
 pub const LICENSE_HISTORY_VAR: &str = "LICENSE_HISTORY_RETENTION_DAYS";
 
 fn license_history_days(v: Option<String>) -> Result<u32, ConfigError> {
-    ranged_var(LICENSE_HISTORY_VAR, v, licenses::history::DEFAULT_RETENTION_DAYS, 1..=36500, "")
+    ranged_var(
+        LICENSE_HISTORY_VAR,
+        v,
+        licenses::history::DEFAULT_RETENTION_DAYS,
+        1..=36500,
+        "",
+    )
 }
 
 /// An optional whole-number variable within `range` (absent or empty: `default`).

@@ -159,7 +159,9 @@ impl DynamoLicenseStore {
                     .request_items(&self.table, pending)
                     .send()
                     .await
-                    .map_err(|e| StoreError::backend(format!("dynamodb BatchWriteItem {what}"), e))?;
+                    .map_err(|e| {
+                        StoreError::backend(format!("dynamodb BatchWriteItem {what}"), e)
+                    })?;
                 pending = out
                     .unprocessed_items
                     .and_then(|mut m| m.remove(&self.table))
@@ -341,7 +343,10 @@ impl LicenseStore for DynamoLicenseStore {
     ) -> Result<Vec<(String, String)>, StoreError> {
         let pk = format!("{DOC_PREFIX}{coll}");
         let (cond, bounds) = match (from, to) {
-            (Some(f), Some(t)) => ("pk = :p AND sk BETWEEN :f AND :t", vec![(":f", f), (":t", t)]),
+            (Some(f), Some(t)) => (
+                "pk = :p AND sk BETWEEN :f AND :t",
+                vec![(":f", f), (":t", t)],
+            ),
             (Some(f), None) => ("pk = :p AND sk >= :f", vec![(":f", f)]),
             (None, Some(t)) => ("pk = :p AND sk <= :t", vec![(":t", t)]),
             (None, None) => ("pk = :p", vec![]),
