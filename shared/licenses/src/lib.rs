@@ -11,7 +11,13 @@
 //!   disabled) and [`render_table`].
 //! * [`source`]: the SOQL port ([`LicenseSource`]) over the Salesforce client or a fixture.
 //! * [`store`]: the [`LicenseStore`] port, in memory and SQLite (`<dir>/licenses.sqlite`).
-//! * [`ingest()`]: one run, writing transaction-log entries named [`LOG_NAME`] (R24).
+//! * [`ingest()`]: one run, writing transaction-log entries named [`LOG_NAME`] (R24); it also
+//!   stores per-user assignments ([`users`]), a usage point per license and for the org
+//!   ([`history`]) and matches manual licenses ([`manual_license`]).
+//! * [`ops`]: manual edits (which field on which license), manual licenses, SKUs ([`sku`]), the
+//!   Users view, holders, history and the unused-license finder ([`unused`]);
+//!   [`manual_file`]: the local runner's `--manual` file. Their documents live in the store's
+//!   collections ([`docs`]).
 //!
 //! ```text
 //! let report = licenses::ingest(&source, &store, &log, now, &task_id).await?;
