@@ -5,6 +5,7 @@
 //! stores (SQLite through rusqlite, an in-process queue). The binary (`flexbridge`) has three
 //! commands: `demo`, `run` and `licenses`; tests use [`stack::Stack`] directly.
 
+pub mod licenses;
 pub mod report;
 pub mod stack;
 
@@ -54,10 +55,35 @@ pub enum RunnerError {
     #[error("the FNO client could not be built")]
     Flexnet(#[source] flexnet::FlexnetError),
     #[error("the license ingestion could not complete")]
-    Licenses(#[source] licenses::LicenseError),
+    Licenses(#[source] ::licenses::LicenseError),
+    #[error("the manual file {path} was refused")]
+    ManualFile {
+        path: String,
+        #[source]
+        source: ::licenses::LicenseError,
+    },
     #[error("the run could not complete")]
     Engine(#[from] engine::EngineError),
 }
 
 /// The full chain of an error, `outer: inner: …`, for the one line the runner prints.
 pub use engine::txlog::error_chain;
+
+/// Writes `v` as pretty JSON to `dir/name` (the runner's output files).
+pub fn write_json(
+    dir: &std::path::Path,
+    name: &str,
+    v: &serde_json::Value,
+) -> Result<(), RunnerError> {
+    let path = dir.join(name);
+    let text = serde_json::to_string_pretty(v).map_err(|source| RunnerError::Json {
+        what: "output file",
+        path: path.display().to_string(),
+        source,
+    })?;
+    std::fs::write(&path, text + "\n").map_err(|source| RunnerError::Write {
+        what: "output file",
+        path: path.display().to_string(),
+        source,
+    })
+}

@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use engine::{EngineSettings, RunReport};
 use flexbridge::report::{self, Calls};
 use flexbridge::stack::{self, Stack, StackOptions};
-use flexbridge::{error_chain, RunnerError};
+use flexbridge::{error_chain, write_json, RunnerError};
 use serde_json::Value;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -90,9 +90,23 @@ enum Command {
         /// Keep the license records (and their manual fields) in this directory across runs.
         #[arg(long)]
         state: Option<PathBuf>,
-        /// Also write licenses.json (what `GET /licenses` shows) and logs.json here.
+        /// Also write licenses.json (what `GET /licenses` shows) and logs.json here (and
+        /// users.json, history.json, unused.json with --users, --history, --unused-days).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Manual licenses, manual fields and SKUs from this JSON file
+        /// (tests/fixtures/licenses/manual.json shows the format).
+        #[arg(long)]
+        manual: Option<PathBuf>,
+        /// Also print the Users view: active users, their SKU-configured licenses, last login (R30).
+        #[arg(long)]
+        users: bool,
+        /// Also print the usage history kept in --state (R32).
+        #[arg(long)]
+        history: bool,
+        /// Also print the unused-license finder: holders with no login in N days (1 to 3650).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=3650))]
+        unused_days: Option<u32>,
     },
 }
 
@@ -178,20 +192,6 @@ fn read_json(what: &'static str, path: &Path) -> Result<Value, RunnerError> {
     })?;
     serde_json::from_str(&text).map_err(|source| RunnerError::Json {
         what,
-        path: path.display().to_string(),
-        source,
-    })
-}
-
-fn write_json(dir: &Path, name: &str, v: &Value) -> Result<(), RunnerError> {
-    let path = dir.join(name);
-    let text = serde_json::to_string_pretty(v).map_err(|source| RunnerError::Json {
-        what: "output file",
-        path: path.display().to_string(),
-        source,
-    })?;
-    std::fs::write(&path, text + "\n").map_err(|source| RunnerError::Write {
-        what: "output file",
         path: path.display().to_string(),
         source,
     })
@@ -414,7 +414,25 @@ async fn main_inner(cli: Cli) -> Result<(), RunnerError> {
             fixture,
             state,
             out,
-        } => licenses_command(&fixture, state.as_deref(), out.as_deref()).await,
+            manual,
+            users,
+            history,
+            unused_days,
+        } => {
+            let views = flexbridge::licenses::Views {
+                users,
+                history,
+                unused_days,
+            };
+            licenses_command(
+                &fixture,
+                state.as_deref(),
+                out.as_deref(),
+                manual.as_deref(),
+                views,
+            )
+            .await
+        }
     }
 }
 
@@ -424,8 +442,23 @@ async fn licenses_command(
     fixture: &Path,
     state: Option<&Path>,
     out: Option<&Path>,
+    manual: Option<&Path>,
+    extra: flexbridge::licenses::Views,
 ) -> Result<(), RunnerError> {
     let fixture_json = read_json("fixture", fixture)?;
+    let manual_file = manual
+        .map(|path| {
+            serde_json::from_value::<licenses::manual_file::ManualFile>(read_json(
+                "manual file",
+                path,
+            )?)
+            .map_err(|source| RunnerError::Json {
+                what: "manual file",
+                path: path.display().to_string(),
+                source,
+            })
+        })
+        .transpose()?;
     // The output directory before the ingest: a bad --out must not leave a half-done job.
     if let Some(dir) = out {
         std::fs::create_dir_all(dir).map_err(|source| RunnerError::Write {
@@ -450,9 +483,24 @@ async fn licenses_command(
         .map_err(RunnerError::Salesforce)?;
     let now = stack.clock().now();
     let task_id = engine::new_task_id(engine::ports::RunKind::Licenses, now);
+    let manual_path = manual.map(|p| p.display().to_string()).unwrap_or_default();
+    let refused = |source| RunnerError::ManualFile {
+        path: manual_path.clone(),
+        source,
+    };
+    let mut manual_lines = Vec::new();
+    if let Some(file) = &manual_file {
+        // before the ingest, so it can match them to captured licenses (R31)
+        let lines = licenses::manual_file::apply_manual_licenses(&store, file, now).await;
+        manual_lines.extend(lines.map_err(refused)?);
+    }
     let report = licenses::ingest(&client, &store, &*stack.store, now, &task_id)
         .await
         .map_err(RunnerError::Licenses)?;
+    if let Some(file) = &manual_file {
+        let lines = licenses::manual_file::apply_fields_and_skus(&store, file, now).await;
+        manual_lines.extend(lines.map_err(refused)?);
+    }
     let overview = licenses::load_views(&store, now)
         .await
         .map_err(RunnerError::Licenses)?;
@@ -474,8 +522,12 @@ async fn licenses_command(
     if let Some(org) = &overview.org {
         println!("{}", licenses::render_org(org).trim_end());
     }
+    for line in &manual_lines {
+        println!("    manual: {line}");
+    }
     print!("{}", licenses::render_table(&overview.licenses));
     println!("Salesforce API calls: {}", client.api_calls());
+    flexbridge::licenses::print_views(&store, extra, now, out).await?;
     if let Some(dir) = out {
         write_json(
             dir,

@@ -185,6 +185,144 @@ fn licenses_ingests_the_fixture_org_and_keeps_state_across_runs() {
     );
 }
 
+/// `flexbridge licenses --fixture activity.json --state S --out O --manual manual.json <extra…>`.
+fn licenses_with_manual(dir: &Path, fixture: &str, extra: &[&str]) -> Output {
+    let (fx, manual) = (
+        fixtures().join("licenses").join(fixture),
+        fixtures().join("licenses/manual.json"),
+    );
+    let (state, out) = (dir.join("state"), dir.join("out"));
+    let mut args = vec![
+        "licenses",
+        "--fixture",
+        fx.to_str().unwrap(),
+        "--state",
+        state.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--manual",
+        manual.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    flexbridge(&args)
+}
+
+#[test]
+fn licenses_manual_file_users_history_and_the_unused_finder() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = licenses_with_manual(
+        dir.path(),
+        "activity.json",
+        &["--users", "--history", "--unused-days", "90"],
+    );
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // the manual license with key acme was matched by the ingest (R31); the other is shown as manual
+    assert!(
+        stdout.contains("manual: manual license manual:acme-cpq entered"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Tableau Viewer (manual)"), "{stdout}");
+    assert!(
+        stdout.contains("SKU Sales-Cloud = SFDC, CRMUserPsl"),
+        "{stdout}"
+    );
+    // Users view (R30) and the finder table, sorted by unused annual cost
+    let gus = stdout
+        .lines()
+        .find(|l| l.starts_with("Gus Idle"))
+        .expect(&stdout);
+    assert!(
+        gus.contains("2026-06-01") && gus.contains("Acme-CPQ, Sales-Cloud"),
+        "{gus}"
+    );
+    let finder: Vec<&str> = stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("Unused licenses"))
+        .collect();
+    assert!(
+        finder[3].starts_with("Salesforce ") && finder[3].ends_with("9000.00 USD"),
+        "{finder:#?}"
+    );
+    assert!(
+        stdout.contains("Salesforce: Hana Never — never logged in"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("unused seats cost a year: 10640.00 USD"),
+        "{stdout}"
+    );
+    let out = dir.path().join("out");
+    let unused = read(&out, "unused.json");
+    assert_eq!(unused["licenses"][0]["unused"], 5, "{unused:#}");
+    assert_eq!(
+        read(&out, "users.json")["users"].as_array().unwrap().len(),
+        12
+    );
+    assert_eq!(
+        read(&out, "history.json")["org"].as_array().unwrap().len(),
+        1
+    );
+    // licenses.json keeps its fields and lists the manual license
+    let lic = read(&out, "licenses.json");
+    assert!(lic["licenses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|l| l["id"] == "manual:tableau-viewer"));
+    // later on the same state: the manual file updates what it created, a second history point
+    let o = licenses_with_manual(dir.path(), "after.json", &["--history"]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        stdout.contains("manual license manual:acme-cpq updated (shown as 050000000000001AAA)"),
+        "{stdout}"
+    );
+    assert_eq!(
+        read(&out, "history.json")["org"].as_array().unwrap().len(),
+        2
+    );
+}
+
+#[test]
+fn licenses_a_manual_file_naming_an_unknown_license_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let manual = dir.path().join("manual.json");
+    std::fs::write(&manual, r#"{"skus": {"Bad": ["SFDC", "NoSuchKey"]}}"#).unwrap();
+    let fx = fixtures().join("licenses/before.json");
+    let o = flexbridge(&[
+        "licenses",
+        "--fixture",
+        fx.to_str().unwrap(),
+        "--manual",
+        manual.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("manual file") && stderr.contains("\"NoSuchKey\""),
+        "{stderr}"
+    );
+    std::fs::write(&manual, r#"{"sku": {}}"#).unwrap();
+    let o = flexbridge(&[
+        "licenses",
+        "--fixture",
+        fx.to_str().unwrap(),
+        "--manual",
+        manual.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("unknown field `sku`"), "{stderr}");
+}
+
 #[test]
 fn account_mode_pushes_one_account_and_writes_nothing_back() {
     let (o, dir) = run(

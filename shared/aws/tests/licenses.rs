@@ -6,6 +6,7 @@ use aws_adapters::test_support::{moto_config, unique_name};
 use aws_adapters::DynamoLicenseStore;
 use chrono::{DateTime, NaiveDate, Utc};
 use engine::embedded::SqliteStore;
+use licenses::ops;
 use licenses::*;
 use serde_json::{json, Value};
 
@@ -171,4 +172,134 @@ async fn a_fixture_ingest_into_dynamodb_keeps_every_rule() {
         "monthly from 2026-11-27: Nov and Dec"
     );
     assert_eq!(overview.org.unwrap().users_can_log_in, 3);
+}
+
+#[tokio::test]
+async fn documents_are_ordered_ranged_deleted_and_left_out_of_the_license_list() {
+    let s = store().await;
+    let d = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+    // more than one BatchWriteItem (25) and keys that sort as times
+    let many: Vec<(String, String)> = (0..30)
+        .map(|i| d(&format!("2026-11-{:02}T09:00:00Z", i + 1), &i.to_string()))
+        .collect();
+    s.docs_put("history:X", &many).await.unwrap();
+    s.docs_put("skus", &[d("b", "2"), d("a", "1")])
+        .await
+        .unwrap();
+    s.docs_put("skus", &[d("b", "22")]).await.unwrap();
+    assert_eq!(
+        s.docs_range("skus", None, None).await.unwrap(),
+        vec![d("a", "1"), d("b", "22")]
+    );
+    let mid = s
+        .docs_range(
+            "history:X",
+            Some("2026-11-10T00:00:00Z"),
+            Some("2026-11-12T23:59:59Z"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        mid.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>(),
+        ["9", "10", "11"]
+    );
+    assert_eq!(
+        s.docs_range("history:X", Some("2026-11-29T00:00:00Z"), None)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        s.docs_range("history:X", None, Some("2026-11-02T09:00:00Z"))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    let keys: Vec<String> = many.iter().map(|(k, _)| k.clone()).take(27).collect();
+    s.docs_delete("history:X", &keys).await.unwrap();
+    assert_eq!(
+        s.docs_range("history:X", None, None).await.unwrap().len(),
+        3
+    );
+    s.put_captured(&[captured("A", "Ay")]).await.unwrap();
+    assert_eq!(
+        s.all().await.unwrap().len(),
+        1,
+        "documents are not licenses"
+    );
+}
+
+#[tokio::test]
+async fn issue_15_skus_users_history_manual_licenses_and_the_finder_on_dynamodb() {
+    let s = store().await;
+    let log = SqliteStore::in_memory().unwrap();
+    let f = fixture("activity.json");
+    let now = fixture_now(&f).unwrap();
+    let body: NewManualLicense =
+        serde_json::from_value(json!({"kind": "package_license", "name": "Acme CPQ",
+        "key": "acme", "amount": "2500", "currency": "USD", "payment_frequency": "quarterly"}))
+        .unwrap();
+    ops::create_manual_license(&s, body, now).await.unwrap();
+    let src = FixtureSource::from_fixture(&f).unwrap();
+    ingest(&src, &s, &log, now, "dyn-activity").await.unwrap();
+    // R31: matched by kind and key, spend fields carried over
+    let acme = s.get("050000000000001AAA").await.unwrap().unwrap();
+    assert_eq!(acme.manual.amount.unwrap().to_string(), "2500.00");
+    // R30: holders = active users, for every license
+    assert_eq!(ops::stored_users(&s).await.unwrap().len(), 12);
+    for r in s.all().await.unwrap() {
+        assert_eq!(
+            ops::license_users(&s, r.id()).await.unwrap().count,
+            r.captured.active_users
+        );
+    }
+    ops::put_sku(
+        &s,
+        "Acme-CPQ",
+        SkuBody {
+            licenses: vec!["manual:acme-cpq".into()],
+        },
+        now,
+    )
+    .await
+    .unwrap();
+    let e = ops::put_sku(
+        &s,
+        "Bad",
+        SkuBody {
+            licenses: vec!["nope".into()],
+        },
+        now,
+    )
+    .await
+    .unwrap_err();
+    assert!(e.to_string().contains("\"nope\""), "{e}");
+    // history: a second ingest a day later, then ranges
+    let later = now + chrono::Duration::days(1);
+    ingest(&src, &s, &log, later, "dyn-activity-2")
+        .await
+        .unwrap();
+    let all = DateRange::default();
+    assert_eq!(
+        ops::license_history(&s, "100000000000001AAA", all)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    let day2 = DateRange::parse(Some(&later.date_naive().to_string()), None).unwrap();
+    assert_eq!(ops::org_history(&s, day2).await.unwrap().len(), 1);
+    // the finder: acme has Gus and Jo idle, 2 × (2500 × 4 ÷ 25) a year
+    let r = ops::unused(&s, 90, later).await.unwrap();
+    let row = r
+        .licenses
+        .iter()
+        .find(|x| x.id == "050000000000001AAA")
+        .unwrap();
+    assert_eq!((row.holders, row.unused), (5, 2));
+    assert_eq!(row.unused_annual_cost["USD"].to_string(), "800.00");
+    assert_eq!(r.skus[0].id, "Acme-CPQ");
+    assert_eq!(r.skus[0].unused, 2);
 }

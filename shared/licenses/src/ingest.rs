@@ -1,12 +1,14 @@
 //! One ingest: read the org (paged SOQL through a [`LicenseSource`]), capture, merge into the
 //! store, write the transaction log (R24, name [`LOG_NAME`]).
 
-use crate::capture::{capture, Problem, RawOrg, FEATURE_FLAGS};
-use crate::manual::apply_manual_update;
+use crate::capture::{capture, Capture, Problem, RawOrg, FEATURE_FLAGS};
+use crate::docs;
+use crate::manual_license::{self, ManualLicense};
 use crate::merge::{merge, Change, ChangeKind};
-use crate::model::{LicenseRecord, OrgUsage};
+use crate::model::OrgUsage;
 use crate::source::{LicenseSource, SourceError};
 use crate::store::LicenseStore;
+use crate::users::{self, LicenseUser};
 use crate::view::{views, LicenseView};
 use crate::LicenseError;
 use chrono::{DateTime, Utc};
@@ -14,7 +16,7 @@ use engine::ports::{LogEntry, LogStatus, RunKind, RunRecord, RunStatus, Transact
 use engine::redact::Redactor;
 use engine::txlog::{error_chain, Draft, LogWriter};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The transaction-log name of every license entry.
 pub const LOG_NAME: &str = "License Capture";
@@ -25,10 +27,18 @@ pub mod soql {
     pub const PERMISSION_SET_LICENSE: &str = "SELECT Id, DeveloperName, MasterLabel, PermissionSetLicenseKey, Status, TotalLicenses, UsedLicenses, ExpirationDate FROM PermissionSetLicense";
     pub const PACKAGE_LICENSE: &str = "SELECT Id, NamespacePrefix, AllowedLicenses, UsedLicenses, ExpirationDate, Status FROM PackageLicense";
     pub const PROFILE: &str = "SELECT Id, Name, UserLicenseId FROM Profile";
-    pub const USER_BASE: &str = "SELECT Id, IsActive, ProfileId, UserType FROM User";
+    /// Name, Username and LastLoginDate feed the Users view and the unused-license finder.
+    pub const USER_BASE: &str =
+        "SELECT Id, Name, FirstName, LastName, Username, IsActive, ProfileId, UserType, LastLoginDate FROM User";
+    /// With `IsRevoked` (API v58+): a revoked assignment is no assignment (R30). An org that
+    /// refuses the field is read again with the `_BASE` query.
     pub const PERMISSION_SET_LICENSE_ASSIGN: &str =
+        "SELECT Id, PermissionSetLicenseId, AssigneeId, IsRevoked FROM PermissionSetLicenseAssign";
+    pub const PERMISSION_SET_LICENSE_ASSIGN_BASE: &str =
         "SELECT Id, PermissionSetLicenseId, AssigneeId FROM PermissionSetLicenseAssign";
     pub const USER_PACKAGE_LICENSE: &str =
+        "SELECT Id, PackageLicenseId, UserId, IsRevoked FROM UserPackageLicense";
+    pub const USER_PACKAGE_LICENSE_BASE: &str =
         "SELECT Id, PackageLicenseId, UserId FROM UserPackageLicense";
     pub const AUTH_SESSION: &str =
         "SELECT Id, UsersId, LastModifiedDate, NumSecondsValid, SessionType FROM AuthSession";
@@ -37,7 +47,7 @@ pub mod soql {
     pub fn user_with_flags() -> String {
         let flags: Vec<&str> = super::FEATURE_FLAGS.iter().map(|(f, _)| *f).collect();
         format!(
-            "SELECT Id, IsActive, ProfileId, UserType, {} FROM User",
+            "SELECT Id, Name, FirstName, LastName, Username, IsActive, ProfileId, UserType, LastLoginDate, {} FROM User",
             flags.join(", ")
         )
     }
@@ -125,7 +135,19 @@ pub async fn read_org(source: &dyn LicenseSource) -> RawOrg {
                 .insert(object.to_owned(), format!("not read: {reason}"));
             continue;
         }
-        match source.query(q).await {
+        let fallback = match object {
+            "PermissionSetLicenseAssign" => Some(soql::PERMISSION_SET_LICENSE_ASSIGN_BASE),
+            "UserPackageLicense" => Some(soql::USER_PACKAGE_LICENSE_BASE),
+            _ => None,
+        };
+        let mut result = source.query(q).await;
+        if let (Err(e), Some(base)) = (&result, fallback) {
+            if !stops_reading(e) {
+                tracing::warn!(object, error = %error_chain(e.as_ref()), "read again without IsRevoked");
+                result = source.query(base).await;
+            }
+        }
+        match result {
             Ok(rows) => {
                 raw.tables.insert(object.to_owned(), rows);
             }
@@ -173,6 +195,21 @@ pub async fn read_org(source: &dyn LicenseSource) -> RawOrg {
     raw
 }
 
+/// Options of an ingest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IngestOptions {
+    /// History points older than this many days are pruned (seed 003).
+    pub history_retention_days: u32,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        IngestOptions {
+            history_retention_days: crate::history::DEFAULT_RETENTION_DAYS,
+        }
+    }
+}
+
 /// Ingests the org's license information into `store` at `now`, logging under `task_id`.
 /// Refused with [`LicenseError::TaskDisabled`] while the task is disabled (R29: the last
 /// captured data must be there again when it is re-enabled).
@@ -183,47 +220,46 @@ pub async fn ingest(
     now: DateTime<Utc>,
     task_id: &str,
 ) -> Result<IngestReport, LicenseError> {
+    ingest_with(source, store, log, now, task_id, IngestOptions::default()).await
+}
+
+/// [`ingest`] with options (history retention).
+pub async fn ingest_with(
+    source: &dyn LicenseSource,
+    store: &dyn LicenseStore,
+    log: &dyn TransactionLog,
+    now: DateTime<Utc>,
+    task_id: &str,
+    options: IngestOptions,
+) -> Result<IngestReport, LicenseError> {
     if !store.task_enabled().await? {
         return Err(LicenseError::TaskDisabled);
     }
     let raw = read_org(source).await;
-    let cap = capture(&raw, now);
+    let mut cap = capture(&raw, now);
+    let holdings = users::holdings(&raw, &cap.observed, &mut cap.problems);
     let previous = store.all().await?;
     let merged = merge(&previous, &cap, now);
 
     store.put_captured(&merged.captured).await?;
+    let mut drafts = failure_drafts(&raw, &cap);
+    drafts.extend(match_manual_licenses(store, now).await?);
     for (id, date) in &merged.effective_defaults {
         store.default_effective_date(id, *date).await?; // R28
     }
     if let Some(org) = &cap.org {
         store.put_org_usage(org).await?;
     }
+    if let Some(h) = holdings {
+        store_users(store, h).await?;
+    }
+    crate::history::record(store, &merged.captured, cap.org.as_ref(), now).await?;
+    let ids = previous
+        .iter()
+        .map(|r| r.id())
+        .chain(merged.captured.iter().map(|c| c.id.as_str()));
+    crate::history::prune(store, ids, now, options.history_retention_days).await?;
 
-    let mut drafts = Vec::new();
-    for (object, reason) in &raw.failed {
-        drafts.push(
-            Draft::new(
-                LOG_NAME,
-                LogStatus::Failed,
-                None,
-                format!(
-                    "{object} could not be read from Salesforce; its licenses were left as stored"
-                ),
-            )
-            .reason(reason.clone()),
-        );
-    }
-    for p in &cap.problems {
-        drafts.push(
-            Draft::new(
-                LOG_NAME,
-                LogStatus::Failed,
-                p.record_id.as_deref(),
-                format!("a {} record could not be captured", p.sobject),
-            )
-            .reason(p.message.clone()),
-        );
-    }
     for ch in &merged.changes {
         if let Some(c) = merged.captured.iter().find(|c| c.id == ch.id) {
             drafts.push(Draft::completed(LOG_NAME, &ch.id, ch.message(c)));
@@ -257,6 +293,99 @@ pub async fn ingest(
         "license ingest finished"
     );
     Ok(report)
+}
+
+/// One Failed entry per object that could not be read and per record that could not be used.
+fn failure_drafts(raw: &RawOrg, cap: &Capture) -> Vec<Draft> {
+    let mut drafts = Vec::new();
+    for (object, reason) in &raw.failed {
+        drafts.push(
+            Draft::new(
+                LOG_NAME,
+                LogStatus::Failed,
+                None,
+                format!(
+                    "{object} could not be read from Salesforce; its licenses were left as stored"
+                ),
+            )
+            .reason(reason.clone()),
+        );
+    }
+    for p in &cap.problems {
+        drafts.push(
+            Draft::new(
+                LOG_NAME,
+                LogStatus::Failed,
+                p.record_id.as_deref(),
+                format!("a {} record could not be captured", p.sobject),
+            )
+            .reason(p.message.clone()),
+        );
+    }
+    drafts
+}
+
+/// Replaces the stored per-user assignments with `h` (R30); for kinds whose assignments could
+/// not be read, each user keeps what they held before.
+async fn store_users(store: &dyn LicenseStore, mut h: users::Holdings) -> Result<(), LicenseError> {
+    let before: Vec<LicenseUser> = docs::values(store, docs::USERS).await?;
+    let kinds = store
+        .all()
+        .await?
+        .into_iter()
+        .map(|r| (r.captured.id, r.captured.kind))
+        .collect();
+    users::keep_unread(&mut h, &before, &kinds);
+    let now_ids: BTreeSet<&str> = h.users.iter().map(|u| u.id.as_str()).collect();
+    let gone: Vec<String> = before
+        .iter()
+        .filter(|u| !now_ids.contains(u.id.as_str()))
+        .map(|u| u.id.clone())
+        .collect();
+    let items: Vec<(String, &LicenseUser)> = h.users.iter().map(|u| (u.id.clone(), u)).collect();
+    docs::put(store, docs::USERS, &items).await?;
+    if !gone.is_empty() {
+        store.docs_delete(docs::USERS, &gone).await?;
+    }
+    Ok(())
+}
+
+/// Matches unmatched manual licenses to captured ones by kind and key (see
+/// [`crate::manual_license`]); answers the log entries: Completed per match, Failed when a key
+/// names more than one captured license.
+async fn match_manual_licenses(
+    store: &dyn LicenseStore,
+    now: DateTime<Utc>,
+) -> Result<Vec<Draft>, LicenseError> {
+    let manual: Vec<(String, ManualLicense)> =
+        docs::list(store, docs::MANUAL_LICENSES, None, None).await?;
+    let mut drafts = Vec::new();
+    if manual.iter().all(|(_, m)| m.matched_to.is_some()) {
+        return Ok(drafts);
+    }
+    let records = store.all().await?;
+    for (_, mut ml) in manual.into_iter().filter(|(_, m)| m.matched_to.is_none()) {
+        let found = manual_license::candidates(&ml, &records);
+        let [target] = found.as_slice() else {
+            if found.len() > 1 {
+                let ids: Vec<&str> = found.iter().map(|r| r.id()).collect();
+                drafts.push(Draft::new(LOG_NAME, LogStatus::Failed, Some(&ml.id),
+                    format!("manual license '{}' ({}) not matched: its key {:?} names {} captured licenses ({}) (R31)",
+                        ml.name, ml.id, ml.key.as_deref().unwrap_or_default(), found.len(), ids.join(", "))));
+            }
+            continue;
+        };
+        let manual = manual_license::carry_over(&ml.manual, &target.manual);
+        store.put_manual(target.id(), &manual).await?;
+        ml.matched_to = Some(target.id().to_owned());
+        ml.matched_at = Some(now);
+        docs::put(store, docs::MANUAL_LICENSES, &[(ml.id.clone(), &ml)]).await?;
+        drafts.push(Draft::completed(LOG_NAME, target.id(), format!(
+            "manual license '{}' ({}) matched to {} '{}' ({}) by its key {:?}; its manual fields were carried over",
+            ml.name, ml.id, target.captured.kind, target.captured.name, target.id(),
+            ml.key.as_deref().unwrap_or_default())));
+    }
+    Ok(drafts)
 }
 
 /// The run record of an ingest (kind `licenses`), for the state store's run list: Completed,
@@ -316,26 +445,15 @@ pub async fn load_views(
 ) -> Result<LicenseOverview, LicenseError> {
     let enabled = store.task_enabled().await?;
     let records = store.all().await?;
+    let mut licenses = views(&records, enabled, now);
+    licenses.extend(crate::view::manual_views(
+        &crate::ops::manual_licenses(store).await?,
+        now,
+    ));
+    licenses.sort_by(|a, b| (a.kind, &a.name, &a.id).cmp(&(b.kind, &b.name, &b.id)));
     Ok(LicenseOverview {
         task_enabled: enabled,
-        licenses: views(&records, enabled, now),
+        licenses,
         org: store.org_usage().await?,
     })
-}
-
-/// Validates and applies a manual edit (R27) to license `id`; unknown id → NotFound.
-pub async fn set_manual(
-    store: &dyn LicenseStore,
-    id: &str,
-    body: &serde_json::Value,
-    now: DateTime<Utc>,
-) -> Result<LicenseRecord, LicenseError> {
-    let mut record = store
-        .get(id)
-        .await?
-        .ok_or_else(|| LicenseError::NotFound(id.to_owned()))?;
-    let manual = apply_manual_update(id, &record.manual, body, now)?;
-    store.put_manual(id, &manual).await?;
-    record.manual = manual;
-    Ok(record)
 }

@@ -11,7 +11,13 @@
 //!   disabled) and [`render_table`].
 //! * [`source`]: the SOQL port ([`LicenseSource`]) over the Salesforce client or a fixture.
 //! * [`store`]: the [`LicenseStore`] port, in memory and SQLite (`<dir>/licenses.sqlite`).
-//! * [`ingest()`]: one run, writing transaction-log entries named [`LOG_NAME`] (R24).
+//! * [`ingest()`]: one run, writing transaction-log entries named [`LOG_NAME`] (R24); it also
+//!   stores per-user assignments ([`users`]), a usage point per license and for the org
+//!   ([`history`]) and matches manual licenses ([`manual_license`]).
+//! * [`ops`]: manual edits (which field on which license), manual licenses, SKUs ([`sku`]), the
+//!   Users view, holders, history and the unused-license finder ([`unused`]);
+//!   [`manual_file`]: the local runner's `--manual` file. Their documents live in the store's
+//!   collections ([`docs`]).
 //!
 //! ```text
 //! let report = licenses::ingest(&source, &store, &log, now, &task_id).await?;
@@ -19,27 +25,44 @@
 //! println!("{}", licenses::render_table(&overview.licenses));
 //! ```
 pub mod capture;
+pub mod docs;
+pub mod history;
 pub mod ingest;
 pub mod manual;
+pub mod manual_file;
+pub mod manual_license;
 pub mod merge;
 pub mod model;
+pub mod ops;
+pub mod sku;
 pub mod source;
 pub mod store;
+pub mod unused;
+pub mod users;
 pub mod view;
 
 pub use capture::{Capture, Problem, RawOrg};
+pub use history::{DateRange, UsagePoint};
 pub use ingest::{
-    ingest, load_views, read_org, run_record, set_manual, IngestReport, LicenseOverview, LOG_NAME,
+    ingest, ingest_with, load_views, read_org, run_record, IngestOptions, IngestReport,
+    LicenseOverview, LOG_NAME,
 };
 pub use manual::{ManualFieldError, MANUAL_FIELDS};
+pub use manual_license::{ManualLicense, NewManualLicense};
 pub use merge::{Change, ChangeKind};
 pub use model::{
     annual_spend, Amount, CapturedLicense, LicenseKind, LicenseRecord, ManualFields, Observed,
     OrgUsage, PaymentFrequency, Spend,
 };
+pub use ops::set_manual;
+pub use sku::{Sku, SkuBody, SkuError};
 pub use source::{fixture_now, FixtureError, FixtureSource, LicenseSource, SourceError};
 pub use store::{LicenseStore, MemoryLicenseStore, SqliteLicenseStore};
-pub use view::{render_org, render_table, spend_totals, views, LicenseView, ViewSource};
+pub use unused::{render_unused, UnusedReport};
+pub use users::LicenseUser;
+pub use view::{
+    manual_views, render_org, render_table, spend_totals, views, LicenseView, Origin, ViewSource,
+};
 
 use engine::ports::StoreError;
 
@@ -54,6 +77,12 @@ pub enum LicenseError {
     /// A manual edit was refused (names license, field and rule).
     #[error(transparent)]
     Manual(#[from] ManualFieldError),
+    /// A SKU was refused (names SKU, field and rule).
+    #[error(transparent)]
+    Sku(#[from] SkuError),
+    /// Creating something that exists (a manual license's id or key).
+    #[error("{0}")]
+    Exists(String),
     #[error("the license store failed")]
     Store(#[from] StoreError),
 }

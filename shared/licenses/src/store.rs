@@ -5,6 +5,11 @@
 //! The captured part and the manual part of a license are stored apart (R27): an ingest writes
 //! captured parts only ([`LicenseStore::put_captured`]) plus the R28 default effective date
 //! where none is set; an admin writes manual parts only ([`LicenseStore::put_manual`]).
+//!
+//! Beside the records, a store keeps small JSON documents in named collections (SKUs, manual
+//! licenses, per-user assignments, the usage history; see [`crate::docs`]): four generic
+//! methods, ordered by key, so each store implements them once and the typed collections live
+//! in one place.
 
 use crate::model::{CapturedLicense, LicenseRecord, ManualFields, OrgUsage};
 use async_trait::async_trait;
@@ -33,6 +38,23 @@ pub trait LicenseStore: Send + Sync {
     /// R32: the org-wide usage of the last ingest.
     async fn org_usage(&self) -> Result<Option<OrgUsage>, StoreError>;
     async fn put_org_usage(&self, usage: &OrgUsage) -> Result<(), StoreError>;
+
+    /// Inserts or replaces documents `(key, JSON text)` of collection `coll`.
+    async fn docs_put(&self, coll: &str, docs: &[(String, String)]) -> Result<(), StoreError>;
+    /// Documents of `coll` with `from <= key <= to` (each bound optional), ordered by key.
+    async fn docs_range(
+        &self,
+        coll: &str,
+        from: Option<&str>,
+        to: Option<&str>,
+    ) -> Result<Vec<(String, String)>, StoreError>;
+    /// Deletes the documents `keys` of `coll` (absent ones are no error).
+    async fn docs_delete(&self, coll: &str, keys: &[String]) -> Result<(), StoreError>;
+}
+
+/// Whether `key` lies within the optional inclusive bounds (string order).
+pub fn key_in(key: &str, from: Option<&str>, to: Option<&str>) -> bool {
+    from.is_none_or(|f| key >= f) && to.is_none_or(|t| key <= t)
 }
 
 // ----------------------------------------------------------------------------------- memory
@@ -43,6 +65,7 @@ struct Inner {
     manual: BTreeMap<String, ManualFields>,
     enabled: Option<bool>,
     org: Option<OrgUsage>,
+    docs: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 /// In-memory [`LicenseStore`] for tests.
@@ -116,6 +139,40 @@ impl LicenseStore for MemoryLicenseStore {
         self.lock()?.org = Some(usage.clone());
         Ok(())
     }
+    async fn docs_put(&self, coll: &str, docs: &[(String, String)]) -> Result<(), StoreError> {
+        let mut g = self.lock()?;
+        let c = g.docs.entry(coll.to_owned()).or_default();
+        for (k, v) in docs {
+            c.insert(k.clone(), v.clone());
+        }
+        Ok(())
+    }
+    async fn docs_range(
+        &self,
+        coll: &str,
+        from: Option<&str>,
+        to: Option<&str>,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let g = self.lock()?;
+        Ok(g.docs
+            .get(coll)
+            .map(|c| {
+                c.iter()
+                    .filter(|(k, _)| key_in(k, from, to))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+    async fn docs_delete(&self, coll: &str, keys: &[String]) -> Result<(), StoreError> {
+        let mut g = self.lock()?;
+        if let Some(c) = g.docs.get_mut(coll) {
+            for k in keys {
+                c.remove(k);
+            }
+        }
+        Ok(())
+    }
 }
 
 // ----------------------------------------------------------------------------------- sqlite
@@ -124,13 +181,16 @@ const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS license_captured (id TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS license_manual (id TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS license_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS license_docs (coll TEXT NOT NULL, key TEXT NOT NULL, body TEXT NOT NULL,
+    PRIMARY KEY (coll, key));
 ";
 
 /// The file name [`SqliteLicenseStore::open_dir`] uses.
 pub const SQLITE_FILE: &str = "licenses.sqlite";
 
 /// Embedded [`LicenseStore`]: one SQLite file (bundled library), tables `license_captured`,
-/// `license_manual` (R27: apart) and `license_meta` (task flag, org usage); JSON bodies.
+/// `license_manual` (R27: apart), `license_meta` (task flag, org usage) and `license_docs`
+/// (the document collections); JSON bodies.
 #[derive(Clone, Debug)]
 pub struct SqliteLicenseStore {
     db: SqliteDb,
@@ -370,10 +430,75 @@ impl LicenseStore for SqliteLicenseStore {
             })
             .await
     }
+
+    async fn docs_put(&self, coll: &str, docs: &[(String, String)]) -> Result<(), StoreError> {
+        let coll = coll.to_owned();
+        let docs = docs.to_vec();
+        self.db
+            .with("write license documents", move |conn| {
+                let tx = conn.transaction().map_err(|e| backend("begin", e))?;
+                for (key, body) in docs {
+                    tx.execute(
+                        "INSERT INTO license_docs(coll, key, body) VALUES (?1, ?2, ?3)
+                         ON CONFLICT(coll, key) DO UPDATE SET body = excluded.body",
+                        params![coll, key, body],
+                    )
+                    .map_err(|e| backend("write license document", e))?;
+                }
+                tx.commit().map_err(|e| backend("commit", e))
+            })
+            .await
+    }
+
+    async fn docs_range(
+        &self,
+        coll: &str,
+        from: Option<&str>,
+        to: Option<&str>,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let (coll, from, to) = (
+            coll.to_owned(),
+            from.map(str::to_owned),
+            to.map(str::to_owned),
+        );
+        self.db
+            .with("read license documents", move |conn| {
+                let mut stmt = conn
+                    .prepare(
+                        "SELECT key, body FROM license_docs WHERE coll = ?1
+                         AND (?2 IS NULL OR key >= ?2) AND (?3 IS NULL OR key <= ?3) ORDER BY key",
+                    )
+                    .map_err(|e| backend("read license documents", e))?;
+                let rows = stmt
+                    .query_map(params![coll, from, to], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .map_err(|e| backend("read license documents", e))?;
+                rows.collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| backend("read license documents", e))
+            })
+            .await
+    }
+
+    async fn docs_delete(&self, coll: &str, keys: &[String]) -> Result<(), StoreError> {
+        let coll = coll.to_owned();
+        let keys = keys.to_vec();
+        self.db
+            .with("delete license documents", move |conn| {
+                let tx = conn.transaction().map_err(|e| backend("begin", e))?;
+                for key in keys {
+                    tx.execute(
+                        "DELETE FROM license_docs WHERE coll = ?1 AND key = ?2",
+                        params![coll, key],
+                    )
+                    .map_err(|e| backend("delete license document", e))?;
+                }
+                tx.commit().map_err(|e| backend("commit", e))
+            })
+            .await
+    }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::model::LicenseKind;
     use chrono::{DateTime, Utc};
@@ -382,7 +507,7 @@ mod tests {
         "2026-11-27T10:00:00Z".parse().unwrap()
     }
 
-    fn captured(id: &str, name: &str) -> CapturedLicense {
+    pub(crate) fn captured(id: &str, name: &str) -> CapturedLicense {
         CapturedLicense {
             id: id.into(),
             kind: LicenseKind::UserLicense,
@@ -458,6 +583,35 @@ mod tests {
         };
         store.put_org_usage(&org).await.unwrap();
         assert_eq!(store.org_usage().await.unwrap(), Some(org));
+        docs_contract(store).await;
+    }
+
+    /// The document collections: put/replace, ordered inclusive ranges, delete, isolation.
+    pub(crate) async fn docs_contract(store: &dyn LicenseStore) {
+        let d = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+        assert!(store.docs_range("c", None, None).await.unwrap().is_empty());
+        store
+            .docs_put("c", &[d("b", "2"), d("a", "1"), d("c", "3")])
+            .await
+            .unwrap();
+        store.docs_put("other", &[d("a", "x")]).await.unwrap();
+        store.docs_put("c", &[d("b", "22")]).await.unwrap();
+        let all = store.docs_range("c", None, None).await.unwrap();
+        assert_eq!(all, vec![d("a", "1"), d("b", "22"), d("c", "3")]);
+        let mid = store.docs_range("c", Some("b"), Some("c")).await.unwrap();
+        assert_eq!(mid, vec![d("b", "22"), d("c", "3")]);
+        let upto = store.docs_range("c", None, Some("a")).await.unwrap();
+        assert_eq!(upto, vec![d("a", "1")]);
+        store
+            .docs_delete("c", &["a".into(), "zz".into()])
+            .await
+            .unwrap();
+        assert_eq!(store.docs_range("c", None, None).await.unwrap().len(), 2);
+        assert_eq!(
+            store.docs_range("other", None, None).await.unwrap(),
+            vec![d("a", "x")]
+        );
+        assert!(store.all().await.unwrap().iter().all(|r| r.id() != "a"));
     }
 
     #[tokio::test]

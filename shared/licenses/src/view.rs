@@ -18,6 +18,16 @@ pub enum ViewSource {
     Manual,
 }
 
+/// Where a license comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// Captured from Salesforce by an ingest.
+    Salesforce,
+    /// Entered by hand with `POST /licenses` and not (yet) matched to a captured license.
+    Manual,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LicenseView {
     pub id: String,
@@ -41,8 +51,11 @@ pub struct LicenseView {
     pub manual: ManualFields,
     /// Spend in the calendar year of `now` (see [`annual_spend`]).
     pub annual_spend: Option<Spend>,
+    /// For a manual license: when it was entered.
     pub last_captured: DateTime<Utc>,
     pub missing_since: Option<DateTime<Utc>>,
+    /// `salesforce`, or `manual` for a license entered by hand (its `salesforce_name` is empty).
+    pub origin: Origin,
 }
 
 /// Views of `records` at `now`; `task_enabled` picks the source (R29). Sorted by kind, name.
@@ -77,6 +90,7 @@ pub fn views(
                 annual_spend: annual_spend(m, year),
                 last_captured: c.last_seen,
                 missing_since: c.missing_since,
+                origin: Origin::Salesforce,
             };
             if !task_enabled {
                 // R29: disabled → the manual data again
@@ -107,6 +121,38 @@ pub fn views(
         .collect();
     out.sort_by(|a, b| (a.kind, &a.name, &a.id).cmp(&(b.kind, &b.name, &b.id)));
     out
+}
+
+/// Views of the unmatched manual licenses: always their manual data (`source: manual`),
+/// whatever the task flag (R29: kept when the task is disabled and re-enabled).
+pub fn manual_views(
+    licenses: &[crate::manual_license::ManualLicense],
+    now: DateTime<Utc>,
+) -> Vec<LicenseView> {
+    licenses
+        .iter()
+        .filter(|m| m.matched_to.is_none())
+        .map(|m| LicenseView {
+            id: m.id.clone(),
+            kind: m.kind,
+            name: m.manual.name.clone().unwrap_or_else(|| m.name.clone()),
+            salesforce_name: String::new(),
+            key: m.key.clone(),
+            source: ViewSource::Manual,
+            status: None,
+            active: None,
+            total: m.manual.allowed.and_then(|a| i64::try_from(a).ok()),
+            used: None,
+            remaining: None,
+            active_users: None,
+            expiration: None,
+            manual: m.manual.clone(),
+            annual_spend: annual_spend(&m.manual, now.year()),
+            last_captured: m.created,
+            missing_since: None,
+            origin: Origin::Manual,
+        })
+        .collect()
 }
 
 /// Annual spend summed per currency.
@@ -141,6 +187,8 @@ pub fn render_table(views: &[LicenseView]) -> String {
                 name.push_str(" (gone)");
             } else if v.active == Some(false) {
                 name.push_str(" (inactive)");
+            } else if v.origin == Origin::Manual {
+                name.push_str(" (manual)");
             }
             [
                 name,
@@ -155,8 +203,20 @@ pub fn render_table(views: &[LicenseView]) -> String {
             ]
         })
         .collect();
-    let mut widths: [usize; 7] = header.map(|h| h.chars().count());
-    for r in &rows {
+    let mut out = table(&header, &rows, 2);
+    let totals = spend_totals(views);
+    if !totals.is_empty() {
+        let text: Vec<String> = totals.iter().map(|(cur, a)| format!("{a} {cur}")).collect();
+        out.push_str(&format!("annual spend: {}\n", text.join(", ")));
+    }
+    out
+}
+
+/// A plain-text table: the first `left` columns left-aligned, the others right-aligned, two
+/// spaces between columns, a dashed line under the header.
+pub fn table<const N: usize>(header: &[&str; N], rows: &[[String; N]], left: usize) -> String {
+    let mut widths: [usize; N] = header.map(|h| h.chars().count());
+    for r in rows {
         for (w, c) in widths.iter_mut().zip(r) {
             *w = (*w).max(c.chars().count());
         }
@@ -164,12 +224,12 @@ pub fn render_table(views: &[LicenseView]) -> String {
     let line = |cells: &[String]| -> String {
         let mut s = String::new();
         for (i, (c, w)) in cells.iter().zip(widths).enumerate() {
-            let pad = w - c.chars().count();
-            if i == 0 || i == 1 {
+            let pad = " ".repeat(w - c.chars().count());
+            if i < left {
                 s.push_str(c);
-                s.push_str(&" ".repeat(pad));
+                s.push_str(&pad);
             } else {
-                s.push_str(&" ".repeat(pad));
+                s.push_str(&pad);
                 s.push_str(c);
             }
             if i + 1 < cells.len() {
@@ -178,19 +238,13 @@ pub fn render_table(views: &[LicenseView]) -> String {
         }
         s.trim_end().to_owned()
     };
-    let mut out = String::new();
-    out.push_str(&line(&header.map(str::to_owned)));
+    let mut out = line(&header.map(str::to_owned));
     out.push('\n');
     out.push_str(&line(&widths.map(|w| "-".repeat(w))));
     out.push('\n');
-    for r in &rows {
+    for r in rows {
         out.push_str(&line(r));
         out.push('\n');
-    }
-    let totals = spend_totals(views);
-    if !totals.is_empty() {
-        let text: Vec<String> = totals.iter().map(|(cur, a)| format!("{a} {cur}")).collect();
-        out.push_str(&format!("annual spend: {}\n", text.join(", ")));
     }
     out
 }

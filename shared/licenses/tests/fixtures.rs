@@ -372,12 +372,18 @@ async fn r29_disable_shows_manual_data_and_re_enable_shows_the_last_capture() {
     set_manual(
         &w.store,
         SFDC,
-        &json!({"allowed": 12, "amount": "100", "currency": "EUR",
+        &json!({"amount": "100", "currency": "EUR",
         "payment_frequency": "annual", "effective_date": "2026-01-01"}),
         now,
     )
     .await
     .unwrap();
+    // seed 000: # allowed of a captured user license is entered while the task is disabled
+    w.store.set_task_enabled(false).await.unwrap();
+    set_manual(&w.store, SFDC, &json!({"allowed": 12}), now)
+        .await
+        .unwrap();
+    w.store.set_task_enabled(true).await.unwrap();
     let enabled_before = load_views(&w.store, now).await.unwrap();
     assert!(enabled_before.task_enabled);
     let v = enabled_before
@@ -558,4 +564,551 @@ async fn render_table_lists_every_license_with_usage_and_spend() {
     assert!(table.ends_with("annual spend: 1800.00 USD\n"), "{table}");
     let org = render_org(overview.org.as_ref().unwrap());
     assert!(org.contains("users who can log in: 4"), "{org}");
+}
+
+// ------------------------------------------------------------------------------------------
+// Issue 15: SKUs, users and activity, history, manual licenses, the unused-license finder.
+// activity.json is before.json's org with eight more users and their last logins.
+
+const GUS: &str = "005000000000007AAA";
+const HANA: &str = "005000000000008AAA";
+
+async fn holders(w: &World, id: &str) -> Vec<String> {
+    licenses::ops::license_users(&w.store, id)
+        .await
+        .unwrap()
+        .users
+        .into_iter()
+        .map(|u| u.name)
+        .collect()
+}
+
+#[tokio::test]
+async fn r30_a_licenses_holders_are_its_active_users_and_salesforces_used_count() {
+    let w = World::new();
+    let report = w.ingest("activity.json").await;
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    for r in w.store.all().await.unwrap() {
+        let view = licenses::ops::license_users(&w.store, r.id())
+            .await
+            .unwrap();
+        assert_eq!(view.count, r.captured.active_users, "{}", r.id());
+        assert_eq!(view.count as usize, view.users.len());
+        if r.captured.active
+            && r.captured.kind != LicenseKind::FeatureLicense
+            && r.captured.total.is_some()
+        {
+            // activity.json's UsedLicenses are what Salesforce's UI shows as assigned
+            assert_eq!(view.count as i64, r.captured.used, "{}", r.id());
+        }
+    }
+    // R30: inactive Cleo and Nia, Mo's revoked assignment and disabled licenses left out
+    assert_eq!(
+        holders(&w, CRM).await,
+        [
+            "Ada Admin",
+            "Ben Seller",
+            "Gus Idle",
+            "Hana Never",
+            "Lea Daily"
+        ]
+    );
+    assert!(holders(&w, CONSOLE).await.is_empty(), "disabled PSL");
+    assert!(
+        holders(&w, COMMUNITY).await.is_empty(),
+        "disabled user license"
+    );
+    let users = licenses::ops::stored_users(&w.store).await.unwrap();
+    assert_eq!(users.len(), 12, "active users only");
+    let hana = users.iter().find(|u| u.id == HANA).unwrap();
+    assert_eq!(hana.last_login, None, "never logged in");
+    let gus = users.iter().find(|u| u.id == GUS).unwrap();
+    assert_eq!(
+        gus.last_login,
+        Some("2026-06-01T09:00:00Z".parse().unwrap())
+    );
+    assert_eq!(gus.licenses, [ACME, CRM, SFDC], "ordered by id");
+    let e = licenses::ops::license_users(&w.store, "0PL999999999999AAA")
+        .await
+        .unwrap_err();
+    assert!(matches!(e, LicenseError::NotFound(_)), "{e:?}");
+}
+
+#[tokio::test]
+async fn r30_the_users_view_shows_only_sku_configured_licenses() {
+    let w = World::new();
+    w.ingest("activity.json").await;
+    let (_, now) = source("activity.json");
+    let view = licenses::ops::users_view(&w.store).await.unwrap();
+    assert!(
+        view.iter()
+            .all(|u| u.licenses.is_empty() && u.skus.is_empty()),
+        "no SKU yet"
+    );
+    let sku = licenses::ops::put_sku(
+        &w.store,
+        "Sales-Cloud",
+        SkuBody {
+            licenses: vec!["SFDC".into(), CRM.into()],
+        },
+        now,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        licenses::ops::get_sku(&w.store, "Sales-Cloud")
+            .await
+            .unwrap(),
+        sku
+    );
+    let view = licenses::ops::users_view(&w.store).await.unwrap();
+    let gus = view.iter().find(|u| u.id == GUS).unwrap();
+    let names: Vec<&str> = gus.licenses.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(names, ["CRM User", "Salesforce"], "acme is in no SKU");
+    assert_eq!(gus.skus, ["Sales-Cloud"]);
+    let dan = view.iter().find(|u| u.name == "Dan Platform").unwrap();
+    assert!(dan.licenses.is_empty(), "Platform is in no SKU");
+    // an unknown license is refused by name; nothing stored
+    let e = licenses::ops::put_sku(
+        &w.store,
+        "Bad",
+        SkuBody {
+            licenses: vec!["SFDC".into(), "NoSuchKey".into()],
+        },
+        now,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("\"NoSuchKey\"") && e.to_string().contains("(R30)"),
+        "{e}"
+    );
+    assert!(matches!(
+        licenses::ops::get_sku(&w.store, "Bad").await,
+        Err(LicenseError::NotFound(_))
+    ));
+    licenses::ops::delete_sku(&w.store, "Sales-Cloud")
+        .await
+        .unwrap();
+    assert!(licenses::ops::skus(&w.store).await.unwrap().is_empty());
+    assert!(matches!(
+        licenses::ops::delete_sku(&w.store, "Sales-Cloud").await,
+        Err(LicenseError::NotFound(_))
+    ));
+}
+
+#[tokio::test]
+async fn r30_assignments_that_could_not_be_read_keep_the_stored_holders() {
+    let w = World::new();
+    w.ingest("activity.json").await;
+    let (src, now) = source("activity.json");
+    let src = src.fail_when("FROM PermissionSetLicenseAssign");
+    w.ingest_at(&src, now, "no-psla").await;
+    assert_eq!(holders(&w, CRM).await.len(), 5, "kept from the last read");
+    assert_eq!(
+        holders(&w, ACME).await.len(),
+        5,
+        "package assignments read again"
+    );
+}
+
+#[tokio::test]
+async fn r32_every_ingest_adds_a_dated_usage_point_and_old_ones_are_pruned() {
+    let w = World::new();
+    w.ingest("before.json").await;
+    w.ingest("after.json").await;
+    let all = DateRange::default();
+    let sfdc = licenses::ops::license_history(&w.store, SFDC, all)
+        .await
+        .unwrap();
+    let points: Vec<(String, i64, u64)> = sfdc
+        .iter()
+        .map(|p| (p.at.date_naive().to_string(), p.used, p.active_users))
+        .collect();
+    assert_eq!(
+        points,
+        [("2026-11-27".into(), 4, 3), ("2026-12-15".into(), 3, 2)]
+    );
+    let december = DateRange::parse(Some("2026-12-01"), Some("2026-12-31")).unwrap();
+    assert_eq!(
+        licenses::ops::license_history(&w.store, SFDC, december)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let org = licenses::ops::org_history(&w.store, all).await.unwrap();
+    let org: Vec<(u64, Option<u64>)> = org
+        .iter()
+        .map(|o| (o.users_can_log_in, o.active_sessions))
+        .collect();
+    assert_eq!(org, [(4, Some(3)), (3, Some(1))]);
+    // the vanished Chatter Free has its last point as inactive
+    let chatter = licenses::ops::license_history(&w.store, CHATTER, all)
+        .await
+        .unwrap();
+    assert_eq!(
+        chatter.iter().map(|p| p.active).collect::<Vec<_>>(),
+        [true, false]
+    );
+    // retention: 30 days later with 20 days kept, only the new point remains
+    let (src, _) = source("after.json");
+    let later: DateTime<Utc> = "2027-01-14T09:00:00Z".parse().unwrap();
+    ingest_with(
+        &src,
+        &w.store,
+        &w.log,
+        later,
+        "kept-20",
+        IngestOptions {
+            history_retention_days: 20,
+        },
+    )
+    .await
+    .unwrap();
+    let sfdc = licenses::ops::license_history(&w.store, SFDC, all)
+        .await
+        .unwrap();
+    assert_eq!(sfdc.iter().map(|p| p.at).collect::<Vec<_>>(), [later]);
+    assert_eq!(
+        licenses::ops::org_history(&w.store, all)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let chatter = licenses::ops::license_history(&w.store, CHATTER, all)
+        .await
+        .unwrap();
+    assert!(chatter.is_empty(), "pruned, though no longer captured");
+    assert!(matches!(
+        licenses::ops::license_history(&w.store, "nope", all).await,
+        Err(LicenseError::NotFound(_))
+    ));
+}
+
+fn new_manual(body: Value) -> NewManualLicense {
+    serde_json::from_value(body).unwrap()
+}
+
+#[tokio::test]
+async fn r29_r31_a_manual_license_is_kept_across_disable_and_matched_by_kind_and_key() {
+    let w = World::new();
+    let (_, now) = source("before.json");
+    let entered: DateTime<Utc> = "2026-10-01T12:00:00Z".parse().unwrap();
+    let v = licenses::ops::create_manual_license(
+        &w.store,
+        new_manual(json!({"kind": "package_license",
+        "name": "Acme CPQ", "key": "acme", "allowed": 30, "amount": "2500", "currency": "USD",
+        "payment_frequency": "quarterly", "effective_date": "2026-01-01"})),
+        entered,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (v.id.as_str(), v.source, v.origin, v.total),
+        (
+            "manual:acme-cpq",
+            ViewSource::Manual,
+            Origin::Manual,
+            Some(30)
+        )
+    );
+    let other = licenses::ops::create_manual_license(
+        &w.store,
+        new_manual(json!({"kind": "user_license", "name": "Tableau Viewer", "allowed": 25})),
+        entered,
+    )
+    .await
+    .unwrap();
+    let e = licenses::ops::create_manual_license(
+        &w.store,
+        new_manual(json!({"kind": "user_license", "name": "tableau  viewer"})),
+        entered,
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(e, LicenseError::Exists(_)), "{e:?}");
+    // R29: disabling and re-enabling the task keeps manual licenses as they are
+    for enabled in [false, true] {
+        w.store.set_task_enabled(enabled).await.unwrap();
+        let ids: Vec<String> = load_views(&w.store, now)
+            .await
+            .unwrap()
+            .licenses
+            .into_iter()
+            .map(|v| v.id)
+            .collect();
+        assert_eq!(
+            ids.iter().filter(|i| i.starts_with("manual:")).count(),
+            2,
+            "{ids:?}"
+        );
+    }
+    // the first ingest captures acme (package, key "acme"): matched, fields carried over
+    let report = w.ingest("before.json").await;
+    let acme = w.get(ACME).await;
+    assert_eq!(acme.manual.amount.unwrap().to_string(), "2500.00");
+    assert_eq!(acme.manual.allowed, Some(30));
+    assert_eq!(
+        acme.manual.effective_date.unwrap().to_string(),
+        "2026-01-01",
+        "entered date beats R28"
+    );
+    assert_eq!(acme.manual.name, None, "the captured name shows");
+    let entry = report
+        .entries
+        .iter()
+        .find(|e| e.message.contains("manual license 'Acme CPQ'"))
+        .unwrap();
+    assert_eq!(entry.record_id.as_deref(), Some(ACME));
+    let views = load_views(&w.store, now).await.unwrap().licenses;
+    assert!(
+        !views.iter().any(|v| v.id == "manual:acme-cpq"),
+        "listed once, as the captured license"
+    );
+    assert!(
+        views
+            .iter()
+            .any(|v| v.id == other.id && v.origin == Origin::Manual),
+        "no key: never matched"
+    );
+    // the manual id stays an alias of the captured license
+    let v = set_manual(
+        &w.store,
+        "manual:acme-cpq",
+        &json!({"currency": "EUR"}),
+        now,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (v.id.as_str(), v.manual.currency.as_deref()),
+        (ACME, Some("EUR"))
+    );
+    // a manual license for a key already captured is refused, naming the captured id
+    let e = licenses::ops::create_manual_license(
+        &w.store,
+        new_manual(json!({"kind": "permission_set_license", "name": "CRM", "key": "CRMUserPsl"})),
+        now,
+    )
+    .await
+    .unwrap_err();
+    assert!(e.to_string().contains(CRM), "{e}");
+    // a manual license's own fields are edited in place
+    let v = set_manual(&w.store, &other.id, &json!({"allowed": 40}), now)
+        .await
+        .unwrap();
+    assert_eq!(v.total, Some(40));
+}
+
+#[tokio::test]
+async fn r27_seed_000_which_manual_edits_a_captured_license_takes() {
+    let w = World::new();
+    w.ingest("before.json").await;
+    let (_, now) = source("before.json");
+    // name: a local name on any captured license (seed 002), the Salesforce name kept
+    let v = set_manual(&w.store, SFDC, &json!({"name": "Sales seats"}), now)
+        .await
+        .unwrap();
+    assert_eq!(
+        (v.name.as_str(), v.salesforce_name.as_str()),
+        ("Sales seats", "Salesforce")
+    );
+    // allowed: feature licenses always; other kinds only while the task is disabled
+    set_manual(&w.store, MARKETING, &json!({"allowed": 10}), now)
+        .await
+        .unwrap();
+    for id in [SFDC, CRM, ACME] {
+        let e = set_manual(&w.store, id, &json!({"allowed": 99}), now)
+            .await
+            .unwrap_err();
+        match &e {
+            LicenseError::Manual(m) => {
+                assert_eq!((m.license_id.as_str(), m.field.as_str()), (id, "allowed"))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(e.to_string().contains("seed 000"), "{e}");
+    }
+    assert_eq!(w.get(SFDC).await.manual.allowed, None, "nothing changed");
+    w.store.set_task_enabled(false).await.unwrap();
+    let v = set_manual(&w.store, SFDC, &json!({"allowed": 12}), now)
+        .await
+        .unwrap();
+    assert_eq!((v.source, v.total), (ViewSource::Manual, Some(12)));
+    // kind, total, used: not manual fields on any license
+    for field in ["kind", "total", "used", "key"] {
+        let e = set_manual(&w.store, SFDC, &json!({field: 1}), now)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, LicenseError::Manual(m) if m.field == field),
+            "{e:?}"
+        );
+    }
+}
+
+async fn with_costs(w: &World, now: DateTime<Utc>) {
+    for (id, body) in [
+        (
+            SFDC,
+            json!({"amount": "2250", "currency": "USD", "payment_frequency": "monthly"}),
+        ),
+        (
+            CRM,
+            json!({"amount": "6000", "currency": "USD", "payment_frequency": "annual"}),
+        ),
+        (
+            ACME,
+            json!({"amount": "2500", "currency": "USD", "payment_frequency": "quarterly"}),
+        ),
+        (
+            MARKETING,
+            json!({"allowed": 10, "amount": "1200", "currency": "USD", "payment_frequency": "annual"}),
+        ),
+    ] {
+        set_manual(&w.store, id, &body, now).await.unwrap();
+    }
+    for (name, ids) in [
+        ("Sales-Cloud", vec!["SFDC", "CRMUserPsl"]),
+        ("Acme-CPQ", vec!["acme"]),
+    ] {
+        let body = SkuBody {
+            licenses: ids.into_iter().map(str::to_owned).collect(),
+        };
+        licenses::ops::put_sku(&w.store, name, body, now)
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn the_unused_license_finder_ranks_idle_seats_by_what_they_cost_a_year() {
+    let w = World::new();
+    w.ingest("activity.json").await;
+    let (_, now) = source("activity.json");
+    with_costs(&w, now).await;
+    let r = licenses::ops::unused(&w.store, 90, now).await.unwrap();
+    assert_eq!(
+        r.cutoff,
+        "2026-08-29T09:00:00Z".parse::<DateTime<Utc>>().unwrap()
+    );
+    let rows: Vec<(&str, u64, u64, String)> = r
+        .licenses
+        .iter()
+        .map(|x| (x.id.as_str(), x.holders, x.unused, unused_cost(x)))
+        .collect();
+    assert_eq!(
+        &rows[..5],
+        &[
+            (SFDC, 9, 5, "9000.00 USD".into()), // 2250 × 12 ÷ 15 seats = 1800 a seat
+            (ACME, 5, 2, "800.00 USD".into()),  // 2500 × 4 ÷ 25 = 400
+            (CRM, 5, 2, "600.00 USD".into()),   // 6000 ÷ 20 = 300
+            (MARKETING, 3, 2, "240.00 USD".into()), // 1200 ÷ 10 allowed = 120
+            (PLATFORM, 2, 1, "".into()),        // no cost entered: after every priced row
+        ]
+    );
+    let sfdc = &r.licenses[0];
+    assert_eq!(sfdc.seat_annual_cost.unwrap().to_string(), "1800.00");
+    assert_eq!(sfdc.unused_share, 0.556);
+    let idle: Vec<(&str, Option<i64>)> = sfdc
+        .idle
+        .iter()
+        .map(|u| (u.name.as_str(), u.days_since_login))
+        .collect();
+    assert_eq!(
+        idle,
+        [
+            ("Finn Seller", Some(134)),
+            ("Gus Idle", Some(179)),
+            ("Hana Never", None),
+            ("Kai Marketing", Some(117)),
+            ("Mo Revoked", Some(321))
+        ]
+    );
+    assert!(r.licenses[4]
+        .cost_note
+        .as_deref()
+        .unwrap()
+        .contains("no amount"));
+    let skus: Vec<(&str, u64, u64, String)> = r
+        .skus
+        .iter()
+        .map(|x| (x.id.as_str(), x.holders, x.unused, unused_cost(x)))
+        .collect();
+    assert_eq!(
+        skus,
+        [
+            ("Sales-Cloud", 9, 5, "9600.00 USD".into()),
+            ("Acme-CPQ", 5, 2, "800.00 USD".into())
+        ]
+    );
+    assert_eq!(r.unused_annual_cost["USD"].to_string(), "10640.00");
+    // a shorter window finds fewer idle holders; text output names them
+    let r30 = licenses::ops::unused(&w.store, 300, now).await.unwrap();
+    assert_eq!(r30.licenses[0].unused, 2, "Hana never, Mo 321 days");
+    let text = render_unused(&r);
+    assert!(text.contains("Hana Never — never logged in"), "{text}");
+    assert!(
+        text.contains("unused seats cost a year: 10640.00 USD"),
+        "{text}"
+    );
+}
+
+fn unused_cost(r: &licenses::unused::UnusedRow) -> String {
+    r.unused_annual_cost
+        .iter()
+        .map(|(c, a)| format!("{a} {c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[tokio::test]
+async fn the_finder_says_why_a_seat_has_no_cost() {
+    let w = World::new();
+    w.ingest("activity.json").await;
+    let (_, now) = source("activity.json");
+    for (id, body, why) in [
+        (
+            SFDC,
+            json!({"amount": "100", "currency": "USD", "payment_frequency": "one_time"}),
+            "one-time",
+        ),
+        (
+            CRM,
+            json!({"amount": "100", "currency": "USD", "payment_frequency": "annual", "effective_date": "2025-01-01", "ending_date": "2026-01-01"}),
+            "ending date",
+        ),
+        (
+            MARKETING,
+            json!({"amount": "100", "currency": "USD", "payment_frequency": "annual"}),
+            "no seat count",
+        ),
+    ] {
+        set_manual(&w.store, id, &body, now).await.unwrap();
+        let r = licenses::ops::unused(&w.store, 90, now).await.unwrap();
+        let row = r.licenses.iter().find(|x| x.id == id).unwrap();
+        assert!(row.unused_annual_cost.is_empty(), "{id}");
+        assert!(
+            row.cost_note.as_deref().unwrap().contains(why),
+            "{id}: {:?}",
+            row.cost_note
+        );
+    }
+}
+
+#[tokio::test]
+async fn r30_an_org_refusing_is_revoked_is_read_again_without_it() {
+    let w = World::new();
+    let (src, now) = source("activity.json");
+    let report = w
+        .ingest_at(&src.fail_when("IsRevoked"), now, "old-api")
+        .await;
+    assert!(
+        report.failed_objects.is_empty(),
+        "{:?}",
+        report.failed_objects
+    );
+    assert_eq!(holders(&w, ACME).await.len(), 5, "assignments still read");
 }

@@ -259,3 +259,56 @@ async fn r30_usage_is_counted_over_every_page_of_a_large_org() {
     let queries = sim.calls().get("query").copied().unwrap_or(0);
     assert!(queries >= 8 + 4, "paged: {queries} query calls");
 }
+
+#[tokio::test]
+async fn r30_users_and_last_logins_through_the_simulator_one_query_per_object() {
+    let (sim, client, now) = start("activity.json", SimOptions::default()).await;
+    let store = SqliteLicenseStore::in_memory().unwrap();
+    let log = SqliteStore::in_memory().unwrap();
+    let report = ingest(&client, &store, &log, now, "activity")
+        .await
+        .unwrap();
+    assert!(
+        report.failed_objects.is_empty(),
+        "{:?}",
+        report.failed_objects
+    );
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    // 8 objects, each one query (every table fits in one page of 200)
+    assert_eq!(
+        sim.calls().get("query").copied(),
+        Some(8),
+        "{:?}",
+        sim.calls()
+    );
+    let users = licenses::ops::stored_users(&store).await.unwrap();
+    assert_eq!(users.len(), 12);
+    let gus = users.iter().find(|u| u.name == "Gus Idle").unwrap();
+    assert_eq!(
+        gus.last_login,
+        Some("2026-06-01T09:00:00Z".parse().unwrap()),
+        "LastLoginDate over the wire"
+    );
+    assert_eq!(gus.username.as_deref(), Some("gus@acme.example"));
+    assert!(users
+        .iter()
+        .find(|u| u.name == "Hana Never")
+        .unwrap()
+        .last_login
+        .is_none());
+    for r in store.all().await.unwrap() {
+        let h = licenses::ops::license_users(&store, r.id()).await.unwrap();
+        assert_eq!(h.count, r.captured.active_users, "R30: {}", r.id());
+    }
+    let unused = licenses::ops::unused(&store, 90, now).await.unwrap();
+    let rows: Vec<(&str, u64)> = unused
+        .licenses
+        .iter()
+        .map(|x| (x.name.as_str(), x.unused))
+        .collect();
+    assert_eq!(
+        unused.licenses.iter().map(|x| x.unused).sum::<u64>(),
+        5 + 2 + 2 + 2 + 1,
+        "{rows:?}"
+    );
+}

@@ -8,11 +8,19 @@
 //! - `POST /licenses/ingest` — one ingest now; 409 while the task is disabled (R29), 502 when
 //!   nothing could be read from Salesforce
 //! - `GET /licenses/task`, `PUT /licenses/task` — `{"enabled": bool}` (R29)
+//! - `POST /licenses` — a manual license (`kind`, `name`, optional `key`, `allowed` and the
+//!   spend fields); 201 with its view (`source`/`origin` `manual`); 409 when it exists
+//! - `GET /licenses/skus`, `GET/PUT/DELETE /licenses/skus/{name}` — `{"licenses": [id or key]}`;
+//!   400 names an unknown license (R30)
+//! - `GET /licenses/users` — active users with their SKU-configured licenses and last login (R30)
+//! - `GET /licenses/{id}/users` — the active holders of one license (R30)
+//! - `GET /licenses/{id}/history`, `GET /licenses/org/history` — `?from=YYYY-MM-DD&to=…` (R32)
+//! - `GET /licenses/unused?days=90` — the unused-license finder (default 90 days)
 
 use crate::http::{parse_body, ApiError, ApiRequest, ApiResponse};
 use chrono::{DateTime, Utc};
 use engine::ports::{Clock, StateStore, TransactionLog};
-use licenses::{LicenseError, LicenseSource, LicenseStore};
+use licenses::{ops, LicenseError, LicenseSource, LicenseStore};
 use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
@@ -24,7 +32,13 @@ impl From<LicenseError> for ApiError {
                 field: m.field.clone(),
                 message: m.to_string(),
             },
+            LicenseError::NotFound(id) if id.starts_with("SKU ") => ApiError::NotFound(id),
             LicenseError::NotFound(id) => ApiError::NotFound(format!("license {id}")),
+            LicenseError::Sku(e) => ApiError::BadRequest {
+                field: e.field.clone(),
+                message: e.to_string(),
+            },
+            LicenseError::Exists(m) => ApiError::Conflict(m),
             LicenseError::TaskDisabled => ApiError::Conflict(e.to_string()),
             LicenseError::Store(s) => ApiError::internal("using the license store", s),
         }
@@ -57,10 +71,123 @@ pub async fn put_manual(
     now: DateTime<Utc>,
 ) -> Result<ApiResponse, ApiError> {
     let body: serde_json::Value = parse_body(req)?;
-    let record = licenses::set_manual(store, id, &body, now).await?;
-    let enabled = store.task_enabled().await?;
-    let view = licenses::views(&[record], enabled, now);
-    Ok(ApiResponse::json(200, &view[0]))
+    let view = licenses::set_manual(store, id, &body, now).await?;
+    Ok(ApiResponse::json(200, &view))
+}
+
+/// `POST /licenses`: a manual license (R27); 201 with its view.
+pub async fn post_manual_license(
+    store: &dyn LicenseStore,
+    req: &ApiRequest,
+    now: DateTime<Utc>,
+) -> Result<ApiResponse, ApiError> {
+    let body: licenses::NewManualLicense = parse_body(req)?;
+    let view = ops::create_manual_license(store, body, now).await?;
+    Ok(ApiResponse::json(201, &view))
+}
+
+/// `PUT /licenses/skus/{name}` (R30).
+pub async fn put_sku(
+    store: &dyn LicenseStore,
+    name: &str,
+    req: &ApiRequest,
+    now: DateTime<Utc>,
+) -> Result<ApiResponse, ApiError> {
+    let body: licenses::SkuBody = parse_body(req)?;
+    Ok(ApiResponse::json(
+        200,
+        ops::put_sku(store, name, body, now).await?,
+    ))
+}
+
+/// `from`/`to` of a history route; 400 names the parameter.
+fn date_range(req: &ApiRequest) -> Result<licenses::DateRange, ApiError> {
+    let q = |k: &str| req.query.get(k).map(String::as_str);
+    licenses::DateRange::parse(q("from"), q("to"))
+        .map_err(|(field, message)| ApiError::bad_request(&field, format!("{message} (R32)")))
+}
+
+/// `days` of `GET /licenses/unused`: 1 to 3650, default 90.
+fn days(req: &ApiRequest) -> Result<u32, ApiError> {
+    match req.query.get("days") {
+        None => Ok(90),
+        Some(d) => d
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|d| (1..=3650).contains(d))
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "days",
+                    format!("{d:?} is not a number of days from 1 to 3650"),
+                )
+            }),
+    }
+}
+
+/// `GET /licenses/{id}/history` and `GET /licenses/org/history` (R32).
+async fn get_history(
+    store: &dyn LicenseStore,
+    id: Option<&str>,
+    req: &ApiRequest,
+) -> Result<ApiResponse, ApiError> {
+    let range = date_range(req)?;
+    let (from, to) = (range.from, range.to);
+    Ok(match id {
+        Some(id) => ApiResponse::json(
+            200,
+            json!({"id": id, "from": from, "to": to, "points": ops::license_history(store, id, range).await?}),
+        ),
+        None => ApiResponse::json(
+            200,
+            json!({"from": from, "to": to, "points": ops::org_history(store, range).await?}),
+        ),
+    })
+}
+
+/// The issue-15 routes: SKUs, users, history, the finder, manual licenses.
+async fn route_activity(
+    store: &dyn LicenseStore,
+    req: &ApiRequest,
+    now: DateTime<Utc>,
+) -> Option<Result<ApiResponse, ApiError>> {
+    let seg = req.segments();
+    let ok = |v: serde_json::Value| Ok(ApiResponse::json(200, v));
+    let r = match (req.method.as_str(), seg.as_slice()) {
+        ("POST", ["licenses"]) => post_manual_license(store, req, now).await,
+        ("GET", ["licenses", "skus"]) => match ops::skus(store).await {
+            Ok(s) => ok(json!({"skus": s})),
+            Err(e) => Err(e.into()),
+        },
+        ("GET", ["licenses", "skus", name]) => ops::get_sku(store, name)
+            .await
+            .map(|s| ApiResponse::json(200, s))
+            .map_err(ApiError::from),
+        ("PUT", ["licenses", "skus", name]) => put_sku(store, name, req, now).await,
+        ("DELETE", ["licenses", "skus", name]) => match ops::delete_sku(store, name).await {
+            Ok(()) => ok(json!({"deleted": name})),
+            Err(e) => Err(e.into()),
+        },
+        ("GET", ["licenses", "users"]) => match ops::users_view(store).await {
+            Ok(u) => ok(json!({"users": u})),
+            Err(e) => Err(e.into()),
+        },
+        ("GET", ["licenses", "unused"]) => match days(req) {
+            Ok(d) => ops::unused(store, d, now)
+                .await
+                .map(|r| ApiResponse::json(200, r))
+                .map_err(ApiError::from),
+            Err(e) => Err(e),
+        },
+        ("GET", ["licenses", "org", "history"]) => get_history(store, None, req).await,
+        ("GET", ["licenses", id, "history"]) => get_history(store, Some(id), req).await,
+        ("GET", ["licenses", id, "users"]) => ops::license_users(store, id)
+            .await
+            .map(|h| ApiResponse::json(200, h))
+            .map_err(ApiError::from),
+        _ => return None,
+    };
+    Some(r)
 }
 
 /// `POST /licenses/ingest`: one ingest under `task_id`, recorded as a run of kind `licenses`
@@ -73,8 +200,9 @@ pub async fn post_ingest(
     state: &dyn StateStore,
     now: DateTime<Utc>,
     task_id: &str,
+    options: licenses::IngestOptions,
 ) -> Result<ApiResponse, ApiError> {
-    let report = licenses::ingest(source, store, log, now, task_id).await?;
+    let report = licenses::ingest_with(source, store, log, now, task_id, options).await?;
     let run = licenses::run_record(&report, now);
     state.put_run(&run).await?;
     // Nothing read: the run's record says why (run_record words it).
@@ -134,6 +262,8 @@ pub struct LicenseRoutes {
     /// Salesforce (`salesforce::SalesforceClient` implements [`LicenseSource`]).
     pub source: Arc<dyn LicenseSource>,
     pub clock: Arc<dyn Clock>,
+    /// History retention of each ingest (R32).
+    pub options: licenses::IngestOptions,
 }
 
 impl LicenseRoutes {
@@ -152,13 +282,14 @@ impl LicenseRoutes {
                     self.state.as_ref(),
                     now,
                     &engine::new_task_id(engine::ports::RunKind::Licenses, now),
+                    self.options,
                 )
                 .await
             }
             ("GET", ["licenses", "task"]) => get_task(store).await,
             ("PUT", ["licenses", "task"]) => put_task(store, req).await,
             ("PUT", ["licenses", id, "manual"]) => put_manual(store, id, req, now).await,
-            _ => return None,
+            _ => return route_activity(store, req, now).await,
         };
         Some(r)
     }
@@ -189,6 +320,7 @@ mod tests {
             state: embedded,
             source: Arc::new(source),
             clock: Arc::new(FixedClock("2026-11-27T09:00:00Z".parse().unwrap())),
+            options: licenses::IngestOptions::default(),
         }
     }
 
@@ -343,5 +475,204 @@ mod tests {
             .route(&ApiRequest::new("DELETE", "/licenses"))
             .await
             .is_none());
+    }
+
+    async fn json_call(
+        r: &LicenseRoutes,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+    ) -> ApiResponse {
+        let mut req = ApiRequest::new(method, path);
+        if let Some(b) = body {
+            req = req.with_body(b);
+        }
+        call(r, req).await
+    }
+
+    #[tokio::test]
+    async fn issue_15_routes_skus_users_history_manual_licenses_and_the_finder() {
+        let r = routes(FixtureSource::from_fixture(&fixture("activity.json")).unwrap());
+        // a manual license before any ingest: 201, source and origin manual
+        let resp = json_call(
+            &r,
+            "POST",
+            "/licenses",
+            Some(
+                r#"{"kind": "package_license", "name": "Acme CPQ", "key": "acme",
+            "amount": "2500", "currency": "USD", "payment_frequency": "quarterly"}"#,
+            ),
+        )
+        .await;
+        assert_eq!(resp.status, 201, "{}", resp.body);
+        assert_eq!(
+            (
+                resp.body["id"].as_str(),
+                resp.body["source"].as_str(),
+                resp.body["origin"].as_str()
+            ),
+            (Some("manual:acme-cpq"), Some("manual"), Some("manual"))
+        );
+        let again = json_call(
+            &r,
+            "POST",
+            "/licenses",
+            Some(r#"{"kind": "package_license", "name": "Acme CPQ"}"#),
+        )
+        .await;
+        assert_eq!(again.status, 409, "{}", again.body);
+        let bad = json_call(
+            &r,
+            "POST",
+            "/licenses",
+            Some(r#"{"kind": "package_license", "name": "X", "seats": 3}"#),
+        )
+        .await;
+        assert_eq!(bad.status, 400, "{}", bad.body);
+        assert!(
+            bad.body["message"].as_str().unwrap().contains("seats"),
+            "{}",
+            bad.body
+        );
+        assert_eq!(
+            json_call(&r, "POST", "/licenses/ingest", None).await.status,
+            200
+        );
+
+        // SKUs: PUT validates against the stored licenses, GET, list, DELETE
+        let put = json_call(
+            &r,
+            "PUT",
+            "/licenses/skus/Sales-Cloud",
+            Some(r#"{"licenses": ["SFDC", "CRMUserPsl"]}"#),
+        )
+        .await;
+        assert_eq!(put.status, 200, "{}", put.body);
+        let unknown = json_call(
+            &r,
+            "PUT",
+            "/licenses/skus/Bad",
+            Some(r#"{"licenses": ["SFDC", "Nope"]}"#),
+        )
+        .await;
+        assert_eq!(
+            (unknown.status, unknown.body["field"].as_str()),
+            (400, Some("licenses"))
+        );
+        assert!(
+            unknown.body["message"]
+                .as_str()
+                .unwrap()
+                .contains("\"Nope\""),
+            "{}",
+            unknown.body
+        );
+        let extra = json_call(
+            &r,
+            "PUT",
+            "/licenses/skus/Bad",
+            Some(r#"{"licenses": ["SFDC"], "price": 1}"#),
+        )
+        .await;
+        assert_eq!(extra.status, 400, "deny_unknown_fields: {}", extra.body);
+        assert_eq!(
+            json_call(&r, "GET", "/licenses/skus/Sales-Cloud", None)
+                .await
+                .body["licenses"],
+            json!(["SFDC", "CRMUserPsl"])
+        );
+        assert_eq!(
+            json_call(&r, "GET", "/licenses/skus/Bad", None)
+                .await
+                .status,
+            404
+        );
+        json_call(
+            &r,
+            "PUT",
+            "/licenses/skus/Acme",
+            Some(r#"{"licenses": ["manual:acme-cpq"]}"#),
+        )
+        .await;
+        assert_eq!(
+            json_call(&r, "GET", "/licenses/skus", None).await.body["skus"]
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
+
+        // users: SKU-configured licenses only (R30); holders of one license = its active users
+        let users = json_call(&r, "GET", "/licenses/users", None).await.body;
+        let gus = users["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["name"] == "Gus Idle")
+            .unwrap()
+            .clone();
+        assert_eq!(gus["skus"], json!(["Acme", "Sales-Cloud"]));
+        assert_eq!(gus["last_login"], "2026-06-01T09:00:00Z");
+        let holders = json_call(&r, "GET", &format!("/licenses/{SFDC}/users"), None)
+            .await
+            .body;
+        let list = json_call(&r, "GET", "/licenses", None).await.body;
+        let sfdc = list["licenses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["id"] == SFDC)
+            .unwrap()
+            .clone();
+        assert_eq!(holders["count"], sfdc["active_users"]);
+        assert_eq!(holders["count"], 9);
+        assert_eq!(
+            json_call(&r, "GET", "/licenses/0PL999999999999AAA/users", None)
+                .await
+                .status,
+            404
+        );
+
+        // history with a date range; org history
+        let h = json_call(&r, "GET", &format!("/licenses/{SFDC}/history"), None)
+            .await
+            .body;
+        assert_eq!(h["points"].as_array().unwrap().len(), 1);
+        let req = ApiRequest::new("GET", &format!("/licenses/{SFDC}/history"))
+            .with_query("from", "2026-12-01");
+        assert!(call(&r, req).await.body["points"]
+            .as_array()
+            .unwrap()
+            .is_empty());
+        let req = ApiRequest::new("GET", "/licenses/org/history").with_query("to", "2026-11-27");
+        let org = call(&r, req).await;
+        assert_eq!(
+            org.body["points"][0]["users_can_log_in"], 11,
+            "{}",
+            org.body
+        );
+        let req = ApiRequest::new("GET", "/licenses/org/history").with_query("from", "27.11.2026");
+        assert_eq!(call(&r, req).await.body["field"], "from");
+
+        // the finder: sorted by unused annual cost; days checked
+        let req = ApiRequest::new("GET", "/licenses/unused").with_query("days", "90");
+        let u = call(&r, req).await.body;
+        assert_eq!(u["licenses"][0]["id"], "050000000000001AAA", "{u}");
+        assert_eq!(u["licenses"][0]["unused_annual_cost"]["USD"], "800.00");
+        assert_eq!(u["skus"][0]["id"], "Acme");
+        let req = ApiRequest::new("GET", "/licenses/unused").with_query("days", "0");
+        assert_eq!(call(&r, req).await.body["field"], "days");
+        assert_eq!(
+            json_call(&r, "DELETE", "/licenses/skus/Acme", None)
+                .await
+                .status,
+            200
+        );
+        assert_eq!(
+            json_call(&r, "DELETE", "/licenses/skus/Acme", None)
+                .await
+                .status,
+            404
+        );
     }
 }

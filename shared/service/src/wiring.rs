@@ -36,6 +36,8 @@ pub struct Wiring {
     pub clock: Arc<dyn Clock>,
     pub connector: Arc<Connector>,
     pub account_concurrency: usize,
+    /// Days of license usage history kept ([`LICENSE_HISTORY_VAR`]).
+    pub license_history_days: u32,
 }
 
 impl Wiring {
@@ -44,8 +46,10 @@ impl Wiring {
         let config = AwsConfig::from_env()?;
         let concurrency = account_concurrency(std::env::var(ACCOUNT_CONCURRENCY_VAR).ok())?;
         let clients = AwsClients::load().await;
+        let history = license_history_days(std::env::var(LICENSE_HISTORY_VAR).ok())?;
         let mut w = Wiring::new(config, clients, Arc::new(SystemClock));
         w.account_concurrency = concurrency;
+        w.license_history_days = history;
         Ok(w)
     }
 
@@ -97,6 +101,7 @@ impl Wiring {
             clock,
             connector,
             account_concurrency: DEFAULT_ACCOUNT_CONCURRENCY,
+            license_history_days: licenses::history::DEFAULT_RETENTION_DAYS,
         }
     }
 
@@ -134,21 +139,59 @@ impl Wiring {
                 state: self.state.clone(),
                 source: self.connector.clone(),
                 clock: self.clock.clone(),
+                options: licenses::IngestOptions {
+                    history_retention_days: self.license_history_days,
+                },
             }),
         }
     }
 }
 
 fn account_concurrency(v: Option<String>) -> Result<usize, ConfigError> {
+    ranged_var(
+        ACCOUNT_CONCURRENCY_VAR,
+        v,
+        DEFAULT_ACCOUNT_CONCURRENCY,
+        1..=10,
+        " (an SQS batch holds at most 10)",
+    )
+}
+
+/// `LICENSE_HISTORY_RETENTION_DAYS` (optional): days of license usage history kept, 1 to
+/// 36500 (default [`licenses::history::DEFAULT_RETENTION_DAYS`]).
+pub const LICENSE_HISTORY_VAR: &str = "LICENSE_HISTORY_RETENTION_DAYS";
+
+fn license_history_days(v: Option<String>) -> Result<u32, ConfigError> {
+    ranged_var(
+        LICENSE_HISTORY_VAR,
+        v,
+        licenses::history::DEFAULT_RETENTION_DAYS,
+        1..=36500,
+        "",
+    )
+}
+
+/// An optional whole-number variable within `range` (absent or empty: `default`).
+fn ranged_var<T: std::str::FromStr + PartialOrd + std::fmt::Display>(
+    name: &'static str,
+    v: Option<String>,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+    why: &str,
+) -> Result<T, ConfigError> {
     match v.as_deref().map(str::trim) {
-        None | Some("") => Ok(DEFAULT_ACCOUNT_CONCURRENCY),
+        None | Some("") => Ok(default),
         Some(s) => s
-            .parse::<usize>()
+            .parse::<T>()
             .ok()
-            .filter(|n| (1..=10).contains(n))
+            .filter(|n| range.contains(n))
             .ok_or_else(|| ConfigError::Invalid {
-                name: ACCOUNT_CONCURRENCY_VAR,
-                detail: format!("expected a whole number from 1 to 10 (an SQS batch holds at most 10), got {s:?}"),
+                name,
+                detail: format!(
+                    "expected a whole number from {} to {}{why}, got {s:?}",
+                    range.start(),
+                    range.end()
+                ),
             }),
     }
 }
@@ -164,6 +207,16 @@ mod tests {
         for bad in ["0", "11", "four"] {
             let e = account_concurrency(Some(bad.into())).unwrap_err();
             assert!(e.to_string().contains(ACCOUNT_CONCURRENCY_VAR), "{e}");
+        }
+    }
+
+    #[test]
+    fn r32_license_history_retention_defaults_and_is_checked() {
+        assert_eq!(license_history_days(None).unwrap(), 730);
+        assert_eq!(license_history_days(Some(" 90 ".into())).unwrap(), 90);
+        for bad in ["0", "-5", "a year"] {
+            let e = license_history_days(Some(bad.into())).unwrap_err();
+            assert!(e.to_string().contains(LICENSE_HISTORY_VAR), "{e}");
         }
     }
 }

@@ -63,6 +63,7 @@ async fn every_admin_route_of_the_template_is_routed_by_its_function() {
             .as_str()
             .unwrap()
             .replace("{object}", "Account")
+            .replace("{name}", "Sales-Cloud")
             .replace("{id}", "100000000000001AAA");
         let event = service::testing::api_event(method, &path, &[], Some("{}"));
         let r = service::apigw::serve(event, |r| api.handle(r)).await;

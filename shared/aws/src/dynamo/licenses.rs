@@ -8,14 +8,18 @@
 //! | manual part (R27) | `<license id>` | `manual` | `name`, `allowed` (N), `amount` (S, `"1200.50"`), `currency`, `effective_date`, `ending_date` (S, `YYYY-MM-DD`), `payment_frequency`, `updated` — each only when set |
 //! | task flag (R29) | `meta#task` | `meta` | `enabled` (BOOL) |
 //! | org usage (R32) | `meta#org` | `meta` | `doc` (JSON of `OrgUsage`) |
+//! | document (SKUs, manual licenses, users, history: `licenses::docs`) | `doc#<collection>` | `<key>` | `doc` (JSON) |
 //!
+//! A collection is one partition, read with a paged Query (`sk BETWEEN`), so a license's
+//! history for a date range reads only those points. [`LicenseStore::all`] scans with a filter
+//! on `sk` (captured / manual), leaving documents out of its answer.
 //! The two parts of a license are separate items, so an ingest (captured) and an admin
 //! (manual) never overwrite each other (R27). The R28 default effective date is an `UpdateItem`
 //! conditional on `attribute_not_exists(effective_date)`.
 
 use super::{enum_name, n, opt_n, opt_s, put_opt, req_s, s, time_key, Item};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
 use chrono::NaiveDate;
 use engine::ports::StoreError;
 use licenses::{
@@ -28,6 +32,9 @@ const MANUAL: &str = "manual";
 const META: &str = "meta";
 const TASK_PK: &str = "meta#task";
 const ORG_PK: &str = "meta#org";
+const DOC_PREFIX: &str = "doc#";
+/// BatchWriteItem takes at most 25 requests.
+const BATCH: usize = 25;
 
 /// The license table.
 #[derive(Debug, Clone)]
@@ -139,6 +146,40 @@ impl DynamoLicenseStore {
     async fn put_item(&self, item: Item, what: &str) -> Result<(), StoreError> {
         super::put_item(&self.client, &self.table, item, what).await
     }
+
+    /// BatchWriteItem in chunks of 25, resending unprocessed items (with a short pause) until
+    /// none is left; gives up after 8 rounds of a chunk.
+    async fn batch_write(&self, writes: Vec<WriteRequest>, what: &str) -> Result<(), StoreError> {
+        for chunk in writes.chunks(BATCH) {
+            let mut pending = chunk.to_vec();
+            for round in 0..8u32 {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, pending)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        StoreError::backend(format!("dynamodb BatchWriteItem {what}"), e)
+                    })?;
+                pending = out
+                    .unprocessed_items
+                    .and_then(|mut m| m.remove(&self.table))
+                    .unwrap_or_default();
+                if pending.is_empty() {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50 << round)).await;
+            }
+            if !pending.is_empty() {
+                return Err(StoreError::backend(
+                    format!("dynamodb BatchWriteItem {what}"),
+                    std::io::Error::other(format!("{} items left unprocessed", pending.len())),
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -154,6 +195,9 @@ impl LicenseStore for DynamoLicenseStore {
                 .scan()
                 .table_name(&self.table)
                 .consistent_read(true)
+                .filter_expression("sk IN (:c, :m)")
+                .expression_attribute_values(":c", s(CAPTURED))
+                .expression_attribute_values(":m", s(MANUAL))
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
@@ -268,6 +312,86 @@ impl LicenseStore for DynamoLicenseStore {
         let mut item = key(ORG_PK, META);
         item.insert("doc".into(), s(doc));
         self.put_item(item, "org usage").await
+    }
+
+    async fn docs_put(&self, coll: &str, docs: &[(String, String)]) -> Result<(), StoreError> {
+        let pk = format!("{DOC_PREFIX}{coll}");
+        let writes = docs.iter().map(|(k, body)| {
+            let mut item = key(&pk, k);
+            item.insert("doc".into(), s(body));
+            PutRequest::builder()
+                .set_item(Some(item))
+                .build()
+                .map(|p| WriteRequest::builder().put_request(p).build())
+        });
+        let writes = writes
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| StoreError::backend("dynamodb PutRequest document", e))?;
+        self.batch_write(writes, "documents").await
+    }
+
+    async fn docs_range(
+        &self,
+        coll: &str,
+        from: Option<&str>,
+        to: Option<&str>,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let pk = format!("{DOC_PREFIX}{coll}");
+        let (cond, bounds) = match (from, to) {
+            (Some(f), Some(t)) => (
+                "pk = :p AND sk BETWEEN :f AND :t",
+                vec![(":f", f), (":t", t)],
+            ),
+            (Some(f), None) => ("pk = :p AND sk >= :f", vec![(":f", f)]),
+            (None, Some(t)) => ("pk = :p AND sk <= :t", vec![(":t", t)]),
+            (None, None) => ("pk = :p", vec![]),
+        };
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let mut q = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .key_condition_expression(cond)
+                .expression_attribute_values(":p", s(&pk))
+                .set_exclusive_start_key(start.take());
+            for (name, v) in &bounds {
+                q = q.expression_attribute_values(*name, s(*v));
+            }
+            let page = q
+                .send()
+                .await
+                .map_err(|e| StoreError::backend("dynamodb Query documents", e))?;
+            for item in page.items.unwrap_or_default() {
+                let k = req_s(&item, "sk", &pk)?;
+                let body = req_s(&item, "doc", &format!("{pk}/{k}"))?;
+                out.push((k, body));
+            }
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        if from.is_some_and(|f| to.is_some_and(|t| f > t)) {
+            out.clear(); // BETWEEN with crossed bounds is a ValidationException elsewhere
+        }
+        Ok(out)
+    }
+
+    async fn docs_delete(&self, coll: &str, keys: &[String]) -> Result<(), StoreError> {
+        let pk = format!("{DOC_PREFIX}{coll}");
+        let writes = keys.iter().map(|k| {
+            DeleteRequest::builder()
+                .set_key(Some(key(&pk, k)))
+                .build()
+                .map(|d| WriteRequest::builder().delete_request(d).build())
+        });
+        let writes = writes
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| StoreError::backend("dynamodb DeleteRequest document", e))?;
+        self.batch_write(writes, "documents").await
     }
 }
 
