@@ -589,7 +589,8 @@ impl Engine {
                     "a single-account sync needs an account id (R23)".into(),
                 ))
             }
-            _ => match self.plan_accounts(from, to, kind, pick, &mut run).await {
+            // boxed: keeps every caller's future small
+            _ => match Box::pin(self.plan_accounts(from, to, kind, pick, &mut run)).await {
                 Ok(a) => a,
                 Err(e) => {
                     self.abort_run(&mut run, &e).await;

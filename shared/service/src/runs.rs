@@ -210,7 +210,8 @@ impl SyncHandlers {
             Ok(guard) => guard,
             Err(skipped) => return Ok(skipped),
         };
-        let result = self.scheduled_run(&engine, &fire).await;
+        // boxed: keeps the handler future small (and its type shallow for the compiler)
+        let result = Box::pin(self.scheduled_run(&engine, &fire)).await;
         if let Some(owner) = guard {
             // released on success too: the watermark now tells a later delivery it is done
             if let Err(e) = self.state.release_lease(&owner.0, &owner.1).await {
