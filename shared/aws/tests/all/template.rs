@@ -203,3 +203,58 @@ fn every_api_route_uses_iam_auth_and_every_function_builds_with_cargo_lambda() {
         );
     }
 }
+
+/// The text under a `!Ref X` / `!GetAtt X.Attr` tag (or a plain scalar).
+fn reference(v: &Value) -> String {
+    match v {
+        Value::Tagged(t) => str_of(&t.value),
+        other => str_of(other),
+    }
+}
+
+/// Issue 10: failures without alarm. A scheduled-sync or license-info invocation that fails
+/// (Scheduler's own DLQ sees failed deliveries only) goes to an on-failure destination whose
+/// depth alarms, and every function has an `Errors` alarm, all to the alarm topic.
+#[test]
+fn failed_invocations_and_function_errors_alarm() {
+    let t = template();
+    let res = t["Resources"].as_mapping().unwrap();
+    let alarms: Vec<&Value> = res
+        .values()
+        .filter(|r| str_of(&r["Type"]) == "AWS::CloudWatch::Alarm")
+        .collect();
+    let watched = |metric: &str, dimension: &str| {
+        alarms.iter().any(|a| {
+            let p = &a["Properties"];
+            str_of(&p["MetricName"]) == metric
+                && p["Dimensions"]
+                    .as_sequence()
+                    .unwrap()
+                    .iter()
+                    .any(|d| reference(&d["Value"]).starts_with(dimension))
+                && p["AlarmActions"]
+                    .as_sequence()
+                    .is_some_and(|a| a.iter().any(|x| reference(x) == "AlarmTopic"))
+        })
+    };
+    for f in ["ScheduledSyncFunction", "LicenseInfoFunction"] {
+        let dest = &res[f]["Properties"]["EventInvokeConfig"]["DestinationConfig"]["OnFailure"];
+        assert_eq!(str_of(&dest["Type"]), "SQS", "{f}");
+        let queue = reference(&dest["Destination"]);
+        let queue = queue.trim_end_matches(".Arn");
+        assert_eq!(str_of(&res[queue]["Type"]), "AWS::SQS::Queue", "{f}");
+        assert!(
+            watched("ApproximateNumberOfMessagesVisible", queue),
+            "no alarm on {queue}"
+        );
+    }
+    let functions: Vec<String> = res
+        .iter()
+        .filter(|(_, r)| str_of(&r["Type"]) == "AWS::Serverless::Function")
+        .map(|(k, _)| str_of(k))
+        .collect();
+    assert!(functions.len() >= 5, "{functions:?}");
+    for f in functions {
+        assert!(watched("Errors", &f), "no Errors alarm for {f}");
+    }
+}
