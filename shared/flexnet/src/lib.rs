@@ -723,12 +723,13 @@ impl FlexnetClient {
             }
             again
         };
-        retry::retry(
+        // boxed: keeps the callers' future types shallow (the engine's are deep already)
+        Box::pin(retry::retry(
             self.backoff,
             self.deadline(),
             |attempt| self.post_once(&call, attempt),
             again,
-        )
+        ))
         .await
     }
 

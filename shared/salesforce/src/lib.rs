@@ -480,7 +480,8 @@ impl SalesforceClient {
             }
             transient
         };
-        retry::retry(self.backoff, self.deadline(), op, again).await
+        // boxed: keeps the callers' future types shallow (the engine's are deep already)
+        Box::pin(retry::retry(self.backoff, self.deadline(), op, again)).await
     }
 
     fn data_path(&self, rest: &str) -> String {

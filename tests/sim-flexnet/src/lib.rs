@@ -622,7 +622,7 @@ async fn soap_call(
 enum Fault {
     Timeout,
     Http500,
-    SoapFault,
+    Soap,
     Failure,
     LostReply,
 }
@@ -637,7 +637,7 @@ fn draw_fault(inner: &Inner, opts: &SimOptions, op: &str) -> Option<Fault> {
     [
         (opts.timeout_rate, Fault::Timeout),
         (opts.http_500_rate, Fault::Http500),
-        (opts.soap_fault_rate, Fault::SoapFault),
+        (opts.soap_fault_rate, Fault::Soap),
         (opts.failure_rate, Fault::Failure),
         (opts.lost_reply_rate, Fault::LostReply),
     ]
@@ -667,7 +667,7 @@ async fn fault_response(
             "<html><body><h1>HTTP Status 500 - Internal Server Error</h1></body></html>",
         )
             .into_response(),
-        Fault::SoapFault => soap_fault(
+        Fault::Soap => soap_fault(
             "soapenv:Server.userException",
             "java.rmi.RemoteException: simulated server fault",
         ),

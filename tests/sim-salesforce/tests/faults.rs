@@ -162,6 +162,16 @@ async fn quota_exhaustion_is_403_request_limit_exceeded() {
     assert_eq!(sim.calls()["limits"], 3);
 }
 
+/// POSTs to a test hook (`/__sim/...`); the answer's status.
+async fn admin_post(sim: &sim_salesforce::RunningSim, path: &str) -> u16 {
+    let r = http()
+        .post(format!("{}{path}", sim.base_url()))
+        .send()
+        .await
+        .expect("test hook answers");
+    r.status().as_u16()
+}
+
 #[tokio::test]
 async fn the_quota_runs_out_mid_run_then_resets() {
     let sim = start(SimOptions {
@@ -176,22 +186,12 @@ async fn the_quota_runs_out_mid_run_then_resets() {
     assert_eq!((s, error_code(&v)), (403, "REQUEST_LIMIT_EXCEEDED"));
     assert_eq!(l.as_deref(), Some("api-usage=100/100"));
     // the admin hook, as a chaos suite or a shell would reset the window
-    let r = http()
-        .post(format!("{}/__sim/quota", sim.base_url()))
-        .send()
-        .await
-        .expect("quota hook");
-    assert_eq!(r.status(), 204);
+    assert_eq!(admin_post(&sim, "/__sim/quota").await, 204);
     let (s, l, _) = get(&sim, &tok, "limits").await;
     assert_eq!((s, l.as_deref()), (200, Some("api-usage=1/100")));
     assert_eq!(sim.api_usage(), 1);
     assert_eq!(sim.api_calls(), 2, "every metered call is still counted");
-    let bad = http()
-        .post(format!("{}/__sim/quota?used=lots", sim.base_url()))
-        .send()
-        .await
-        .expect("quota hook");
-    assert_eq!(bad.status(), 400);
+    assert_eq!(admin_post(&sim, "/__sim/quota?used=lots").await, 400);
 }
 
 #[tokio::test]
@@ -204,12 +204,7 @@ async fn sessions_expire_mid_run_on_demand() {
     assert_eq!((s, error_code(&v)), (401, "INVALID_SESSION_ID"));
     let tok2 = token(&sim).await;
     assert_eq!(get(&sim, &tok2, "limits").await.0, 200);
-    let r = http()
-        .post(format!("{}/__sim/sessions/expire", sim.base_url()))
-        .send()
-        .await
-        .expect("sessions hook");
-    assert_eq!(r.status(), 204);
+    assert_eq!(admin_post(&sim, "/__sim/sessions/expire").await, 204);
     assert_eq!(get(&sim, &tok2, "limits").await.0, 401);
 }
 
