@@ -14,6 +14,9 @@ async fn main() -> Result<(), Error> {
             let handlers = Arc::clone(&handlers);
             async move {
                 let h = &handlers;
+                // a run that cannot be planned in time ends Aborted, never stays `running`
+                h.bound_by(service::wiring::deadline_instant(event.context.deadline))
+                    .await;
                 Ok::<_, Error>(service::apigw::serve(event.payload, |r| h.route_immediate(r)).await)
             }
         },

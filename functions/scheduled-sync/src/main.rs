@@ -11,7 +11,12 @@ async fn main() -> Result<(), Error> {
     let handlers = Arc::new(service::wiring::Wiring::from_env().await?.sync_handlers());
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let handlers = Arc::clone(&handlers);
-        async move { handlers.scheduled(event.payload).await }
+        let deadline = service::wiring::deadline_instant(event.context.deadline);
+        async move {
+            // a window that cannot be planned in time ends its run Aborted (and alarms)
+            handlers.bound_by(deadline).await;
+            handlers.scheduled(event.payload).await
+        }
     }))
     .await
 }

@@ -118,7 +118,7 @@ fn sf_failure(e: salesforce::SalesforceError, client: &SalesforceClient) -> Call
             .as_ref()
             .map(|x| serde_json::json!({"status": x.status, "body": x.response_body})),
         quota_exhausted: e.is_quota(),
-        transient: e.is_retryable() && !e.is_quota(),
+        transient: e.kind() == salesforce::ErrorKind::Transient,
     }
 }
 
@@ -188,7 +188,7 @@ fn fno_failure(e: flexnet::FlexnetError, client: &flexnet::FlexnetClient) -> Cal
         request: None,
         response,
         quota_exhausted: false,
-        transient: e.is_transient(),
+        transient: e.kind() == flexnet::ErrorKind::Transient,
     }
 }
 

@@ -357,6 +357,13 @@ impl Engine {
         self
     }
 
+    /// No Salesforce or FNO call starts, or waits, past `deadline` (the Lambda invocation's):
+    /// each call's timeout is cut to the time left. None lifts it.
+    pub fn set_deadline(&self, deadline: Option<std::time::Instant>) {
+        self.sf.client.set_deadline(deadline);
+        self.fno.client.set_deadline(deadline);
+    }
+
     /// The settings in force now.
     pub fn settings(&self) -> EngineSettings {
         self.settings

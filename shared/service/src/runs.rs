@@ -27,6 +27,9 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use tracing::Instrument;
 
+/// Time kept back from an API invocation's deadline to record how its run ended.
+pub const FINISH_MARGIN: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Value of `"source"` in the schedules' input (template.yaml).
 pub const SCHEDULE_SOURCE: &str = "flexbridge.schedule";
 /// Value of `"task"` in the scheduled sync's input.
@@ -450,6 +453,8 @@ impl SyncHandlers {
         process_batch(event, self.concurrency, deadline, |work: AccountWork, delivery: Delivery| async move {
             let span = tracing::info_span!("account", task_id = %work.task_id, account_id = %work.account_id);
             let engine = self.engines.engine().await.map_err(ConsumeError::Source)?;
+            // per-call timeouts fit the invocation's remaining time
+            engine.set_deadline(deadline);
             match engine.process(&work).instrument(span.clone()).await {
                 Ok(outcome) => {
                     if outcome.entries.iter().any(|e| {
@@ -509,6 +514,15 @@ impl SyncHandlers {
         }
     }
 
+    /// Bounds this invocation's Salesforce and FNO calls by the Lambda deadline less
+    /// [`FINISH_MARGIN`], so a slow org or tenant makes the run end Aborted (recorded) rather
+    /// than leaving it `running` when the function times out. None lifts the bound.
+    pub async fn bound_by(&self, deadline: Option<std::time::Instant>) {
+        if let Ok(engine) = self.engines.engine().await {
+            engine.set_deadline(deadline.map(|d| d.checked_sub(FINISH_MARGIN).unwrap_or(d)));
+        }
+    }
+
     /// Routes of the immediate-sync function.
     pub async fn route_immediate(&self, req: ApiRequest) -> Result<ApiResponse, ApiError> {
         match (req.method.as_str(), req.segments().as_slice()) {
@@ -540,6 +554,7 @@ impl SyncHandlers {
                 serde_json::to_value(r).map_err(AccountSyncError::Serialise)
             }
             AccountSyncEvent::Http(req) => {
+                self.bound_by(deadline).await;
                 let r = crate::apigw::serve(*req, |r| self.route_account(r)).await;
                 serde_json::to_value(r).map_err(AccountSyncError::Serialise)
             }

@@ -252,6 +252,82 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_same_work_twice_in_one_batch_is_processed_once_and_shares_its_outcome() {
+        let calls = AtomicUsize::new(0);
+        let dup = work_body("001000000000001AAA");
+        // the 15-character spelling of the same account is the same work
+        let dup15 = work_body("001000000000001");
+        let ev = event(vec![
+            message(Some("a"), &dup),
+            message(Some("b"), &work_body("001000000000003AAA")),
+            message(Some("c"), &dup),
+            message(Some("d"), &dup15),
+        ]);
+        let r = process_batch(ev, 4, None, |w: AccountWork, _d: Delivery| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            async move {
+                match w.account_id.as_str() {
+                    "001000000000003AAA" => Err(Boom(w.account_id)),
+                    _ => Ok(()),
+                }
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            2,
+            "a, c and d are one piece of work"
+        );
+        let failed: Vec<_> = r
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
+        assert_eq!(failed, ["b"]);
+        // when the shared work fails, every copy is reported
+        let ev = event(vec![
+            message(Some("x"), &work_body("001000000000003AAA")),
+            message(Some("y"), &work_body("001000000000003AAA")),
+        ]);
+        let r = process_batch(ev, 2, None, |w: AccountWork, _d: Delivery| async move {
+            Err::<(), _>(Boom(w.account_id))
+        })
+        .await
+        .unwrap();
+        assert_eq!(r.batch_item_failures.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn no_account_starts_too_close_to_the_deadline() {
+        let calls = AtomicUsize::new(0);
+        let ev = event(vec![
+            message(Some("a"), &work_body("001000000000001AAA")),
+            message(Some("b"), &work_body("001000000000002AAA")),
+        ]);
+        let soon = std::time::Instant::now() + DEADLINE_MARGIN / 2;
+        let r = process_batch(ev, 2, Some(soon), |_w: AccountWork, _d: Delivery| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            async { Ok::<(), Boom>(()) }
+        })
+        .await
+        .unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 0, "nothing started");
+        assert_eq!(r.batch_item_failures.len(), 2, "both returned to the queue");
+        // with time enough, both run
+        let ev = event(vec![message(Some("a"), &work_body("001000000000001AAA"))]);
+        let later = std::time::Instant::now() + DEADLINE_MARGIN * 3;
+        let r = process_batch(ev, 2, Some(later), |_w: AccountWork, _d: Delivery| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            async { Ok::<(), Boom>(()) }
+        })
+        .await
+        .unwrap();
+        assert!(r.batch_item_failures.is_empty());
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
     async fn a_failed_record_without_id_fails_the_whole_batch() {
         let ev = event(vec![message(None, "garbage")]);
         let r = process_batch(ev, 2, None, |_w: AccountWork, _d: Delivery| async {

@@ -342,3 +342,25 @@ async fn outstanding_only_sync_replans_every_outstanding_account_and_no_window()
     assert!(stack.salesforce.api_calls() > calls);
     stack.stop();
 }
+
+#[tokio::test]
+async fn near_its_deadline_a_run_ends_recorded_and_its_account_stays_outstanding() {
+    let stack = start(&fixture("walkthrough.json")).await;
+    let engine = stack.engine().unwrap();
+    // the invocation's time is up: no call starts, the run is not left `running`
+    engine.set_deadline(Some(std::time::Instant::now()));
+    let report = engine.run_account(ACC).await.unwrap();
+    assert_eq!(report.run.status, engine::ports::RunStatus::Completed);
+    let entry = &report.accounts[0].entries[0];
+    assert_eq!(entry.status, LogStatus::Failed, "{entry:?}");
+    assert!(entry.reason.as_deref().unwrap().contains("deadline"), "{entry:?}");
+    assert!(fno(&stack)["entitlements"].as_array().unwrap().is_empty());
+    let items = outstanding(&stack).await;
+    assert_eq!(items[0].scope, OutstandingScope::Account, "{items:#?}");
+    // planning a window past the deadline aborts the run and says why
+    let err = engine.run_scheduled().await.unwrap_err();
+    let runs = stack.store.list_runs(5).await.unwrap();
+    assert_eq!(runs[0].status, engine::ports::RunStatus::Aborted, "{err}");
+    assert!(runs[0].detail.as_deref().unwrap().contains("deadline"), "{:?}", runs[0]);
+    stack.stop();
+}
