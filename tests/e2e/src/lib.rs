@@ -61,3 +61,57 @@ pub fn with_record(fixture: &Value, sobject: &str, id: &str, f: impl Fn(&mut Val
     f(rec);
     out
 }
+
+/// A stack over `fixture` with fast client retries and no lookback (tests whose runs are
+/// minutes apart must not re-read what the run before them wrote back), `config` if given.
+pub async fn quiet_stack(fixture: &Value, config: Option<mapping::Config>) -> flexbridge::Stack {
+    flexbridge::Stack::start(
+        fixture,
+        flexbridge::StackOptions {
+            client_backoff: Some(std::time::Duration::from_millis(5)),
+            settings: Some(engine::EngineSettings {
+                lookback_minutes: 0,
+                ..Default::default()
+            }),
+            config,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("stack starts")
+}
+
+/// Moves the stack's clock (engine and both simulators) forward; returns the new time.
+pub fn advance(
+    stack: &mut flexbridge::Stack,
+    by: chrono::Duration,
+) -> chrono::DateTime<chrono::Utc> {
+    let t = stack.now.expect("fixture has a now") + by;
+    stack.now = Some(t);
+    stack.salesforce.set_now(Some(t));
+    stack.flexnet.set_now(Some(t));
+    t
+}
+
+/// The simulated FNO tenant's state.
+pub fn tenant(stack: &flexbridge::Stack) -> Value {
+    let s = stack.flexnet.state();
+    s.get("flexnet").cloned().unwrap_or(s)
+}
+
+/// Changes a Salesforce record as a user would: `f` applied, SystemModstamp set to `at`.
+pub fn edit_record(
+    stack: &flexbridge::Stack,
+    sobject: &str,
+    id: &str,
+    at: chrono::DateTime<chrono::Utc>,
+    f: impl FnOnce(&mut Value),
+) {
+    let mut r = stack
+        .salesforce
+        .record(sobject, id)
+        .unwrap_or_else(|| panic!("{sobject} {id} not in the org"));
+    f(&mut r);
+    r["SystemModstamp"] = Value::String(at.format("%Y-%m-%dT%H:%M:%S%.3f+0000").to_string());
+    stack.salesforce.upsert_record(sobject, r);
+}

@@ -8,7 +8,7 @@ use engine::ports::{
     AccountWork, Lease, LogStatus, OutstandingScope, RunKind, StateStore, ACCOUNT_WORK_VERSION,
 };
 use engine::{Disposition, EngineError};
-use flexbridge::{Stack, StackOptions};
+use flexbridge::Stack;
 use serde_json::{json, Value};
 
 const ACC: &str = "001Wk0000000001IAA";
@@ -16,35 +16,15 @@ const OPP: &str = "006Wk0000000001IAA";
 const PROD: &str = "01tWk0000000001IAA";
 
 async fn start(fx: &Value) -> Stack {
-    Stack::start(
-        fx,
-        StackOptions {
-            client_backoff: Some(std::time::Duration::from_millis(5)),
-            // the runs here are minutes apart: no lookback, so a run does not re-read what
-            // the run before it wrote back
-            settings: Some(engine::EngineSettings {
-                lookback_minutes: 0,
-                ..Default::default()
-            }),
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("stack starts")
+    e2e::quiet_stack(fx, None).await
 }
 
-/// Moves the stack's clock (engine and both simulators) forward.
 fn advance(stack: &mut Stack, by: Duration) -> DateTime<Utc> {
-    let t = stack.now.expect("fixture has a now") + by;
-    stack.now = Some(t);
-    stack.salesforce.set_now(Some(t));
-    stack.flexnet.set_now(Some(t));
-    t
+    e2e::advance(stack, by)
 }
 
 fn fno(stack: &Stack) -> Value {
-    let s = stack.flexnet.state();
-    s.get("flexnet").cloned().unwrap_or(s)
+    e2e::tenant(stack)
 }
 
 async fn outstanding(stack: &Stack) -> Vec<engine::ports::OutstandingItem> {
@@ -131,10 +111,9 @@ async fn a_product_fixed_in_salesforce_replans_its_orders_at_once() {
     assert_eq!(outstanding(&stack).await.len(), 1);
     // an admin edits the product (the org stamps the change)
     let edited = advance(&mut stack, Duration::seconds(30));
-    let mut p = stack.salesforce.record("Product2", PROD).unwrap();
-    p["FNO_Include_In_Sync__c"] = json!(true);
-    p["SystemModstamp"] = json!(edited.format("%Y-%m-%dT%H:%M:%S%.3f+0000").to_string());
-    stack.salesforce.upsert_record("Product2", p);
+    e2e::edit_record(&stack, "Product2", PROD, edited, |p| {
+        p["FNO_Include_In_Sync__c"] = json!(true)
+    });
     // not due yet, but the product changed: its orders' account is planned
     advance(&mut stack, Duration::minutes(1));
     let report = stack.engine().unwrap().run_scheduled().await.unwrap();
@@ -353,7 +332,10 @@ async fn near_its_deadline_a_run_ends_recorded_and_its_account_stays_outstanding
     assert_eq!(report.run.status, engine::ports::RunStatus::Completed);
     let entry = &report.accounts[0].entries[0];
     assert_eq!(entry.status, LogStatus::Failed, "{entry:?}");
-    assert!(entry.reason.as_deref().unwrap().contains("deadline"), "{entry:?}");
+    assert!(
+        entry.reason.as_deref().unwrap().contains("deadline"),
+        "{entry:?}"
+    );
     assert!(fno(&stack)["entitlements"].as_array().unwrap().is_empty());
     let items = outstanding(&stack).await;
     assert_eq!(items[0].scope, OutstandingScope::Account, "{items:#?}");
@@ -361,6 +343,10 @@ async fn near_its_deadline_a_run_ends_recorded_and_its_account_stays_outstanding
     let err = engine.run_scheduled().await.unwrap_err();
     let runs = stack.store.list_runs(5).await.unwrap();
     assert_eq!(runs[0].status, engine::ports::RunStatus::Aborted, "{err}");
-    assert!(runs[0].detail.as_deref().unwrap().contains("deadline"), "{:?}", runs[0]);
+    assert!(
+        runs[0].detail.as_deref().unwrap().contains("deadline"),
+        "{:?}",
+        runs[0]
+    );
     stack.stop();
 }
