@@ -144,7 +144,16 @@ pub fn summary(report: &RunReport, calls: &Calls, duration_ms: u128) -> Value {
         },
         "durationMs": duration_ms as u64,
         "perAccount": report.accounts.iter().map(account_json).collect::<Vec<_>>(),
+        "outstanding": outstanding_of(report).iter().map(|o| json!({
+            "recordId": o.record_id, "accountId": o.account_id, "scope": o.scope,
+            "reason": o.reason, "attempts": o.attempts, "nextAttempt": o.next_attempt,
+        })).collect::<Vec<_>>(),
     })
+}
+
+/// The run's accounts' items left on the outstanding list (retried by later scheduled runs).
+fn outstanding_of(report: &RunReport) -> Vec<&engine::ports::OutstandingItem> {
+    report.accounts.iter().flat_map(|o| &o.outstanding).collect()
 }
 
 fn window_text(run: &RunRecord) -> String {
@@ -242,6 +251,28 @@ pub fn render(
         calls.flexnet,
         duration_ms as f64 / 1000.0
     );
+    let owed = outstanding_of(report);
+    if !owed.is_empty() {
+        let _ = writeln!(
+            s,
+            "Outstanding: {} item(s), retried by the next scheduled runs as their causes are fixed (GET /outstanding):",
+            owed.len()
+        );
+        for o in owed.iter().take(10) {
+            let _ = writeln!(
+                s,
+                "    {} (account {}), attempt {}, next {}: {}",
+                o.record_id,
+                o.account_id,
+                o.attempts,
+                o.next_attempt.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                o.reason
+            );
+        }
+        if owed.len() > 10 {
+            let _ = writeln!(s, "    … and {} more in summary.json", owed.len() - 10);
+        }
+    }
     if let Some(out) = outputs {
         let _ = writeln!(s, "Outputs: {out}");
     }
