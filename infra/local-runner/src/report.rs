@@ -153,7 +153,11 @@ pub fn summary(report: &RunReport, calls: &Calls, duration_ms: u128) -> Value {
 
 /// The run's accounts' items left on the outstanding list (retried by later scheduled runs).
 fn outstanding_of(report: &RunReport) -> Vec<&engine::ports::OutstandingItem> {
-    report.accounts.iter().flat_map(|o| &o.outstanding).collect()
+    report
+        .accounts
+        .iter()
+        .flat_map(|o| &o.outstanding)
+        .collect()
 }
 
 fn window_text(run: &RunRecord) -> String {
@@ -265,7 +269,8 @@ pub fn render(
                 o.record_id,
                 o.account_id,
                 o.attempts,
-                o.next_attempt.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                o.next_attempt
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                 o.reason
             );
         }

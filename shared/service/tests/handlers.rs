@@ -1006,3 +1006,162 @@ async fn r25_the_secret_is_fetched_once_per_cold_start_and_again_after_a_refusal
     assert_eq!(env.wiring.secret.fetches(), 2);
     assert!(!captured().contains("expired-password"));
 }
+
+// ------------------------------------------------------------------ one worker per account,
+// outstanding orders, quota waits (issue: nothing lost, nothing twice)
+
+#[tokio::test]
+async fn a_leased_account_is_a_409_for_the_api_and_a_delayed_retry_for_the_queue() {
+    let env = Env::start(fixture("walkthrough.json"), 30).await;
+    env.connect().await;
+    let now: DateTime<Utc> = env.fx["now"].as_str().unwrap().parse().unwrap();
+    let held = engine::ports::Lease {
+        account_id: ACC.into(),
+        owner: "another-worker".into(),
+        task_id: "sched-20261120T090000Z-aaaa1111".into(),
+        until: now + chrono::Duration::minutes(15),
+    };
+    assert!(env
+        .wiring
+        .state
+        .acquire_lease(&held, now)
+        .await
+        .unwrap()
+        .is_none());
+
+    let (s, b) = env
+        .account_sync_http(&format!("/accounts/{ACC}/sync"))
+        .await;
+    assert_eq!(s, 409, "{b}");
+    assert!(
+        b["message"].as_str().unwrap().contains(&held.task_id),
+        "{b}"
+    );
+
+    // the queued message is reported failed and hidden for a minute (ChangeMessageVisibility),
+    // not handed back at once
+    let body = json!({"v": 1, "task_id": "imm-x", "account_id": ACC, "kind": "immediate",
+                      "window_from": null, "window_to": null})
+    .to_string();
+    let sqs = &env.wiring.clients.sqs;
+    sqs.send_message()
+        .queue_url(env.queue_url())
+        .message_body(body)
+        .send()
+        .await
+        .unwrap();
+    let arn = env.moto.queue_arn(&env.queue_url()).await.unwrap();
+    let msgs = env.moto.receive(&env.queue_url()).await.unwrap();
+    let r = env
+        .sync()
+        .consume(sqs_event(&msgs, &arn), None)
+        .await
+        .unwrap();
+    assert_eq!(r.batch_item_failures.len(), 1);
+    let attrs = sqs
+        .get_queue_attributes()
+        .queue_url(env.queue_url())
+        .attribute_names(
+            aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
+        )
+        .send()
+        .await
+        .unwrap();
+    let hidden = attrs.attributes.unwrap()
+        [&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible]
+        .clone();
+    assert_eq!(hidden, "1", "the message waits out the lease");
+    assert_eq!(env.fno.total_calls(), 0, "nothing reached FNO");
+}
+
+#[tokio::test]
+async fn failed_orders_are_listed_by_get_outstanding_and_a_spent_quota_shows_on_the_run() {
+    let mut fx = fixture("walkthrough.json");
+    fx["salesforce"]["Product2"][0]["FNO_Include_In_Sync__c"] = json!(false);
+    let env = Env::start(fx, 30).await;
+    env.connect().await;
+    let out = env
+        .sync()
+        .scheduled(schedule_event("2026-11-20T08:00:00Z", 1))
+        .await
+        .unwrap();
+    let task = out.task_id.unwrap();
+    let arn = env.moto.queue_arn(&env.queue_url()).await.unwrap();
+    let msgs = env.moto.receive(&env.queue_url()).await.unwrap();
+    let r = env
+        .sync()
+        .consume(sqs_event(&msgs, &arn), None)
+        .await
+        .unwrap();
+    assert!(r.batch_item_failures.is_empty(), "{r:?}");
+
+    let (s, b) = env
+        .admin("GET", "/outstanding", &[("limit", "10")], None)
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let items = b["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{b}");
+    assert_eq!(items[0]["record_id"], OPP);
+    assert_eq!(items[0]["scope"], "order");
+    assert!(items[0]["reason"].as_str().unwrap().contains("(R6)"), "{b}");
+    let (s, b) = env
+        .admin("GET", "/outstanding", &[("limit", "0")], None)
+        .await;
+    assert_eq!((s, field(&b)), (400, "limit"), "{b}");
+    let (s, b) = env.admin("GET", &format!("/runs/{task}"), &[], None).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["task_id"], task.as_str());
+
+    // the org's quota runs out: the message waits (hidden) and the run says so
+    env.sf.set_api_usage(15_000);
+    let body = json!({"v": 1, "task_id": task, "account_id": ACC, "kind": "scheduled",
+                      "window_from": null, "window_to": null})
+    .to_string();
+    env.wiring
+        .clients
+        .sqs
+        .send_message()
+        .queue_url(env.queue_url())
+        .message_body(body)
+        .send()
+        .await
+        .unwrap();
+    let msgs = env.moto.receive(&env.queue_url()).await.unwrap();
+    let r = env
+        .sync()
+        .consume(sqs_event(&msgs, &arn), None)
+        .await
+        .unwrap();
+    assert_eq!(r.batch_item_failures.len(), 1);
+    let (_, b) = env.admin("GET", &format!("/runs/{task}"), &[], None).await;
+    assert!(
+        b["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("waiting for Salesforce API quota"),
+        "{b}"
+    );
+    assert_eq!(b["counts"]["quota_waits"], 1, "{b}");
+}
+
+#[tokio::test]
+async fn two_deliveries_of_one_firing_queue_its_accounts_once() {
+    let env = Env::start(fixture("walkthrough.json"), 30).await;
+    env.connect().await;
+    let sync = env.sync();
+    let fire = || sync.scheduled(schedule_event("2026-11-20T08:00:00Z", 1));
+    let (a, b) = tokio::join!(fire(), fire());
+    let queued: usize = [a.unwrap(), b.unwrap()]
+        .iter()
+        .map(|o| o.accounts_queued)
+        .sum();
+    assert_eq!(
+        queued, 1,
+        "one delivery ran, the other was refused by the conditional write"
+    );
+    let again = sync
+        .scheduled(schedule_event("2026-11-20T08:00:00Z", 2))
+        .await
+        .unwrap();
+    assert!(again.skipped.unwrap().contains("already handled"));
+}
