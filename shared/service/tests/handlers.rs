@@ -1028,6 +1028,7 @@ async fn a_leased_account_is_a_409_for_the_api_and_a_delayed_retry_for_the_queue
         .await
         .unwrap()
         .is_none());
+    let fno_calls = env.fno.total_calls(); // the connection check's
 
     let (s, b) = env
         .account_sync_http(&format!("/accounts/{ACC}/sync"))
@@ -1071,7 +1072,7 @@ async fn a_leased_account_is_a_409_for_the_api_and_a_delayed_retry_for_the_queue
         [&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible]
         .clone();
     assert_eq!(hidden, "1", "the message waits out the lease");
-    assert_eq!(env.fno.total_calls(), 0, "nothing reached FNO");
+    assert_eq!(env.fno.total_calls(), fno_calls, "nothing reached FNO");
 }
 
 #[tokio::test]
