@@ -29,6 +29,8 @@ pub mod wire;
 pub use config::{SalesforceAuth, SalesforceConfig, DEFAULT_API_VERSION};
 pub use error::{ApiErrorItem, SalesforceError};
 pub use mapping::Secret;
+
+use mapping::endpoint::{self, HostPattern};
 pub use wire::{ApiUsage, Describe, DescribeField, SaveError, SaveResult};
 
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
@@ -142,6 +144,7 @@ enum Grant {
 struct Inner {
     http: reqwest::Client,
     login_url: String,
+    rules: UrlRules,
     api_version: String,
     client_id: String,
     grant: Grant,
@@ -192,30 +195,61 @@ fn config_err(msg: impl Into<String>) -> SalesforceError {
     SalesforceError::Config(msg.into())
 }
 
-/// R25: an http(s) URL with a host and no credentials in it; returned without a trailing `/`.
-fn check_url(what: &str, raw: &str) -> Result<String, SalesforceError> {
-    let trimmed = raw.trim().trim_end_matches('/');
-    let u = url::Url::parse(trimmed)
-        .map_err(|e| config_err(format!("the {what} {trimmed:?} is not a URL: {e} (R25)")))?;
-    if u.scheme() != "https" && u.scheme() != "http" {
-        return Err(config_err(format!(
-            "the {what} must start with https:// (got {trimmed:?}) (R25)"
-        )));
+/// Where this client may send credentials and the session token (R25, "secrets stay put").
+#[derive(Clone, Default)]
+struct UrlRules {
+    /// Code-only switch for the simulators: plain http (and any host) on loopback.
+    allow_loopback_http: bool,
+    /// `None` = any host (simulator setups); else the host must match one of these.
+    allowed_hosts: Option<Vec<HostPattern>>,
+}
+
+impl UrlRules {
+    /// R25: an https URL (plain http only to loopback behind the code-only switch) whose host
+    /// is allowed, with no credentials, query or fragment; returned without a trailing `/`.
+    fn check(&self, what: &str, raw: &str) -> Result<String, SalesforceError> {
+        let trimmed = raw.trim().trim_end_matches('/');
+        let u = url::Url::parse(trimmed)
+            .map_err(|e| config_err(format!("the {what} {trimmed:?} is not a URL: {e} (R25)")))?;
+        let host = u.host_str().unwrap_or_default();
+        if host.is_empty() {
+            return Err(config_err(format!("the {what} has no host (R25)")));
+        }
+        let loopback_ok = self.allow_loopback_http && endpoint::is_loopback_host(host);
+        if u.scheme() != "https" && !(u.scheme() == "http" && loopback_ok) {
+            return Err(config_err(format!(
+                "the {what} must start with https:// (got {trimmed:?}) (R25)"
+            )));
+        }
+        if !u.username().is_empty() || u.password().is_some() {
+            return Err(config_err(format!(
+                "the {what} must not carry credentials (R25)"
+            )));
+        }
+        if u.query().is_some() || u.fragment().is_some() {
+            return Err(config_err(format!(
+                "the {what} must not have a query or fragment (R25)"
+            )));
+        }
+        if let Some(allowed) = &self.allowed_hosts {
+            if !loopback_ok && !allowed.iter().any(|p| p.matches(host)) {
+                return Err(config_err(format!(
+                    "the {what}'s host {host} is not a Salesforce host ({}) nor one of the \
+                     deployment's ExtraAllowedHosts (R25)",
+                    endpoint::SALESFORCE_DOMAINS.join(", ")
+                )));
+            }
+        }
+        Ok(trimmed.to_owned())
     }
-    if u.host_str().is_none_or(str::is_empty) {
-        return Err(config_err(format!("the {what} has no host (R25)")));
-    }
-    if !u.username().is_empty() || u.password().is_some() {
-        return Err(config_err(format!(
-            "the {what} must not carry credentials (R25)"
-        )));
-    }
-    if u.query().is_some() || u.fragment().is_some() {
-        return Err(config_err(format!(
-            "the {what} must not have a query or fragment (R25)"
-        )));
-    }
-    Ok(trimmed.to_owned())
+}
+
+/// The scheme, host and port of a URL, for "same origin" checks.
+fn origin(raw: &str) -> Option<url::Origin> {
+    url::Url::parse(raw)
+        .ok()
+        .map(|u| u.origin())
+        .filter(url::Origin::is_tuple)
 }
 
 /// `v62.0`-style version.
@@ -298,7 +332,11 @@ fn redacted_token_body(status: u16, body: &str) -> Option<Value> {
 
 impl SalesforceClient {
     pub fn new(config: SalesforceConfig) -> Result<Self, SalesforceError> {
-        let login_url = check_url("Salesforce login URL", &config.login_url)?;
+        let rules = UrlRules {
+            allow_loopback_http: config.allow_loopback_http,
+            allowed_hosts: config.allowed_hosts.clone(),
+        };
+        let login_url = rules.check("Salesforce login URL", &config.login_url)?;
         check_version(&config.api_version)?;
         if config.timeout_secs == 0 {
             return Err(config_err("the timeout must be at least 1 second"));
@@ -357,6 +395,8 @@ impl SalesforceClient {
         }
         let http = reqwest::Client::builder()
             .danger_accept_invalid_certs(config.accept_invalid_certs)
+            // a redirect would carry the token or the form elsewhere: follow none
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(config.timeout_secs.min(10)))
             .build()
             .map_err(|e| config_err(format!("HTTP client: {e}")))?;
@@ -364,6 +404,7 @@ impl SalesforceClient {
             inner: Arc::new(Inner {
                 http,
                 login_url,
+                rules,
                 api_version: config.api_version,
                 client_id,
                 grant,
@@ -541,7 +582,7 @@ impl SalesforceClient {
                         source,
                     })?;
                 let instance_url = match t.instance_url.as_deref() {
-                    Some(u) if !u.trim().is_empty() => check_url("instance URL", u)?,
+                    Some(u) if !u.trim().is_empty() => i.rules.check("instance URL", u)?,
                     _ => i.login_url.clone(),
                 };
                 let generation = i.generations.fetch_add(1, Ordering::Relaxed) + 1;
@@ -588,11 +629,7 @@ impl SalesforceClient {
         let what = path.split('?').next().unwrap_or(path).to_owned();
         loop {
             let token = self.token().await?;
-            let url = if path.starts_with('/') {
-                format!("{}{path}", token.instance_url)
-            } else {
-                path.to_owned()
-            };
+            let url = self.instance_url(&token, path)?;
             let mut rb = i
                 .http
                 .request(method.clone(), &url)
@@ -697,6 +734,25 @@ impl SalesforceClient {
             }
             tracing::warn!(path = %what, status, "Salesforce error answer");
             return Err(SalesforceError::Api { status, errors });
+        }
+    }
+
+    /// `path` under the instance URL; an absolute URL (a `nextRecordsUrl`) only when it is on
+    /// the instance's own origin — the bearer token goes nowhere else.
+    fn instance_url(&self, token: &Token, path: &str) -> Result<String, SalesforceError> {
+        if path.starts_with('/') && !path.starts_with("//") {
+            return Ok(format!("{}{path}", token.instance_url));
+        }
+        match (origin(path), origin(&token.instance_url)) {
+            (Some(a), Some(b)) if a == b => Ok(path.to_owned()),
+            _ => Err(SalesforceError::malformed(
+                "a link in Salesforce's answer",
+                format!(
+                    "{:?} is not on the instance's origin {}: the session token is not sent there (R25)",
+                    path.split('?').next().unwrap_or(path),
+                    token.instance_url
+                ),
+            )),
         }
     }
 
@@ -1052,6 +1108,8 @@ mod tests {
 
     #[test]
     fn r25_urls_versions_and_ids_are_checked() {
+        let any = UrlRules::default();
+        let check_url = |what: &str, raw: &str| any.check(what, raw);
         assert_eq!(
             check_url("login URL", "https://acme.my.salesforce.com/").unwrap(),
             "https://acme.my.salesforce.com"
@@ -1060,6 +1118,24 @@ mod tests {
         assert!(check_url("login URL", "ftp://x.example").is_err());
         let e = check_url("login URL", "https://u:p@x.example").unwrap_err();
         assert!(!e.to_string().contains(":p@"), "{e}");
+        // plain http: never to a real org; to loopback only behind the code-only switch
+        let e = check_url("login URL", "http://acme.my.salesforce.com").unwrap_err();
+        assert!(e.to_string().contains("https://"), "{e}");
+        assert!(check_url("login URL", "http://127.0.0.1:9000").is_err());
+        let sim = UrlRules {
+            allow_loopback_http: true,
+            allowed_hosts: Some(endpoint::builtin(&endpoint::SALESFORCE_DOMAINS)),
+        };
+        assert!(sim.check("login URL", "http://127.0.0.1:9000").is_ok());
+        assert!(sim.check("login URL", "http://acme.my.salesforce.com").is_err());
+        let real = UrlRules {
+            allow_loopback_http: false,
+            allowed_hosts: Some(endpoint::builtin(&endpoint::SALESFORCE_DOMAINS)),
+        };
+        assert!(real.check("instance URL", "https://acme.my.salesforce.com").is_ok());
+        let e = real.check("instance URL", "https://evil.example").unwrap_err();
+        assert!(e.to_string().contains("ExtraAllowedHosts"), "{e}");
+        assert!(real.check("instance URL", "https://127.0.0.1").is_err());
         assert!(check_version("v62.0").is_ok());
         assert!(check_version("62.0").is_err() && check_version("v62").is_err());
         assert!(check_sobject("acme__Thing__c").is_ok());
