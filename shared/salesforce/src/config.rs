@@ -12,7 +12,7 @@ pub const DEFAULT_API_VERSION: &str = "v62.0";
 /// JSON: `{"flow":"client_credentials","clientId":…,"clientSecret":…}` or
 /// `{"flow":"jwt_bearer","clientId":…,"username":…,"privateKeyPem":…,"audience":…}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "flow", rename_all = "snake_case")]
+#[serde(tag = "flow", rename_all = "snake_case", deny_unknown_fields)]
 pub enum SalesforceAuth {
     /// `grant_type=client_credentials` with `client_id`/`client_secret` form fields (the
     /// connected/external client app's run-as user). Needs a My Domain login URL.

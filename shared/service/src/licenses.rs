@@ -56,7 +56,17 @@ pub async fn put_manual(
     req: &ApiRequest,
     now: DateTime<Utc>,
 ) -> Result<ApiResponse, ApiError> {
+    // the id is a store key: only a Salesforce id (of the license record) gets that far
+    if !mapping::sf::is_id(id) {
+        return Err(ApiError::bad_request(
+            "id",
+            "a license id is a Salesforce Id (15 or 18 letters and digits) (R27)",
+        ));
+    }
     let body: serde_json::Value = parse_body(req)?;
+    // a bad body is a 400 naming the field whether or not the license exists (R27)
+    licenses::manual::apply_manual_update(id, &licenses::ManualFields::default(), &body, now)
+        .map_err(|e| ApiError::from(LicenseError::Manual(e)))?;
     let record = licenses::set_manual(store, id, &body, now).await?;
     let enabled = store.task_enabled().await?;
     let view = licenses::views(&[record], enabled, now);

@@ -494,10 +494,7 @@ enum FanOutError {
 }
 
 fn no_route(req: &ApiRequest) -> ApiError {
-    ApiError::NoRoute {
-        method: req.method.clone(),
-        path: req.path.clone(),
-    }
+    crate::http::no_route(req)
 }
 
 #[cfg(test)]

@@ -127,9 +127,15 @@ impl MotoStack {
         })
     }
 
-    /// The functions' wiring over these resources with `clock`.
+    /// The functions' wiring over these resources with `clock`; the simulators on loopback
+    /// are reachable (the test-only switch, never set from the environment or settings).
     pub fn wiring(&self, clock: Arc<dyn Clock>) -> Wiring {
-        Wiring::new(self.config.clone(), self.clients.clone(), clock)
+        Wiring::new(
+            self.config.clone(),
+            self.clients.clone(),
+            clock,
+            crate::endpoints::EndpointPolicy::loopback_simulators(),
+        )
     }
 }
 

@@ -8,6 +8,7 @@
 
 use crate::admin::Admin;
 use crate::connection::{ConnectionRoutes, ConnectionSettings, ConnectionStore, Connector};
+use crate::endpoints::EndpointPolicy;
 use crate::licenses::LicenseRoutes;
 use crate::router::AdminApi;
 use crate::runs::SyncHandlers;
@@ -43,14 +44,21 @@ impl Wiring {
     pub async fn from_env() -> Result<Self, ConfigError> {
         let config = AwsConfig::from_env()?;
         let concurrency = account_concurrency(std::env::var(ACCOUNT_CONCURRENCY_VAR).ok())?;
+        let policy = EndpointPolicy::from_env()?;
         let clients = AwsClients::load().await;
-        let mut w = Wiring::new(config, clients, Arc::new(SystemClock));
+        let mut w = Wiring::new(config, clients, Arc::new(SystemClock), policy);
         w.account_concurrency = concurrency;
         Ok(w)
     }
 
-    /// From explicit parts (tests against moto, the local runner).
-    pub fn new(config: AwsConfig, clients: AwsClients, clock: Arc<dyn Clock>) -> Self {
+    /// From explicit parts (tests against moto build it with
+    /// [`EndpointPolicy::loopback_simulators`]).
+    pub fn new(
+        config: AwsConfig,
+        clients: AwsClients,
+        clock: Arc<dyn Clock>,
+        policy: EndpointPolicy,
+    ) -> Self {
         let log = Arc::new(DynamoTransactionLog::new(
             clients.dynamodb.clone(),
             &config.log_table,
@@ -84,6 +92,7 @@ impl Wiring {
             log.clone(),
             state.clone(),
             clock.clone(),
+            policy,
         ));
         Wiring {
             config,
