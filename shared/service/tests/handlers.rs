@@ -404,7 +404,7 @@ async fn r21_schedule_shows_last_fire_and_next_run_pauses_resumes_reschedules() 
 
     for (body, f) in [
         (r#"{"expression": "every day"}"#, "expression"),
-        (r#"{"paused": "yes"}"#, "body"),
+        (r#"{"paused": "yes"}"#, "paused"), // the wrong type is named (issue 11)
         (r#"{"pause": true}"#, "pause"),
         (r#"{}"#, "body"),
         (r#"{"timezone": "Europe/Berlin"}"#, "expression"),
