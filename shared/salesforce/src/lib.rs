@@ -205,43 +205,51 @@ struct UrlRules {
 }
 
 impl UrlRules {
-    /// R25: an https URL (plain http only to loopback behind the code-only switch) whose host
-    /// is allowed, with no credentials, query or fragment; returned without a trailing `/`.
     fn check(&self, what: &str, raw: &str) -> Result<String, SalesforceError> {
-        let trimmed = raw.trim().trim_end_matches('/');
-        let u = url::Url::parse(trimmed)
-            .map_err(|e| config_err(format!("the {what} {trimmed:?} is not a URL: {e} (R25)")))?;
-        let host = u.host_str().unwrap_or_default();
-        if host.is_empty() {
-            return Err(config_err(format!("the {what} has no host (R25)")));
-        }
-        let loopback_ok = self.allow_loopback_http && endpoint::is_loopback_host(host);
-        if u.scheme() != "https" && !(u.scheme() == "http" && loopback_ok) {
-            return Err(config_err(format!(
-                "the {what} must start with https:// (got {trimmed:?}) (R25)"
-            )));
-        }
-        if !u.username().is_empty() || u.password().is_some() {
-            return Err(config_err(format!(
-                "the {what} must not carry credentials (R25)"
-            )));
-        }
-        if u.query().is_some() || u.fragment().is_some() {
-            return Err(config_err(format!(
-                "the {what} must not have a query or fragment (R25)"
-            )));
-        }
-        if let Some(allowed) = &self.allowed_hosts {
-            if !loopback_ok && !allowed.iter().any(|p| p.matches(host)) {
-                return Err(config_err(format!(
-                    "the {what}'s host {host} is not a Salesforce host ({}) nor one of the \
-                     deployment's ExtraAllowedHosts (R25)",
-                    endpoint::SALESFORCE_DOMAINS.join(", ")
-                )));
-            }
-        }
-        Ok(trimmed.to_owned())
+        check_endpoint(what, raw, self.allow_loopback_http, self.allowed_hosts.as_deref())
+            .map_err(config_err)
     }
+}
+
+/// R25, for any endpoint credentials go to: an https URL (plain http only to loopback when
+/// `allow_loopback_http`, a code-only switch) with a host that matches `allowed` (`None` = any),
+/// no credentials, query or fragment. Returns it without a trailing `/`, or the sentence that
+/// says what is wrong (naming `what`, never quoting a password).
+pub fn check_endpoint(
+    what: &str,
+    raw: &str,
+    allow_loopback_http: bool,
+    allowed: Option<&[HostPattern]>,
+) -> Result<String, String> {
+    let trimmed = raw.trim().trim_end_matches('/');
+    let u = url::Url::parse(trimmed)
+        .map_err(|e| format!("the {what} is not a URL (https://host): {e} (R25)"))?;
+    let host = u.host_str().unwrap_or_default();
+    if host.is_empty() {
+        return Err(format!("the {what} has no host (R25)"));
+    }
+    let loopback_ok = allow_loopback_http && endpoint::is_loopback_host(host);
+    if u.scheme() != "https" && !(u.scheme() == "http" && loopback_ok) {
+        return Err(format!(
+            "the {what} must start with https:// (plain http is never used for credentials) (R25)"
+        ));
+    }
+    if !u.username().is_empty() || u.password().is_some() {
+        return Err(format!("the {what} must not carry credentials (R25)"));
+    }
+    if u.query().is_some() || u.fragment().is_some() {
+        return Err(format!("the {what} must not have a query or fragment (R25)"));
+    }
+    if let Some(allowed) = allowed {
+        if !loopback_ok && !allowed.iter().any(|p| p.matches(host)) {
+            let list: Vec<&str> = allowed.iter().map(HostPattern::as_str).collect();
+            return Err(format!(
+                "the {what}'s host {host} is not allowed: use one of {} or a host the deployment adds with the ExtraAllowedHosts parameter (R25)",
+                list.join(", ")
+            ));
+        }
+    }
+    Ok(trimmed.to_owned())
 }
 
 /// The scheme, host and port of a URL, for "same origin" checks.

@@ -124,28 +124,10 @@ impl EndpointPolicy {
     }
 
     fn check_url(&self, field: &str, raw: &str, domains: &[&str]) -> Result<(), ApiError> {
-        let bad = |m: String| Err(ApiError::bad_request(field, format!("{m} (R25)")));
-        let Ok(u) = url::Url::parse(raw.trim()) else {
-            return bad("is not a URL (https://host)".into());
-        };
-        let host = u.host_str().unwrap_or_default().to_owned();
-        let loopback = self.allow_loopback && endpoint::is_loopback_host(&host);
-        if u.scheme() != "https" && !(loopback && u.scheme() == "http") {
-            return bad("must start with https:// (plain http is never used for credentials)".into());
-        }
-        if !u.username().is_empty() || u.password().is_some() {
-            return bad("must not carry credentials".into());
-        }
-        if u.query().is_some() || u.fragment().is_some() {
-            return bad("must not have a query or fragment".into());
-        }
-        if !loopback && !self.hosts(domains).iter().any(|p| p.matches(&host)) {
-            return bad(format!(
-                "host {host} is not allowed: use one of {} or a host the deployment adds with the ExtraAllowedHosts parameter",
-                domains.join(", ")
-            ));
-        }
-        Ok(())
+        let hosts = self.hosts(domains);
+        salesforce::check_endpoint(field, raw, self.allow_loopback, Some(&hosts))
+            .map(|_| ())
+            .map_err(|message| ApiError::bad_request(field, message))
     }
 }
 

@@ -139,6 +139,33 @@ impl MotoStack {
     }
 }
 
+// ------------------------------------------------------------------------- log capture
+
+/// A `std::io::Write` appending to a shared buffer: what a test's subscriber writes, to search
+/// for secrets afterwards. Clones share the buffer.
+#[derive(Clone, Default)]
+pub struct LogBuffer(pub Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl LogBuffer {
+    /// Everything written so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
+    }
+}
+
 // ------------------------------------------------------------------------- real event shapes
 
 use aws_lambda_events::event::apigw::ApiGatewayV2httpRequest;

@@ -14,9 +14,9 @@ use aws_lambda_events::event::apigw::ApiGatewayV2httpResponse;
 use chrono::{DateTime, Utc};
 use engine::ports::OffsetClock;
 use serde_json::{json, Value};
-use service::testing::{api_event, connection_json, MotoStack};
+use service::testing::{api_event, connection_json, LogBuffer, MotoStack};
 use service::wiring::Wiring;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
 const ACC: &str = "001Wk0000000001IAA";
 const LIC: &str = "100000000000001AAA";
@@ -27,28 +27,17 @@ const FNO_PASSWORD: &str = r#"fno&<pw>"d'%41+/=x y"#;
 
 // ------------------------------------------------------------------ logs, as the functions write them
 
-static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-
-struct Capture(Arc<Mutex<Vec<u8>>>);
-impl std::io::Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+static LOGS: OnceLock<LogBuffer> = OnceLock::new();
 
 /// One TRACE subscriber for the binary, writing JSON lines through the functions' scrubber.
-fn logs() -> Arc<Mutex<Vec<u8>>> {
+fn logs() -> LogBuffer {
     LOGS.get_or_init(|| {
-        let buf = Arc::new(Mutex::new(Vec::new()));
+        let buf = LogBuffer::default();
         let w = buf.clone();
         tracing_subscriber::fmt()
             .with_max_level(tracing::Level::TRACE)
             .json()
-            .with_writer(move || engine::redact::ScrubWriter(Capture(w.clone())))
+            .with_writer(move || engine::redact::ScrubWriter(w.clone()))
             .init();
         buf
     })
@@ -450,7 +439,7 @@ async fn r24_secrets_with_every_special_character_reach_no_log_payload_response_
     let r = service::apigw::to_gateway_response(echoed);
     let (s, b) = parse(r);
     record("an upstream error quoting the secrets", s, &b);
-    let logs = String::from_utf8_lossy(&logs().lock().unwrap()).into_owned();
+    let logs = logs().text();
     assert!(logs.contains("admin API request") && logs.contains("a sync failed"), "the capture works");
     texts.push(("log lines".into(), logs));
     let found: Vec<String> = texts.iter().flat_map(|(w, t)| leaks(t, w)).collect();
