@@ -332,7 +332,10 @@ mod tests {
             format!("<pw>{}</pw>", xml_escape(NASTY, "&apos;", "&quot;")),
             format!("attr='{}'", xml_escape(NASTY, "&#39;", "&#34;")),
             format!("<t>{}</t>", xml_escape(NASTY, "'", "\"")),
-            format!("grant_type=x&client_secret={}", percent_encode(NASTY, true, false)),
+            format!(
+                "grant_type=x&client_secret={}",
+                percent_encode(NASTY, true, false)
+            ),
             format!("q={}", percent_encode(NASTY, false, false)),
             format!("q={}", percent_encode(NASTY, false, true)),
             format!("Authorization: Basic {b64}"),
@@ -343,7 +346,10 @@ mod tests {
             let clean = r.scrub_str(&shown);
             assert!(clean.contains(REDACTED), "{shown} -> {clean}");
             for form in encodings(NASTY) {
-                assert!(!clean.contains(&form), "{shown} -> {clean} still has {form}");
+                assert!(
+                    !clean.contains(&form),
+                    "{shown} -> {clean} still has {form}"
+                );
             }
         }
     }

@@ -126,14 +126,16 @@ async fn a_refused_login_is_failed_entries_and_the_store_stays_as_it_was() {
     let sim = SalesforceSim::start(&f, SimOptions::default())
         .await
         .unwrap();
-    let client = SalesforceClient::new(SalesforceConfig::new(
-        sim.base_url(),
-        SalesforceAuth::ClientCredentials {
-            client_id: "flexbridge-demo".into(),
-            client_secret: Secret::new("wrong-secret-value"),
-        },
+    let client = SalesforceClient::new(
+        SalesforceConfig::new(
+            sim.base_url(),
+            SalesforceAuth::ClientCredentials {
+                client_id: "flexbridge-demo".into(),
+                client_secret: Secret::new("wrong-secret-value"),
+            },
+        )
+        .for_loopback_simulator(),
     )
-    .for_loopback_simulator())
     .unwrap();
     let report = ingest(&client, &store, &log, fixture_now(&f).unwrap(), "denied")
         .await

@@ -78,7 +78,8 @@ pub fn is_loopback_host(host: &str) -> bool {
     let h = host.trim_start_matches('[').trim_end_matches(']');
     h.eq_ignore_ascii_case("localhost")
         || h == "::1"
-        || h.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
+        || h.parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]
@@ -100,9 +101,13 @@ mod tests {
         assert!(!ok("salesforce.com.evil.example"));
         assert!(!ok("127.0.0.1"));
         let fno = builtin(&FLEXNET_DOMAINS);
-        assert!(fno.iter().any(|p| p.matches("flex1234-uat.flexnetoperations.com")));
+        assert!(fno
+            .iter()
+            .any(|p| p.matches("flex1234-uat.flexnetoperations.com")));
         assert!(fno.iter().any(|p| p.matches("acme.flexnetoperations.eu")));
-        assert!(!fno.iter().any(|p| p.matches("acme.flexnetoperations.com.evil.io")));
+        assert!(!fno
+            .iter()
+            .any(|p| p.matches("acme.flexnetoperations.com.evil.io")));
         let exact = HostPattern::parse("fno.corp.example").unwrap();
         assert!(exact.matches("fno.corp.example") && !exact.matches("x.fno.corp.example"));
     }
@@ -112,7 +117,15 @@ mod tests {
         let l = parse_host_list("*.corp.example, sf.internal.example").unwrap();
         assert_eq!(l.len(), 2);
         assert!(parse_host_list("").unwrap().is_empty());
-        for bad in ["*", "*.com", "com", "a..b", "http://x.example", "*.x_y.example", "x.example/"] {
+        for bad in [
+            "*",
+            "*.com",
+            "com",
+            "a..b",
+            "http://x.example",
+            "*.x_y.example",
+            "x.example/",
+        ] {
             let e = parse_host_list(bad).unwrap_err();
             assert!(e.contains("not a host name"), "{bad}: {e}");
         }

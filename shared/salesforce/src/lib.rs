@@ -206,8 +206,13 @@ struct UrlRules {
 
 impl UrlRules {
     fn check(&self, what: &str, raw: &str) -> Result<String, SalesforceError> {
-        check_endpoint(what, raw, self.allow_loopback_http, self.allowed_hosts.as_deref())
-            .map_err(config_err)
+        check_endpoint(
+            what,
+            raw,
+            self.allow_loopback_http,
+            self.allowed_hosts.as_deref(),
+        )
+        .map_err(config_err)
     }
 }
 
@@ -238,7 +243,9 @@ pub fn check_endpoint(
         return Err(format!("the {what} must not carry credentials (R25)"));
     }
     if u.query().is_some() || u.fragment().is_some() {
-        return Err(format!("the {what} must not have a query or fragment (R25)"));
+        return Err(format!(
+            "the {what} must not have a query or fragment (R25)"
+        ));
     }
     if let Some(allowed) = allowed {
         if !loopback_ok && !allowed.iter().any(|p| p.matches(host)) {
@@ -1135,13 +1142,19 @@ mod tests {
             allowed_hosts: Some(endpoint::builtin(&endpoint::SALESFORCE_DOMAINS)),
         };
         assert!(sim.check("login URL", "http://127.0.0.1:9000").is_ok());
-        assert!(sim.check("login URL", "http://acme.my.salesforce.com").is_err());
+        assert!(sim
+            .check("login URL", "http://acme.my.salesforce.com")
+            .is_err());
         let real = UrlRules {
             allow_loopback_http: false,
             allowed_hosts: Some(endpoint::builtin(&endpoint::SALESFORCE_DOMAINS)),
         };
-        assert!(real.check("instance URL", "https://acme.my.salesforce.com").is_ok());
-        let e = real.check("instance URL", "https://evil.example").unwrap_err();
+        assert!(real
+            .check("instance URL", "https://acme.my.salesforce.com")
+            .is_ok());
+        let e = real
+            .check("instance URL", "https://evil.example")
+            .unwrap_err();
         assert!(e.to_string().contains("ExtraAllowedHosts"), "{e}");
         assert!(real.check("instance URL", "https://127.0.0.1").is_err());
         assert!(check_version("v62.0").is_ok());

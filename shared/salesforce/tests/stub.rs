@@ -290,7 +290,10 @@ async fn r25_the_token_only_goes_to_the_instance_origin_never_to_a_foreign_next_
             "{e:?}"
         );
     }
-    assert!(foreign.seen.lock().unwrap().is_empty(), "the token went elsewhere");
+    assert!(
+        foreign.seen.lock().unwrap().is_empty(),
+        "the token went elsewhere"
+    );
     // an absolute link on the instance's own origin is followed
     let s = stub(vec![
         route(
@@ -308,5 +311,12 @@ async fn r25_the_token_only_goes_to_the_instance_origin_never_to_a_foreign_next_
         ),
     ])
     .await;
-    assert_eq!(client(&s).query("SELECT Id FROM Account").await.unwrap().len(), 2);
+    assert_eq!(
+        client(&s)
+            .query("SELECT Id FROM Account")
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
 }

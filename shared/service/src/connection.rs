@@ -18,13 +18,13 @@
 //! a secret, only whether it is set.
 
 use crate::admin::{DescribedField, OrgDescribe};
+use crate::endpoints::{require_secret_with_destination, EndpointPolicy};
 use crate::http::{ApiError, ApiRequest, ApiResponse};
 use crate::source::{EngineSource, SourceError};
 use async_trait::async_trait;
 use aws_adapters::{SecretsCache, SecretsError};
 use engine::ports::{Clock, StateStore, TransactionLog};
 use engine::{Engine, EngineParts};
-use crate::endpoints::{require_secret_with_destination, EndpointPolicy};
 use flexnet::{FlexnetClient, FlexnetError};
 use mapping::Secret;
 use salesforce::{SalesforceAuth, SalesforceClient, SalesforceConfig, SalesforceError};
@@ -405,10 +405,16 @@ impl ConnectionRoutes {
 fn check_strings(body: &Value) -> Result<(), ApiError> {
     let mut rest = body.clone();
     if let Some(pem) = rest.pointer_mut("/salesforce/auth/privateKeyPem") {
-        if pem.as_str().is_some_and(|p| p.len() > crate::endpoints::MAX_SECRET) {
+        if pem
+            .as_str()
+            .is_some_and(|p| p.len() > crate::endpoints::MAX_SECRET)
+        {
             return Err(ApiError::bad_request(
                 "salesforce.auth.privateKeyPem",
-                format!("is longer than {} bytes (R25)", crate::endpoints::MAX_SECRET),
+                format!(
+                    "is longer than {} bytes (R25)",
+                    crate::endpoints::MAX_SECRET
+                ),
             ));
         }
         *pem = Value::Null; // its newlines are checked by the key parser

@@ -51,9 +51,9 @@ impl EndpointPolicy {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let extra_hosts = endpoint::parse_host_list(&lookup(EXTRA_HOSTS_VAR).unwrap_or_default())
             .map_err(|detail| ConfigError::Invalid {
-                name: EXTRA_HOSTS_VAR,
-                detail,
-            })?;
+            name: EXTRA_HOSTS_VAR,
+            detail,
+        })?;
         Ok(EndpointPolicy {
             extra_hosts,
             allow_loopback: false,
@@ -97,8 +97,16 @@ impl EndpointPolicy {
     /// the field; nothing has been sent anywhere when it is returned.
     pub fn check(&self, s: &ConnectionSettings) -> Result<(), ApiError> {
         let sf = &s.salesforce;
-        self.check_url("salesforce.loginUrl", &sf.login_url, &endpoint::SALESFORCE_DOMAINS)?;
-        self.check_url("flexnet.baseUrl", &s.flexnet.base_url, &endpoint::FLEXNET_DOMAINS)?;
+        self.check_url(
+            "salesforce.loginUrl",
+            &sf.login_url,
+            &endpoint::SALESFORCE_DOMAINS,
+        )?;
+        self.check_url(
+            "flexnet.baseUrl",
+            &s.flexnet.base_url,
+            &endpoint::FLEXNET_DOMAINS,
+        )?;
         check_number("salesforce.timeoutSecs", sf.timeout_secs, &TIMEOUT_SECS)?;
         check_number("salesforce.maxRetries", sf.max_retries, &MAX_RETRIES)?;
         check_number("flexnet.timeoutSecs", s.flexnet.timeout_secs, &TIMEOUT_SECS)?;
@@ -161,7 +169,11 @@ fn texts(s: &ConnectionSettings) -> Vec<(&'static str, &str, usize)> {
             client_secret,
         } => {
             v.push(("salesforce.auth.clientId", client_id, 256));
-            v.push(("salesforce.auth.clientSecret", client_secret.expose(), MAX_SECRET));
+            v.push((
+                "salesforce.auth.clientSecret",
+                client_secret.expose(),
+                MAX_SECRET,
+            ));
         }
         SalesforceAuth::JwtBearer {
             client_id,
@@ -171,7 +183,11 @@ fn texts(s: &ConnectionSettings) -> Vec<(&'static str, &str, usize)> {
         } => {
             v.push(("salesforce.auth.clientId", client_id, 256));
             v.push(("salesforce.auth.username", username, 256));
-            v.push(("salesforce.auth.privateKeyPem", private_key_pem.expose(), MAX_SECRET));
+            v.push((
+                "salesforce.auth.privateKeyPem",
+                private_key_pem.expose(),
+                MAX_SECRET,
+            ));
             if let Some(a) = audience {
                 v.push(("salesforce.auth.audience", a, MAX_TEXT));
             }
@@ -184,7 +200,12 @@ fn texts(s: &ConnectionSettings) -> Vec<(&'static str, &str, usize)> {
 const DESTINATIONS: [(&str, &[&str]); 2] = [
     (
         "salesforce",
-        &["/salesforce/loginUrl", "/salesforce/auth/flow", "/salesforce/auth/clientId", "/salesforce/auth/username"],
+        &[
+            "/salesforce/loginUrl",
+            "/salesforce/auth/flow",
+            "/salesforce/auth/clientId",
+            "/salesforce/auth/username",
+        ],
     ),
     ("flexnet", &["/flexnet/baseUrl", "/flexnet/username"]),
 ];
@@ -193,10 +214,11 @@ const DESTINATIONS: [(&str, &[&str]); 2] = [
 /// whose destination `patch` changes against `saved`, that side's secret must be in `patch`.
 pub fn require_secret_with_destination(saved: &Value, patch: &Value) -> Result<(), ApiError> {
     for (side, keys) in DESTINATIONS {
-        let Some(changed) = keys
-            .iter()
-            .find(|k| patch.pointer(k).is_some_and(|v| Some(v) != saved.pointer(k)))
-        else {
+        let Some(changed) = keys.iter().find(|k| {
+            patch
+                .pointer(k)
+                .is_some_and(|v| Some(v) != saved.pointer(k))
+        }) else {
             continue;
         };
         let (secret_field, present) = secret_in_patch(side, saved, patch);
@@ -260,13 +282,31 @@ mod tests {
     fn r25_a_new_destination_without_its_secret_is_refused_naming_the_secret() {
         let s = saved();
         let cases = [
-            (json!({"flexnet": {"baseUrl": "https://evil.flexnetoperations.com"}}), "flexnet.password"),
-            (json!({"flexnet": {"username": "admin"}}), "flexnet.password"),
-            (json!({"salesforce": {"loginUrl": "https://evil.my.salesforce.com"}}), "salesforce.auth.clientSecret"),
-            (json!({"salesforce": {"auth": {"clientId": "other"}}}), "salesforce.auth.clientSecret"),
-            (json!({"salesforce": {"auth": {"flow": "jwt_bearer", "clientId": "3MVG9", "username": "u@x"}}}), "salesforce.auth.privateKeyPem"),
+            (
+                json!({"flexnet": {"baseUrl": "https://evil.flexnetoperations.com"}}),
+                "flexnet.password",
+            ),
+            (
+                json!({"flexnet": {"username": "admin"}}),
+                "flexnet.password",
+            ),
+            (
+                json!({"salesforce": {"loginUrl": "https://evil.my.salesforce.com"}}),
+                "salesforce.auth.clientSecret",
+            ),
+            (
+                json!({"salesforce": {"auth": {"clientId": "other"}}}),
+                "salesforce.auth.clientSecret",
+            ),
+            (
+                json!({"salesforce": {"auth": {"flow": "jwt_bearer", "clientId": "3MVG9", "username": "u@x"}}}),
+                "salesforce.auth.privateKeyPem",
+            ),
             // the other side's secret does not count
-            (json!({"flexnet": {"baseUrl": "https://x.flexnetoperations.com"}, "salesforce": {"auth": {"clientSecret": "s"}}}), "flexnet.password"),
+            (
+                json!({"flexnet": {"baseUrl": "https://x.flexnetoperations.com"}, "salesforce": {"auth": {"clientSecret": "s"}}}),
+                "flexnet.password",
+            ),
         ];
         for (patch, want) in cases {
             let e = require_secret_with_destination(&s, &patch);
@@ -279,7 +319,10 @@ mod tests {
             json!({"salesforce": {"loginUrl": "https://y.my.salesforce.com", "auth": {"clientSecret": "s"}}}),
         ];
         for patch in ok {
-            assert!(require_secret_with_destination(&s, &patch).is_ok(), "{patch}");
+            assert!(
+                require_secret_with_destination(&s, &patch).is_ok(),
+                "{patch}"
+            );
         }
     }
 
@@ -300,26 +343,48 @@ mod tests {
             ("http://acme.my.salesforce.com", fno, "salesforce.loginUrl"),
             (sf, "http://acme.flexnetoperations.com", "flexnet.baseUrl"),
             ("https://evil.example", fno, "salesforce.loginUrl"),
-            (sf, "https://flexnetoperations.com.evil.example", "flexnet.baseUrl"),
+            (
+                sf,
+                "https://flexnetoperations.com.evil.example",
+                "flexnet.baseUrl",
+            ),
             (sf, "https://acme.salesforce.com", "flexnet.baseUrl"),
             (sf, "http://127.0.0.1:8080", "flexnet.baseUrl"),
-            ("https://u:p@acme.my.salesforce.com", fno, "salesforce.loginUrl"),
+            (
+                "https://u:p@acme.my.salesforce.com",
+                fno,
+                "salesforce.loginUrl",
+            ),
         ] {
-            assert_eq!(field_of(strict.check(&settings(sf_url, fno_url))), want, "{sf_url} {fno_url}");
+            assert_eq!(
+                field_of(strict.check(&settings(sf_url, fno_url))),
+                want,
+                "{sf_url} {fno_url}"
+            );
         }
         let extended = EndpointPolicy::from_lookup(|_| Some("*.corp.example".into())).unwrap();
-        assert!(extended.check(&settings("https://sf.corp.example", "https://fno.corp.example")).is_ok());
+        assert!(extended
+            .check(&settings(
+                "https://sf.corp.example",
+                "https://fno.corp.example"
+            ))
+            .is_ok());
         let e = EndpointPolicy::from_lookup(|_| Some("*.com".into())).unwrap_err();
         assert!(e.to_string().contains(EXTRA_HOSTS_VAR), "{e}");
         let sim = EndpointPolicy::loopback_simulators();
-        assert!(sim.check(&settings("http://127.0.0.1:1", "http://127.0.0.1:2")).is_ok());
+        assert!(sim
+            .check(&settings("http://127.0.0.1:1", "http://127.0.0.1:2"))
+            .is_ok());
         assert!(sim.check(&settings("http://evil.example", fno)).is_err());
     }
 
     #[test]
     fn r25_numbers_and_strings_are_bounded() {
         let p = EndpointPolicy::default();
-        let mut s = settings("https://acme.my.salesforce.com", "https://acme.flexnetoperations.com");
+        let mut s = settings(
+            "https://acme.my.salesforce.com",
+            "https://acme.flexnetoperations.com",
+        );
         s.salesforce.timeout_secs = 100_000;
         assert_eq!(field_of(p.check(&s)), "salesforce.timeoutSecs");
         s.salesforce.timeout_secs = 30;

@@ -224,10 +224,7 @@ pub fn check_query(req: &ApiRequest) -> Result<(), ApiError> {
         } else {
             "query"
         };
-        if field == "query"
-            || v.chars().count() > MAX_QUERY_CHARS
-            || v.contains(char::is_control)
-        {
+        if field == "query" || v.chars().count() > MAX_QUERY_CHARS || v.contains(char::is_control) {
             return Err(ApiError::bad_request(
                 field,
                 format!("query parameters have at most {MAX_QUERY_CHARS} characters and no control characters"),
@@ -264,11 +261,18 @@ pub fn body_object(req: &ApiRequest) -> Result<serde_json::Value, ApiError> {
     let v: serde_json::Value = serde_json::from_str(body_text(req)?).map_err(|e| {
         ApiError::bad_request(
             "body",
-            format!("the body is not JSON (line {}, column {})", e.line(), e.column()),
+            format!(
+                "the body is not JSON (line {}, column {})",
+                e.line(),
+                e.column()
+            ),
         )
     })?;
     if !v.is_object() {
-        return Err(ApiError::bad_request("body", "the body must be a JSON object"));
+        return Err(ApiError::bad_request(
+            "body",
+            "the body must be a JSON object",
+        ));
     }
     Ok(v)
 }
@@ -358,7 +362,10 @@ pub fn from_value<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Resul
             (with_key(&path, quoted), "is required".to_owned())
         } else if text.starts_with("unknown variant") {
             let k = expected.unwrap_or("another value");
-            (path, format!("is not one of the allowed values; expected {k}"))
+            (
+                path,
+                format!("is not one of the allowed values; expected {k}"),
+            )
         } else {
             let k = expected.unwrap_or("another shape");
             (path, format!("has the wrong type or value; expected {k}"))
@@ -426,20 +433,33 @@ mod tests {
         struct B {
             rows: Vec<Row>,
         }
-        let field_of = |body: &str| match parse_body::<B>(&ApiRequest::new("PUT", "/x").with_body(body)) {
-            Err(ApiError::BadRequest { field, message }) => {
-                assert!(!message.contains("s3cr3t"), "{message}");
-                field
-            }
-            other => panic!("{other:?}"),
-        };
-        assert_eq!(field_of(r#"{"rows": [{"name": "a", "on": "s3cr3t"}]}"#), "rows[0].on");
-        assert_eq!(field_of(r#"{"rows": [{"name": "a", "on": true, "x": 1}]}"#), "rows[0].x");
+        let field_of =
+            |body: &str| match parse_body::<B>(&ApiRequest::new("PUT", "/x").with_body(body)) {
+                Err(ApiError::BadRequest { field, message }) => {
+                    assert!(!message.contains("s3cr3t"), "{message}");
+                    field
+                }
+                other => panic!("{other:?}"),
+            };
+        assert_eq!(
+            field_of(r#"{"rows": [{"name": "a", "on": "s3cr3t"}]}"#),
+            "rows[0].on"
+        );
+        assert_eq!(
+            field_of(r#"{"rows": [{"name": "a", "on": true, "x": 1}]}"#),
+            "rows[0].x"
+        );
         assert_eq!(field_of(r#"{"rows": [{"on": true}]}"#), "rows[0].name");
         assert_eq!(field_of(r#"{"rows": 5}"#), "rows");
         assert_eq!(field_of(r#"[1, 2]"#), "body");
-        assert_eq!(field_of(r#"{"rows": [{"name": "a\u0000", "on": true}]}"#), "rows[0].name");
-        let long = format!(r#"{{"rows": [{{"name": "{}", "on": true}}]}}"#, "x".repeat(2000));
+        assert_eq!(
+            field_of(r#"{"rows": [{"name": "a\u0000", "on": true}]}"#),
+            "rows[0].name"
+        );
+        let long = format!(
+            r#"{{"rows": [{{"name": "{}", "on": true}}]}}"#,
+            "x".repeat(2000)
+        );
         assert_eq!(field_of(&long), "rows[0].name");
         let huge = format!(r#"{{"rows": [], "pad": "{}"}}"#, "x".repeat(MAX_BODY_BYTES));
         assert_eq!(field_of(&huge), "body");

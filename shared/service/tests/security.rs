@@ -75,7 +75,14 @@ impl Env {
         let moto = MotoStack::create(30).await.unwrap();
         let wiring = moto.wiring(Arc::new(OffsetClock::starting_at(now)));
         let env = Env { wiring, sf, fno };
-        let (s, b) = env.admin("PUT", "/settings/connection", &[], Some(&env.connection().to_string())).await;
+        let (s, b) = env
+            .admin(
+                "PUT",
+                "/settings/connection",
+                &[],
+                Some(&env.connection().to_string()),
+            )
+            .await;
         assert_eq!(s, 200, "{b}");
         env
     }
@@ -92,7 +99,13 @@ impl Env {
     }
 
     /// A request the way API Gateway delivers it to the function the template wires it to.
-    async fn call(&self, method: &str, path: &str, query: &[(&str, &str)], body: Option<&str>) -> (u16, Value) {
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> (u16, Value) {
         let event = api_event(method, path, query, body);
         let r = if path == "/sync" {
             let h = self.wiring.sync_handlers();
@@ -118,7 +131,13 @@ impl Env {
         parse(r)
     }
 
-    async fn admin(&self, method: &str, path: &str, query: &[(&str, &str)], body: Option<&str>) -> (u16, Value) {
+    async fn admin(
+        &self,
+        method: &str,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> (u16, Value) {
         self.call(method, path, query, body).await
     }
 
@@ -132,7 +151,12 @@ impl Env {
             let mut items: Vec<String> = scan
                 .items()
                 .iter()
-                .map(|i| format!("{:?}", i.iter().collect::<std::collections::BTreeMap<_, _>>()))
+                .map(|i| {
+                    format!(
+                        "{:?}",
+                        i.iter().collect::<std::collections::BTreeMap<_, _>>()
+                    )
+                })
                 .collect();
             items.sort();
             out.push(format!("{table}: {items:?}"));
@@ -144,7 +168,10 @@ impl Env {
             .send()
             .await
             .unwrap();
-        out.push(format!("secret: {:?} {:?}", secret.version_id, secret.secret_string));
+        out.push(format!(
+            "secret: {:?} {:?}",
+            secret.version_id, secret.secret_string
+        ));
         let s = c
             .scheduler
             .get_schedule()
@@ -154,7 +181,10 @@ impl Env {
             .unwrap();
         out.push(format!(
             "schedule: {:?} {:?} {:?} {:?}",
-            s.schedule_expression, s.schedule_expression_timezone, s.state, s.last_modification_date
+            s.schedule_expression,
+            s.schedule_expression_timezone,
+            s.state,
+            s.last_modification_date
         ));
         out.join("\n")
     }
@@ -171,40 +201,123 @@ fn parse(r: ApiGatewayV2httpResponse) -> (u16, Value) {
 // ------------------------------------------------------------------ the corpus
 
 /// (method, path, query, body, the field the error must name — "" = any non-empty field).
-type Case = (&'static str, String, Vec<(&'static str, String)>, Option<String>, &'static str);
+type Case = (
+    &'static str,
+    String,
+    Vec<(&'static str, String)>,
+    Option<String>,
+    &'static str,
+);
 
 fn case(method: &'static str, path: &str, body: Option<&str>, field: &'static str) -> Case {
-    (method, path.to_owned(), vec![], body.map(str::to_owned), field)
+    (
+        method,
+        path.to_owned(),
+        vec![],
+        body.map(str::to_owned),
+        field,
+    )
 }
 
 fn query(method: &'static str, path: &str, k: &'static str, v: &str, field: &'static str) -> Case {
-    (method, path.to_owned(), vec![(k, v.to_owned())], None, field)
+    (
+        method,
+        path.to_owned(),
+        vec![(k, v.to_owned())],
+        None,
+        field,
+    )
 }
 
 fn malformed_and_wrong_types() -> Vec<Case> {
     let manual = format!("/licenses/{LIC}/manual");
     vec![
-        case("PUT", "/settings/connection", Some(r#"{"flexnet":"#), "body"),
-        case("PUT", "/settings/engine", Some("{lookback_minutes: 5}"), "body"),
+        case(
+            "PUT",
+            "/settings/connection",
+            Some(r#"{"flexnet":"#),
+            "body",
+        ),
+        case(
+            "PUT",
+            "/settings/engine",
+            Some("{lookback_minutes: 5}"),
+            "body",
+        ),
         case("PUT", "/filters", Some("["), "body"),
-        case("PUT", "/mappings/Account", Some(r#"{"fno_attribute": "name",}"#), "body"),
+        case(
+            "PUT",
+            "/mappings/Account",
+            Some(r#"{"fno_attribute": "name",}"#),
+            "body",
+        ),
         case("PUT", "/schedule", Some("nope"), "body"),
         case("PUT", "/licenses/task", Some(r#"{"enabled": tru}"#), "body"),
         case("POST", "/sync", Some(r#"{"hours": }"#), "body"),
         case("PUT", &manual, Some(r#"{"amount": "#), "body"),
         case("PUT", "/filters", Some("[1, 2]"), "body"),
-        case("PUT", "/settings/connection", Some("\"just a string\""), "body"),
-        case("PUT", "/settings/engine", Some(r#"{"lookback_minutes": "15"}"#), "lookback_minutes"),
-        case("PUT", "/settings/engine", Some(r#"{"concurrency": -1}"#), "concurrency"),
-        case("PUT", "/filters", Some(r#"{"sync_stages": "Closed Won"}"#), "sync_stages"),
-        case("PUT", "/filters", Some(r#"{"sync_stages": ["Closed Won"], "post_condition_state": 3}"#), "post_condition_state"),
-        case("PUT", "/mappings/Account", Some(r#"{"fno_attribute": "name", "required": "yes"}"#), "required"),
-        case("PUT", "/mappings/Account", Some(r#"{"fields": {"a": 1}}"#), "fields"),
+        case(
+            "PUT",
+            "/settings/connection",
+            Some("\"just a string\""),
+            "body",
+        ),
+        case(
+            "PUT",
+            "/settings/engine",
+            Some(r#"{"lookback_minutes": "15"}"#),
+            "lookback_minutes",
+        ),
+        case(
+            "PUT",
+            "/settings/engine",
+            Some(r#"{"concurrency": -1}"#),
+            "concurrency",
+        ),
+        case(
+            "PUT",
+            "/filters",
+            Some(r#"{"sync_stages": "Closed Won"}"#),
+            "sync_stages",
+        ),
+        case(
+            "PUT",
+            "/filters",
+            Some(r#"{"sync_stages": ["Closed Won"], "post_condition_state": 3}"#),
+            "post_condition_state",
+        ),
+        case(
+            "PUT",
+            "/mappings/Account",
+            Some(r#"{"fno_attribute": "name", "required": "yes"}"#),
+            "required",
+        ),
+        case(
+            "PUT",
+            "/mappings/Account",
+            Some(r#"{"fields": {"a": 1}}"#),
+            "fields",
+        ),
         case("PUT", "/schedule", Some(r#"{"paused": "true"}"#), "paused"),
-        case("PUT", "/licenses/task", Some(r#"{"enabled": 1}"#), "enabled"),
+        case(
+            "PUT",
+            "/licenses/task",
+            Some(r#"{"enabled": 1}"#),
+            "enabled",
+        ),
         case("POST", "/sync", Some(r#"{"hours": "24"}"#), "hours"),
-        case("PUT", "/settings/connection", Some(r#"{"flexnet": {"timeoutSecs": "10"}}"#), "flexnet.timeoutSecs"),
-        case("PUT", "/settings/connection", Some(r#"{"salesforce": {"auth": {"clientSecret": 12345}}}"#), ""),
+        case(
+            "PUT",
+            "/settings/connection",
+            Some(r#"{"flexnet": {"timeoutSecs": "10"}}"#),
+            "flexnet.timeoutSecs",
+        ),
+        case(
+            "PUT",
+            "/settings/connection",
+            Some(r#"{"salesforce": {"auth": {"clientSecret": 12345}}}"#),
+            "",
+        ),
         case("PUT", &manual, Some(r#"{"amount": true}"#), "amount"),
     ]
 }
@@ -213,24 +326,105 @@ fn unknown_keys_and_sizes() -> Vec<Case> {
     let manual = format!("/licenses/{LIC}/manual");
     let big = "x".repeat(100 * 1024);
     vec![
-        case("PUT", "/filters", Some(r#"{"syncStages": ["Closed Won"]}"#), "syncStages"),
-        case("PUT", "/mappings/Account", Some(r#"{"fno_attribute": "name", "sfField": "Name"}"#), "sfField"),
-        case("PUT", "/mappings/Account", Some(r#"{"fields": [{"fno_attribute": "name", "x": 1}]}"#), "fields[0].x"),
-        case("PUT", "/settings/engine", Some(r#"{"lookbackMinutes": 5}"#), "lookbackMinutes"),
+        case(
+            "PUT",
+            "/filters",
+            Some(r#"{"syncStages": ["Closed Won"]}"#),
+            "syncStages",
+        ),
+        case(
+            "PUT",
+            "/mappings/Account",
+            Some(r#"{"fno_attribute": "name", "sfField": "Name"}"#),
+            "sfField",
+        ),
+        case(
+            "PUT",
+            "/mappings/Account",
+            Some(r#"{"fields": [{"fno_attribute": "name", "x": 1}]}"#),
+            "fields[0].x",
+        ),
+        case(
+            "PUT",
+            "/settings/engine",
+            Some(r#"{"lookbackMinutes": 5}"#),
+            "lookbackMinutes",
+        ),
         case("PUT", "/schedule", Some(r#"{"pause": true}"#), "pause"),
-        case("PUT", "/licenses/task", Some(r#"{"enabled": true, "force": true}"#), "force"),
-        case("POST", "/sync", Some(r#"{"hours": 3, "extra": 1}"#), "extra"),
-        case("PUT", "/settings/connection", Some(r#"{"flexnet": {"pasword": "x"}}"#), "flexnet.pasword"),
-        case("PUT", "/settings/connection", Some(r#"{"salesforce": {"acceptInvalidCerts": true}}"#), "salesforce.acceptInvalidCerts"),
-        case("PUT", "/settings/connection", Some(r#"{"salesforce": {"allowLoopbackHttp": true}}"#), "salesforce.allowLoopbackHttp"),
+        case(
+            "PUT",
+            "/licenses/task",
+            Some(r#"{"enabled": true, "force": true}"#),
+            "force",
+        ),
+        case(
+            "POST",
+            "/sync",
+            Some(r#"{"hours": 3, "extra": 1}"#),
+            "extra",
+        ),
+        case(
+            "PUT",
+            "/settings/connection",
+            Some(r#"{"flexnet": {"pasword": "x"}}"#),
+            "flexnet.pasword",
+        ),
+        case(
+            "PUT",
+            "/settings/connection",
+            Some(r#"{"salesforce": {"acceptInvalidCerts": true}}"#),
+            "salesforce.acceptInvalidCerts",
+        ),
+        case(
+            "PUT",
+            "/settings/connection",
+            Some(r#"{"salesforce": {"allowLoopbackHttp": true}}"#),
+            "salesforce.allowLoopbackHttp",
+        ),
         case("PUT", &manual, Some(r#"{"total": 5}"#), "total"),
-        case("PUT", "/filters", Some(&format!(r#"{{"sync_stages": ["{big}"]}}"#)), "body"),
-        case("PUT", "/settings/connection", Some(&format!(r#"{{"flexnet": {{"password": "{big}"}}}}"#)), "body"),
-        case("PUT", "/mappings/Account", Some(&format!(r#"{{"fno_attribute": "{}"}}"#, "x".repeat(5000))), "fno_attribute"),
-        case("PUT", "/schedule", Some(&format!(r#"{{"expression": "rate({} minutes)"}}"#, "1".repeat(3000))), "expression"),
-        case("PUT", "/settings/connection", Some(&format!(r#"{{"flexnet": {{"username": "{}", "password": "p"}}}}"#, "u".repeat(5000))), "flexnet.username"),
+        case(
+            "PUT",
+            "/filters",
+            Some(&format!(r#"{{"sync_stages": ["{big}"]}}"#)),
+            "body",
+        ),
+        case(
+            "PUT",
+            "/settings/connection",
+            Some(&format!(r#"{{"flexnet": {{"password": "{big}"}}}}"#)),
+            "body",
+        ),
+        case(
+            "PUT",
+            "/mappings/Account",
+            Some(&format!(r#"{{"fno_attribute": "{}"}}"#, "x".repeat(5000))),
+            "fno_attribute",
+        ),
+        case(
+            "PUT",
+            "/schedule",
+            Some(&format!(
+                r#"{{"expression": "rate({} minutes)"}}"#,
+                "1".repeat(3000)
+            )),
+            "expression",
+        ),
+        case(
+            "PUT",
+            "/settings/connection",
+            Some(&format!(
+                r#"{{"flexnet": {{"username": "{}", "password": "p"}}}}"#,
+                "u".repeat(5000)
+            )),
+            "flexnet.username",
+        ),
         query("GET", "/logs", "task", &"t".repeat(1000), "task"),
-        case("PUT", &manual, Some(&format!(r#"{{"name": "{}"}}"#, "n".repeat(2000))), "name"),
+        case(
+            "PUT",
+            &manual,
+            Some(&format!(r#"{{"name": "{}"}}"#, "n".repeat(2000))),
+            "name",
+        ),
         query("GET", "/logs", "cursor", &"c".repeat(300), "cursor"),
     ]
 }
@@ -243,21 +437,91 @@ fn ids_and_injections() -> Vec<Case> {
         case("POST", "/accounts/001Wk0000000001IAAX/sync", None, "id"),
         case("POST", "/accounts/001' OR Id != '/sync", None, "id"),
         case("POST", "/accounts/%2e%2e/sync", None, "id"),
-        case("PUT", "/licenses/1000000000000/manual", Some(r#"{"name": "x"}"#), "id"),
-        case("PUT", "/licenses/ÄÖÜ000000000001AAA/manual", Some(r#"{"name": "x"}"#), "id"),
-        case("PUT", "/licenses/..%2F..%2Fx/manual", Some(r#"{"name": "x"}"#), "id"),
-        case("PUT", "/filters", Some(r#"{"sync_stages": ["Closed Won' OR StageName != '"]}"#), "sync_stages"),
-        case("PUT", "/mappings/Account", Some(r#"{"fno_attribute": "name", "sf_field": "Name FROM Account WHERE Id != null--"}"#), ""),
-        case("PUT", "/mappings/Account", Some(r#"{"fno_attribute": "x' OR '1'='1", "sf_field": "Name"}"#), ""),
+        case(
+            "PUT",
+            "/licenses/1000000000000/manual",
+            Some(r#"{"name": "x"}"#),
+            "id",
+        ),
+        case(
+            "PUT",
+            "/licenses/ÄÖÜ000000000001AAA/manual",
+            Some(r#"{"name": "x"}"#),
+            "id",
+        ),
+        case(
+            "PUT",
+            "/licenses/..%2F..%2Fx/manual",
+            Some(r#"{"name": "x"}"#),
+            "id",
+        ),
+        case(
+            "PUT",
+            "/filters",
+            Some(r#"{"sync_stages": ["Closed Won' OR StageName != '"]}"#),
+            "sync_stages",
+        ),
+        case(
+            "PUT",
+            "/mappings/Account",
+            Some(
+                r#"{"fno_attribute": "name", "sf_field": "Name FROM Account WHERE Id != null--"}"#,
+            ),
+            "",
+        ),
+        case(
+            "PUT",
+            "/mappings/Account",
+            Some(r#"{"fno_attribute": "x' OR '1'='1", "sf_field": "Name"}"#),
+            "",
+        ),
         query("GET", "/logs", "status", "Failed' OR '1'='1", "status"),
         query("GET", "/logs", "from", "2026-01-01' OR 1=1 --", "from"),
-        case("PUT", "/schedule", Some(r#"{"expression": "cron(0 2 * * ? *)') OR 1=1"}"#), "expression"),
-        case("PUT", "/schedule", Some(r#"{"expression": "rate(1 day)", "timezone": "Europe/Berlin' --"}"#), "timezone"),
-        query("DELETE", "/mappings/Account", "fno_attribute", "name' OR 'x", "fno_attribute"),
-        case("PUT", "/settings/connection", Some(r#"{"flexnet": {"username": "<x>&amp;</x>]]>"}}"#), "flexnet.password"),
-        case("PUT", "/settings/connection", Some(r#"{"flexnet": {"baseUrl": "https://evil.example/<soap:Envelope>", "password": "p"}}"#), "flexnet.baseUrl"),
-        case("PUT", &manual, Some(r#"{"currency": "<script>&"}"#), "currency"),
-        case("PUT", "/mappings/Contact", Some(r#"{"fno_attribute": "<a>]]></a>", "sf_field": "Email"}"#), ""),
+        case(
+            "PUT",
+            "/schedule",
+            Some(r#"{"expression": "cron(0 2 * * ? *)') OR 1=1"}"#),
+            "expression",
+        ),
+        case(
+            "PUT",
+            "/schedule",
+            Some(r#"{"expression": "rate(1 day)", "timezone": "Europe/Berlin' --"}"#),
+            "timezone",
+        ),
+        query(
+            "DELETE",
+            "/mappings/Account",
+            "fno_attribute",
+            "name' OR 'x",
+            "fno_attribute",
+        ),
+        case(
+            "PUT",
+            "/settings/connection",
+            Some(r#"{"flexnet": {"username": "<x>&amp;</x>]]>"}}"#),
+            "flexnet.password",
+        ),
+        case(
+            "PUT",
+            "/settings/connection",
+            Some(
+                r#"{"flexnet": {"baseUrl": "https://evil.example/<soap:Envelope>", "password": "p"}}"#,
+            ),
+            "flexnet.baseUrl",
+        ),
+        case(
+            "PUT",
+            &manual,
+            Some(r#"{"currency": "<script>&"}"#),
+            "currency",
+        ),
+        case(
+            "PUT",
+            "/mappings/Contact",
+            Some(r#"{"fno_attribute": "<a>]]></a>", "sf_field": "Email"}"#),
+            "",
+        ),
         case("GET", "/mappings/..%2F..%2Fsettings", None, "object"),
         case("GET", "/mappings/Account%00", None, "object"),
         case("PUT", "/mappings/../filters", Some("{}"), "path"),
@@ -269,41 +533,142 @@ fn ids_and_injections() -> Vec<Case> {
 fn controls_numbers_and_destinations() -> Vec<Case> {
     let manual = format!("/licenses/{LIC}/manual");
     vec![
-        case("PUT", "/filters", Some(r#"{"sync_stages": ["Closed\u0000Won"]}"#), "sync_stages[0]"),
-        case("PUT", "/schedule", Some(r#"{"expression": "rate(1 day)", "timezone": "Europe/Berlin\u202e"}"#), "timezone"),
-        case("PUT", "/mappings/Account", Some(r#"{"fno_attribute": "name\u0007"}"#), "fno_attribute"),
+        case(
+            "PUT",
+            "/filters",
+            Some(r#"{"sync_stages": ["Closed\u0000Won"]}"#),
+            "sync_stages[0]",
+        ),
+        case(
+            "PUT",
+            "/schedule",
+            Some(r#"{"expression": "rate(1 day)", "timezone": "Europe/Berlin\u202e"}"#),
+            "timezone",
+        ),
+        case(
+            "PUT",
+            "/mappings/Account",
+            Some(r#"{"fno_attribute": "name\u0007"}"#),
+            "fno_attribute",
+        ),
         case("PUT", &manual, Some(r#"{"name": "a\u0000b"}"#), "name"),
-        case("POST", "/sync", Some(r#"{"start": "2026-01-01\u0000", "end": "2026-01-02"}"#), "start"),
+        case(
+            "POST",
+            "/sync",
+            Some(r#"{"start": "2026-01-01\u0000", "end": "2026-01-02"}"#),
+            "start",
+        ),
         query("GET", "/logs", "task", "a\u{0}b", "task"),
-        case("PUT", "/settings/connection", Some(r#"{"salesforce": {"apiVersion": "v62.0\n"}}"#), "salesforce.apiVersion"),
-        case("PUT", "/filters", Some(r#"{"sync_stages": ["Clösed Wön 🎉"]}"#), "sync_stages"),
-        case("PUT", "/settings/engine", Some(r#"{"concurrency": 1e30}"#), "concurrency"),
-        case("PUT", "/settings/engine", Some(r#"{"lookback_minutes": -5}"#), "lookback_minutes"),
-        case("PUT", "/settings/engine", Some(r#"{"quota_reserve_percent": 18446744073709551616}"#), "quota_reserve_percent"),
+        case(
+            "PUT",
+            "/settings/connection",
+            Some(r#"{"salesforce": {"apiVersion": "v62.0\n"}}"#),
+            "salesforce.apiVersion",
+        ),
+        case(
+            "PUT",
+            "/filters",
+            Some(r#"{"sync_stages": ["Clösed Wön 🎉"]}"#),
+            "sync_stages",
+        ),
+        case(
+            "PUT",
+            "/settings/engine",
+            Some(r#"{"concurrency": 1e30}"#),
+            "concurrency",
+        ),
+        case(
+            "PUT",
+            "/settings/engine",
+            Some(r#"{"lookback_minutes": -5}"#),
+            "lookback_minutes",
+        ),
+        case(
+            "PUT",
+            "/settings/engine",
+            Some(r#"{"quota_reserve_percent": 18446744073709551616}"#),
+            "quota_reserve_percent",
+        ),
         case("POST", "/sync", Some(r#"{"hours": -1}"#), "hours"),
         case("POST", "/sync", Some(r#"{"hours": 1e308}"#), "hours"),
-        case("PUT", "/settings/connection", Some(r#"{"salesforce": {"timeoutSecs": 99999999}}"#), "salesforce.timeoutSecs"),
-        case("PUT", "/settings/connection", Some(r#"{"flexnet": {"maxRetries": -1}}"#), "flexnet.maxRetries"),
-        case("PUT", "/settings/connection", Some(r#"{"flexnet": {"maxRetries": 1000}}"#), "flexnet.maxRetries"),
-        case("PUT", "/settings/connection", Some(r#"{"salesforce": {"batchSize": 5}}"#), "salesforce.batchSize"),
+        case(
+            "PUT",
+            "/settings/connection",
+            Some(r#"{"salesforce": {"timeoutSecs": 99999999}}"#),
+            "salesforce.timeoutSecs",
+        ),
+        case(
+            "PUT",
+            "/settings/connection",
+            Some(r#"{"flexnet": {"maxRetries": -1}}"#),
+            "flexnet.maxRetries",
+        ),
+        case(
+            "PUT",
+            "/settings/connection",
+            Some(r#"{"flexnet": {"maxRetries": 1000}}"#),
+            "flexnet.maxRetries",
+        ),
+        case(
+            "PUT",
+            "/settings/connection",
+            Some(r#"{"salesforce": {"batchSize": 5}}"#),
+            "salesforce.batchSize",
+        ),
         query("GET", "/logs", "limit", "-1", "limit"),
         query("GET", "/runs", "limit", "99999999999", "limit"),
         case("PUT", &manual, Some(r#"{"amount": "-1e400"}"#), "amount"),
         // a new destination without its secret; a foreign or plain-http host with it
-        case("PUT", "/settings/connection", Some(r#"{"flexnet": {"baseUrl": "https://evil.flexnetoperations.com"}}"#), "flexnet.password"),
-        case("PUT", "/settings/connection", Some(r#"{"salesforce": {"loginUrl": "https://evil.my.salesforce.com"}}"#), "salesforce.auth.clientSecret"),
-        case("PUT", "/settings/connection", Some(r#"{"salesforce": {"auth": {"flow": "jwt_bearer", "clientId": "c", "username": "u@x.example"}}}"#), "salesforce.auth.privateKeyPem"),
-        case("PUT", "/settings/connection", Some(r#"{"salesforce": {"loginUrl": "http://attacker.example", "auth": {"clientSecret": "x"}}}"#), "salesforce.loginUrl"),
-        case("PUT", "/settings/connection", Some(r#"{"flexnet": {"baseUrl": "http://acme.flexnetoperations.com", "password": "x"}}"#), "flexnet.baseUrl"),
+        case(
+            "PUT",
+            "/settings/connection",
+            Some(r#"{"flexnet": {"baseUrl": "https://evil.flexnetoperations.com"}}"#),
+            "flexnet.password",
+        ),
+        case(
+            "PUT",
+            "/settings/connection",
+            Some(r#"{"salesforce": {"loginUrl": "https://evil.my.salesforce.com"}}"#),
+            "salesforce.auth.clientSecret",
+        ),
+        case(
+            "PUT",
+            "/settings/connection",
+            Some(
+                r#"{"salesforce": {"auth": {"flow": "jwt_bearer", "clientId": "c", "username": "u@x.example"}}}"#,
+            ),
+            "salesforce.auth.privateKeyPem",
+        ),
+        case(
+            "PUT",
+            "/settings/connection",
+            Some(
+                r#"{"salesforce": {"loginUrl": "http://attacker.example", "auth": {"clientSecret": "x"}}}"#,
+            ),
+            "salesforce.loginUrl",
+        ),
+        case(
+            "PUT",
+            "/settings/connection",
+            Some(
+                r#"{"flexnet": {"baseUrl": "http://acme.flexnetoperations.com", "password": "x"}}"#,
+            ),
+            "flexnet.baseUrl",
+        ),
     ]
 }
 
 fn method_mix_ups() -> Vec<Case> {
     let mut v = Vec::new();
     for (route, methods) in service::http::ROUTES {
-        let path = route
-            .replace("{object}", "Account")
-            .replace("{id}", if route.starts_with("/accounts") { ACC } else { LIC });
+        let path = route.replace("{object}", "Account").replace(
+            "{id}",
+            if route.starts_with("/accounts") {
+                ACC
+            } else {
+                LIC
+            },
+        );
         for m in ["GET", "PUT", "POST", "DELETE", "PATCH"] {
             if !methods.contains(&m) {
                 v.push(case(m, &path, Some("{}"), "method"));
@@ -318,7 +683,14 @@ fn method_mix_ups() -> Vec<Case> {
 async fn admin_bad_inputs_are_all_refused_naming_the_field_and_store_nothing() {
     let env = Env::start(Default::default()).await;
     // something stored beyond the connection: an engine setting and a filter
-    let (s, b) = env.admin("PUT", "/settings/engine", &[], Some(r#"{"lookback_minutes": 20}"#)).await;
+    let (s, b) = env
+        .admin(
+            "PUT",
+            "/settings/engine",
+            &[],
+            Some(r#"{"lookback_minutes": 20}"#),
+        )
+        .await;
     assert_eq!(s, 200, "{b}");
     let before = env.stored().await;
     let corpus: Vec<Case> = [
@@ -338,7 +710,9 @@ async fn admin_bad_inputs_are_all_refused_naming_the_field_and_store_nothing() {
         if (400..500).contains(&status) && named {
             refused += 1;
         } else {
-            problems.push(format!("{method} {path} {q:?}: {status} {b} (want field {want:?})"));
+            problems.push(format!(
+                "{method} {path} {q:?}: {status} {b} (want field {want:?})"
+            ));
         }
         if status >= 500 {
             server_errors += 1;
@@ -350,11 +724,20 @@ async fn admin_bad_inputs_are_all_refused_naming_the_field_and_store_nothing() {
         corpus.len()
     );
     assert!(corpus.len() >= 60, "{} requests", corpus.len());
-    assert!(problems.is_empty(), "not refused as they should be:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "not refused as they should be:\n{}",
+        problems.join("\n")
+    );
     assert_eq!(stored, 0, "the stored state changed");
     // license-info answers only its own route, even with an API Gateway payload
     let event = serde_json::to_value(api_event("GET", "/settings/connection", &[], None)).unwrap();
-    let out = env.wiring.admin_api().license_info_event(event).await.unwrap();
+    let out = env
+        .wiring
+        .admin_api()
+        .license_info_event(event)
+        .await
+        .unwrap();
     let (s, b) = parse(serde_json::from_value(out).unwrap());
     assert_eq!((s, b["field"].as_str()), (404, Some("path")), "{b}");
 }
@@ -392,16 +775,29 @@ async fn r24_secrets_with_every_special_character_reach_no_log_payload_response_
     };
     let env = Env::start(opts).await;
     let mut texts: Vec<(String, String)> = Vec::new();
-    let mut record = |what: &str, s: u16, b: &Value| texts.push((what.to_owned(), format!("{s} {b}")));
+    let mut record =
+        |what: &str, s: u16, b: &Value| texts.push((what.to_owned(), format!("{s} {b}")));
     // a sync, then syncs that fail at FNO, then every admin route (GET and error paths)
     for (m, p, body) in [
         ("POST", format!("/accounts/{ACC}/sync"), None),
         ("POST", "/sync".to_owned(), Some(r#"{"hours": 8000}"#)),
         ("POST", format!("/accounts/{ACC}/sync"), None),
         ("POST", "/licenses/ingest".to_owned(), None),
-        ("PUT", "/settings/connection".to_owned(), Some(r#"{"flexnet": {"password": "wrong&<>\"'%+/="}}"#)),
-        ("PUT", "/settings/connection".to_owned(), Some(r#"{"flexnet": {"baseUrl": "http://127.0.0.1:9", "password": "p&<>\"'%+/=q"}}"#)),
-        ("PUT", "/settings/connection".to_owned(), Some(r#"{"salesforce": {"auth": {"clientSecret": "s&<>\"'%+/=t"}}}"#)),
+        (
+            "PUT",
+            "/settings/connection".to_owned(),
+            Some(r#"{"flexnet": {"password": "wrong&<>\"'%+/="}}"#),
+        ),
+        (
+            "PUT",
+            "/settings/connection".to_owned(),
+            Some(r#"{"flexnet": {"baseUrl": "http://127.0.0.1:9", "password": "p&<>\"'%+/=q"}}"#),
+        ),
+        (
+            "PUT",
+            "/settings/connection".to_owned(),
+            Some(r#"{"salesforce": {"auth": {"clientSecret": "s&<>\"'%+/=t"}}}"#),
+        ),
     ] {
         let (s, b) = env.call(m, &p, &[], body).await;
         record(&format!("{m} {p}"), s, &b);
@@ -417,7 +813,10 @@ async fn r24_secrets_with_every_special_character_reach_no_log_payload_response_
     }
     // every transaction-log entry of every run
     let (_, runs) = env.call("GET", "/runs", &[("limit", "50")], None).await;
-    assert!(runs["runs"].as_array().is_some_and(|r| !r.is_empty()), "{runs}");
+    assert!(
+        runs["runs"].as_array().is_some_and(|r| !r.is_empty()),
+        "{runs}"
+    );
     let (_, all) = env.call("GET", "/logs", &[("limit", "500")], None).await;
     record("GET /logs", 200, &all);
     let entries = all["entries"].as_array().cloned().unwrap_or_default();
@@ -431,19 +830,36 @@ async fn r24_secrets_with_every_special_character_reach_no_log_payload_response_
     // the way handlers log chains, and an API error that quotes them: both must be scrubbed
     let chain = format!(
         "FNO answered: bad password {FNO_PASSWORD} for <pw>{}</pw> at /x?secret={}",
-        FNO_PASSWORD.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&apos;"),
-        SF_SECRET.bytes().map(|b| format!("%{b:02X}")).collect::<String>(),
+        FNO_PASSWORD
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+            .replace('\'', "&apos;"),
+        SF_SECRET
+            .bytes()
+            .map(|b| format!("%{b:02X}"))
+            .collect::<String>(),
     );
     tracing::warn!(error = %chain, "a sync failed");
-    let echoed = service::http::ApiError::Upstream { system: "FNO".into(), message: chain }.into_response();
+    let echoed = service::http::ApiError::Upstream {
+        system: "FNO".into(),
+        message: chain,
+    }
+    .into_response();
     let r = service::apigw::to_gateway_response(echoed);
     let (s, b) = parse(r);
     record("an upstream error quoting the secrets", s, &b);
     let logs = logs().text();
-    assert!(logs.contains("admin API request") && logs.contains("a sync failed"), "the capture works");
+    assert!(
+        logs.contains("admin API request") && logs.contains("a sync failed"),
+        "the capture works"
+    );
     texts.push(("log lines".into(), logs));
     let found: Vec<String> = texts.iter().flat_map(|(w, t)| leaks(t, w)).collect();
     assert!(found.is_empty(), "secrets leaked:\n{}", found.join("\n"));
     // and the scrubber is what keeps them out: the raw values did pass through this process
-    assert!(engine::redact::global().scrub_str(FNO_PASSWORD).contains("[redacted]"));
+    assert!(engine::redact::global()
+        .scrub_str(FNO_PASSWORD)
+        .contains("[redacted]"));
 }

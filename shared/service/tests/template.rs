@@ -97,7 +97,9 @@ fn resources_of_type(t: &Value, ty: &str) -> Vec<(String, Value)> {
 }
 
 fn text(v: &Value) -> String {
-    v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string())
+    v.as_str()
+        .map(str::to_owned)
+        .unwrap_or_else(|| v.to_string())
 }
 
 #[test]
@@ -106,7 +108,10 @@ fn issue11_api_access_logs_throttling_and_a_log_group_with_retention_per_functio
     let api = &t["Resources"]["AdminApi"]["Properties"];
     let dest = text(&api["AccessLogSettings"]["DestinationArn"]);
     let group = dest.trim_start_matches("GetAtt ").trim_end_matches(".Arn");
-    assert_eq!(t["Resources"][group]["Type"], "AWS::Logs::LogGroup", "{dest}");
+    assert_eq!(
+        t["Resources"][group]["Type"], "AWS::Logs::LogGroup",
+        "{dest}"
+    );
     assert!(t["Resources"][group]["Properties"]["RetentionInDays"].is_string());
     let format: Value = serde_json::from_str(api["AccessLogSettings"]["Format"].as_str().unwrap())
         .expect("the access log format is JSON");
@@ -125,13 +130,21 @@ fn issue11_api_access_logs_throttling_and_a_log_group_with_retention_per_functio
     for (name, _) in resources_of_type(&t, "AWS::Serverless::Function") {
         let g = groups
             .iter()
-            .find(|(_, g)| text(&g["Properties"]["LogGroupName"]) == format!("Sub /aws/lambda/${{{name}}}"))
+            .find(|(_, g)| {
+                text(&g["Properties"]["LogGroupName"]) == format!("Sub /aws/lambda/${{{name}}}")
+            })
             .unwrap_or_else(|| panic!("{name} has no log group"));
-        assert!(g.1["Properties"]["RetentionInDays"].is_string(), "{name}: retention");
+        assert!(
+            g.1["Properties"]["RetentionInDays"].is_string(),
+            "{name}: retention"
+        );
     }
     assert_eq!(t["Parameters"]["ExtraAllowedHosts"]["Type"], "String");
     assert_eq!(
-        text(&t["Globals"]["Function"]["Environment"]["Variables"][service::endpoints::EXTRA_HOSTS_VAR]),
+        text(
+            &t["Globals"]["Function"]["Environment"]["Variables"]
+                [service::endpoints::EXTRA_HOSTS_VAR]
+        ),
         "Ref ExtraAllowedHosts"
     );
 }
@@ -145,7 +158,12 @@ fn dynamodb_grants(f: &Value) -> std::collections::BTreeSet<String> {
             !p.keys().any(|k| k.starts_with("DynamoDB")),
             "a SAM DynamoDB policy template grants more than used: {p:?}"
         );
-        for st in p.get("Statement").and_then(Value::as_array).into_iter().flatten() {
+        for st in p
+            .get("Statement")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             let actions: Vec<String> = match &st["Action"] {
                 Value::Array(a) => a.iter().map(text).collect(),
                 a => vec![text(a)],
@@ -167,19 +185,45 @@ fn dynamodb_grants(f: &Value) -> std::collections::BTreeSet<String> {
 #[test]
 fn issue11_iam_statements_grant_each_function_only_the_calls_it_makes() {
     let t = template();
-    let set = |s: &[&str]| s.iter().map(|x| (*x).to_owned()).collect::<std::collections::BTreeSet<_>>();
-    let state = ["dynamodb:GetItem@StateTable", "dynamodb:PutItem@StateTable", "dynamodb:UpdateItem@StateTable", "dynamodb:Query@StateTable"];
-    let log_write = ["dynamodb:GetItem@LogTable", "dynamodb:UpdateItem@LogTable", "dynamodb:BatchWriteItem@LogTable", "dynamodb:Query@LogTable"];
-    let licenses = ["dynamodb:GetItem@LicenseTable", "dynamodb:UpdateItem@LicenseTable", "dynamodb:Scan@LicenseTable"];
+    let set = |s: &[&str]| {
+        s.iter()
+            .map(|x| (*x).to_owned())
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    let state = [
+        "dynamodb:GetItem@StateTable",
+        "dynamodb:PutItem@StateTable",
+        "dynamodb:UpdateItem@StateTable",
+        "dynamodb:Query@StateTable",
+    ];
+    let log_write = [
+        "dynamodb:GetItem@LogTable",
+        "dynamodb:UpdateItem@LogTable",
+        "dynamodb:BatchWriteItem@LogTable",
+        "dynamodb:Query@LogTable",
+    ];
+    let licenses = [
+        "dynamodb:GetItem@LicenseTable",
+        "dynamodb:UpdateItem@LicenseTable",
+        "dynamodb:Scan@LicenseTable",
+    ];
     let syncs = set(&[&state[..], &log_write[..]].concat());
     let expected = [
         ("ScheduledSyncFunction", syncs.clone()),
         ("ImmediateSyncFunction", syncs.clone()),
         ("AccountSyncFunction", syncs),
-        ("LicenseInfoFunction", set(&[&state[..], &log_write[..], &licenses[..]].concat())),
+        (
+            "LicenseInfoFunction",
+            set(&[&state[..], &log_write[..], &licenses[..]].concat()),
+        ),
         (
             "AdminApiFunction",
-            set(&[&state[..], &["dynamodb:GetItem@LogTable", "dynamodb:Query@LogTable"], &licenses[..]].concat()),
+            set(&[
+                &state[..],
+                &["dynamodb:GetItem@LogTable", "dynamodb:Query@LogTable"],
+                &licenses[..],
+            ]
+            .concat()),
         ),
     ];
     for (name, want) in expected {
@@ -192,15 +236,29 @@ fn issue11_iam_statements_grant_each_function_only_the_calls_it_makes() {
 #[test]
 fn issue11_alarm_topic_is_encrypted_and_the_scheduler_role_trusts_only_this_stacks_schedules() {
     let t = template();
-    assert_eq!(t["Resources"]["AlarmTopic"]["Properties"]["KmsMasterKeyId"], "alias/aws/sns");
-    let trust = &t["Resources"]["SchedulerRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0];
+    assert_eq!(
+        t["Resources"]["AlarmTopic"]["Properties"]["KmsMasterKeyId"],
+        "alias/aws/sns"
+    );
+    let trust =
+        &t["Resources"]["SchedulerRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0];
     assert_eq!(trust["Principal"]["Service"], "scheduler.amazonaws.com");
-    assert_eq!(text(&trust["Condition"]["StringEquals"]["aws:SourceAccount"]), "Ref AWS::AccountId");
+    assert_eq!(
+        text(&trust["Condition"]["StringEquals"]["aws:SourceAccount"]),
+        "Ref AWS::AccountId"
+    );
     let arn = text(&trust["Condition"]["ArnLike"]["aws:SourceArn"]);
-    assert!(arn.contains(":scheduler:") && arn.contains("schedule/default/${AWS::StackName}-"), "{arn}");
+    assert!(
+        arn.contains(":scheduler:") && arn.contains("schedule/default/${AWS::StackName}-"),
+        "{arn}"
+    );
     for f in ["ScheduledSyncFunction", "LicenseInfoFunction"] {
-        let name = text(&t["Resources"][f]["Properties"]["Events"]["Schedule"]["Properties"]["Name"]);
-        assert!(name.starts_with("Sub ${AWS::StackName}-"), "{f}: {name} is covered by the SourceArn");
+        let name =
+            text(&t["Resources"][f]["Properties"]["Events"]["Schedule"]["Properties"]["Name"]);
+        assert!(
+            name.starts_with("Sub ${AWS::StackName}-"),
+            "{f}: {name} is covered by the SourceArn"
+        );
     }
 }
 
@@ -220,17 +278,38 @@ fn status_of(out: Value) -> i64 {
 #[tokio::test]
 async fn issue11_each_function_answers_only_the_events_the_template_wires_to_it() {
     let t = template();
-    let set = |s: &[&str]| s.iter().map(|x| (*x).to_owned()).collect::<std::collections::BTreeSet<_>>();
-    assert_eq!(event_types(&t, "ScheduledSyncFunction"), set(&["ScheduleV2"]));
+    let set = |s: &[&str]| {
+        s.iter()
+            .map(|x| (*x).to_owned())
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    assert_eq!(
+        event_types(&t, "ScheduledSyncFunction"),
+        set(&["ScheduleV2"])
+    );
     assert_eq!(event_types(&t, "ImmediateSyncFunction"), set(&["HttpApi"]));
-    assert_eq!(event_types(&t, "AccountSyncFunction"), set(&["SQS", "HttpApi"]));
-    assert_eq!(event_types(&t, "LicenseInfoFunction"), set(&["ScheduleV2", "HttpApi"]));
+    assert_eq!(
+        event_types(&t, "AccountSyncFunction"),
+        set(&["SQS", "HttpApi"])
+    );
+    assert_eq!(
+        event_types(&t, "LicenseInfoFunction"),
+        set(&["ScheduleV2", "HttpApi"])
+    );
     assert_eq!(event_types(&t, "AdminApiFunction"), set(&["HttpApi"]));
 
     let stack = service::testing::MotoStack::create(30).await.unwrap();
     let wiring = stack.wiring(std::sync::Arc::new(engine::ports::SystemClock));
     let (sync, api) = (wiring.sync_handlers(), wiring.admin_api());
-    let admin_route = || serde_json::to_value(service::testing::api_event("GET", "/settings/connection", &[], None)).unwrap();
+    let admin_route = || {
+        serde_json::to_value(service::testing::api_event(
+            "GET",
+            "/settings/connection",
+            &[],
+            None,
+        ))
+        .unwrap()
+    };
     let sqs = serde_json::json!({"Records": []});
     let schedule = service::testing::schedule_event("2026-11-20T02:00:00Z", 1);
     // scheduled-sync: its schedule only
@@ -238,14 +317,28 @@ async fn issue11_each_function_answers_only_the_events_the_template_wires_to_it(
     assert!(sync.scheduled(sqs.clone()).await.is_err());
     // account-sync: SQS and POST /accounts/{id}/sync only
     assert!(sync.account_sync_event(schedule.clone()).await.is_err());
-    assert_eq!(status_of(sync.account_sync_event(admin_route()).await.unwrap()), 404);
+    assert_eq!(
+        status_of(sync.account_sync_event(admin_route()).await.unwrap()),
+        404
+    );
     // immediate-sync: POST /sync only
-    let r = service::apigw::serve(service::testing::api_event("GET", "/settings/connection", &[], None), |r| sync.route_immediate(r)).await;
+    let r = service::apigw::serve(
+        service::testing::api_event("GET", "/settings/connection", &[], None),
+        |r| sync.route_immediate(r),
+    )
+    .await;
     assert_eq!(r.status_code, 404);
     // license-info: its schedule and POST /licenses/ingest only
-    assert_eq!(status_of(api.license_info_event(admin_route()).await.unwrap()), 404);
+    assert_eq!(
+        status_of(api.license_info_event(admin_route()).await.unwrap()),
+        404
+    );
     assert!(api.license_info_event(sqs).await.is_err());
     // admin-api: not the sync routes wired to other functions
-    let r = service::apigw::serve(service::testing::api_event("POST", "/sync", &[], Some("{}")), |r| api.handle(r)).await;
+    let r = service::apigw::serve(
+        service::testing::api_event("POST", "/sync", &[], Some("{}")),
+        |r| api.handle(r),
+    )
+    .await;
     assert_eq!(r.status_code, 404);
 }
