@@ -1722,7 +1722,8 @@ fn url_check(base: &str, allow_loopback_http: bool) -> Result<String, FlexnetErr
         Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
         _ => authority,
     };
-    if !https && !(allow_loopback_http && mapping::endpoint::is_loopback_host(host)) {
+    let loopback_ok = allow_loopback_http && mapping::endpoint::is_loopback_host(host);
+    if !https && !loopback_ok {
         return Err(FlexnetError::Config(format!(
             "the tenant URL must start with https:// (got {trimmed:?})"
         )));

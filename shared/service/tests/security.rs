@@ -254,6 +254,13 @@ fn malformed_and_wrong_types() -> Vec<Case> {
         case("PUT", "/schedule", Some("nope"), "body"),
         case("PUT", "/licenses/task", Some(r#"{"enabled": tru}"#), "body"),
         case("POST", "/sync", Some(r#"{"hours": }"#), "body"),
+        case(
+            "POST",
+            "/sync",
+            Some(&format!(r#"{{"start": "{}"}}"#, "9".repeat(70_000))),
+            "body",
+        ),
+        case("POST", "/sync", Some("[24]"), "body"),
         case("PUT", &manual, Some(r#"{"amount": "#), "body"),
         case("PUT", "/filters", Some("[1, 2]"), "body"),
         case(
