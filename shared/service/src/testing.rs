@@ -159,6 +159,32 @@ impl std::io::Write for LogBuffer {
     }
 }
 
+/// One TRACE subscriber (JSON lines) for the whole test binary, writing into the returned
+/// buffer — through the functions' secret scrubber when `scrubbed` (as in production), raw
+/// otherwise. The first call decides; scoped subscribers would miss callsites that other test
+/// threads registered first.
+pub fn capture_logs(scrubbed: bool) -> LogBuffer {
+    static LOGS: std::sync::OnceLock<LogBuffer> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buf = LogBuffer::default();
+        let w = buf.clone();
+        let make = move || -> Box<dyn std::io::Write> {
+            if scrubbed {
+                Box::new(engine::redact::ScrubWriter(w.clone()))
+            } else {
+                Box::new(w.clone())
+            }
+        };
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .json()
+            .with_writer(make)
+            .init();
+        buf
+    })
+    .clone()
+}
+
 impl LogBuffer {
     /// Everything written so far.
     pub fn text(&self) -> String {

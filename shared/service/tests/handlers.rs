@@ -12,7 +12,7 @@ use service::testing::{
     api_event, connection_json, schedule_event, sqs_event, LogBuffer, MotoStack,
 };
 use service::wiring::Wiring;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 const ACC: &str = "001Wk0000000001IAA";
 const OPP: &str = "006Wk0000000001IAA";
@@ -20,22 +20,9 @@ const SF_SECRET: &str = "demo-secret";
 
 // ------------------------------------------------------------------ log capture (secrecy)
 
-static LOGS: OnceLock<LogBuffer> = OnceLock::new();
-
-/// One global TRACE subscriber for the whole test binary (scoped ones miss callsites that
-/// other test threads registered first).
+/// The binary's log capture (raw: this file checks what the code itself writes).
 fn logs() -> LogBuffer {
-    LOGS.get_or_init(|| {
-        let buf = LogBuffer::default();
-        let w = buf.clone();
-        tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .json()
-            .with_writer(move || w.clone())
-            .init();
-        buf
-    })
-    .clone()
+    service::testing::capture_logs(false)
 }
 
 fn captured() -> String {

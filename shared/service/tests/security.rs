@@ -16,7 +16,7 @@ use engine::ports::OffsetClock;
 use serde_json::{json, Value};
 use service::testing::{api_event, connection_json, LogBuffer, MotoStack};
 use service::wiring::Wiring;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 const ACC: &str = "001Wk0000000001IAA";
 const LIC: &str = "100000000000001AAA";
@@ -27,21 +27,9 @@ const FNO_PASSWORD: &str = r#"fno&<pw>"d'%41+/=x y"#;
 
 // ------------------------------------------------------------------ logs, as the functions write them
 
-static LOGS: OnceLock<LogBuffer> = OnceLock::new();
-
-/// One TRACE subscriber for the binary, writing JSON lines through the functions' scrubber.
+/// The binary's log capture, through the functions' scrubber (as in production).
 fn logs() -> LogBuffer {
-    LOGS.get_or_init(|| {
-        let buf = LogBuffer::default();
-        let w = buf.clone();
-        tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .json()
-            .with_writer(move || engine::redact::ScrubWriter(w.clone()))
-            .init();
-        buf
-    })
-    .clone()
+    service::testing::capture_logs(true)
 }
 
 // ------------------------------------------------------------------ the stack
