@@ -64,6 +64,18 @@ passed=$((passed + rp)); failed=$((failed + rf))
 if [ "$cargo_rc" -ne 0 ] && [ "$rf" -eq 0 ]; then bad "cargo test (build or harness error, see $LOGDIR/cargo-test.log)"; fi
 [ "$rf" -gt 0 ] && failures+=("$rf Rust test(s), see $LOGDIR/cargo-test.log")
 
+# ---------------------------------------------------------------- issue 11: the admin API's bad-input corpus
+step "admin API bad-input corpus (shared/service/tests/security.rs)"
+corpus_ok() {
+    cargo test --quiet -p service --test security admin_bad_inputs -- --nocapture >"$LOGDIR/bad-inputs.log" 2>&1
+    local line
+    line=$(grep -m1 -E '^admin bad inputs: ' "$LOGDIR/bad-inputs.log")
+    echo "${line:-admin bad inputs: the corpus did not run, see $LOGDIR/bad-inputs.log}"
+    [[ "$line" =~ ^admin\ bad\ inputs:\ ([0-9]+)\ tried,\ ([0-9]+)\ refused,\ 0\ stored,\ 0\ 5xx$ ]] &&
+        [ "${BASH_REMATCH[1]}" = "${BASH_REMATCH[2]}" ]
+}
+check "admin bad inputs: all refused, nothing stored, no 5xx" corpus_ok
+
 # ---------------------------------------------------------------- the README's first command
 step "flexbridge demo (the README's first command)"
 check "cargo run -p flexbridge -- demo" \

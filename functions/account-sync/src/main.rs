@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    service::logging::init();
     let handlers = Arc::new(service::wiring::Wiring::from_env().await?.sync_handlers());
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let handlers = Arc::clone(&handlers);

@@ -554,7 +554,8 @@ fn main() -> std::process::ExitCode {
             tracing_subscriber::EnvFilter::try_from_env("FLEXBRIDGE_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
-        .with_writer(std::io::stderr)
+        // every line through the secret scrubber (R24), as in the functions
+        .with_writer(engine::redact::scrubbed_stderr)
         // colour codes only for a person watching, not in a redirected log
         .with_ansi(std::io::stderr().is_terminal())
         .init();

@@ -158,15 +158,16 @@ impl Stack {
 
     /// The Salesforce connection settings pointing at the simulated org.
     pub fn salesforce_config(&self) -> SalesforceConfig {
-        let mut c = SalesforceConfig::new(
+        let c = SalesforceConfig::new(
             self.salesforce.base_url(),
             SalesforceAuth::ClientCredentials {
                 client_id: self.sf_client_id.clone(),
                 client_secret: Secret::new(self.sf_client_secret.clone()),
             },
         );
-        c.accept_invalid_certs = true;
-        c
+        // the simulators on 127.0.0.1 (TLS with a self-signed certificate, or plain http):
+        // the code-only switches, never in stored settings
+        c.for_loopback_simulator()
     }
 
     /// The FNO connection settings pointing at the simulated tenant.
@@ -177,7 +178,7 @@ impl Stack {
             Secret::new(self.fno_password.clone()),
         );
         c.timeout = self.timeout.unwrap_or(Duration::from_secs(10));
-        c
+        c.for_loopback_simulator()
     }
 
     pub fn clock(&self) -> Arc<dyn Clock> {

@@ -34,6 +34,7 @@
 
 pub mod wire;
 
+use base64::Engine as _;
 use chrono::{DateTime, Duration as ChronoDuration, NaiveDate, Utc};
 use mapping::fno;
 use mapping::Secret;
@@ -69,6 +70,11 @@ pub struct FlexnetConfig {
     pub timeout: Duration,
     /// Extra attempts after a transient failure (for writes: only when it was not applied).
     pub max_retries: u32,
+    /// Allow plain `http://` to a loopback host (the simulator). Set in code only, by tests
+    /// and the local runner; the stored connection settings have no such key (https only).
+    pub allow_loopback_http: bool,
+    /// Accept a self-signed certificate: for a TLS simulator on loopback only, set in code.
+    pub accept_invalid_certs: bool,
 }
 
 impl FlexnetConfig {
@@ -79,7 +85,17 @@ impl FlexnetConfig {
             password,
             timeout: Duration::from_secs(60),
             max_retries: 3,
+            allow_loopback_http: false,
+            accept_invalid_certs: false,
         }
+    }
+
+    /// The test-only switches for a simulator on 127.0.0.1 (plain http or a self-signed
+    /// certificate). Never derived from stored settings.
+    pub fn for_loopback_simulator(mut self) -> Self {
+        self.allow_loopback_http = true;
+        self.accept_invalid_certs = true;
+        self
     }
 }
 
@@ -369,6 +385,8 @@ pub struct FlexnetClient {
     base_url: String,
     username: String,
     password: Secret,
+    /// `Basic base64(username:password)`, built once (and so known to the log scrubber).
+    authorization: Secret,
     page_size: u32,
     /// Per-request timeout (before the deadline cuts it).
     timeout: Duration,
@@ -613,7 +631,7 @@ fn line_props(r: RLineProps) -> Option<LineItemProperties> {
 
 impl FlexnetClient {
     pub fn new(config: FlexnetConfig) -> Result<Self, FlexnetError> {
-        let url = url_check(&config.base_url)?;
+        let url = url_check(&config.base_url, config.allow_loopback_http)?;
         if config.username.trim().is_empty() {
             return Err(FlexnetError::Config("the FNO username is empty".into()));
         }
@@ -625,13 +643,24 @@ impl FlexnetClient {
         }
         let http = reqwest::Client::builder()
             .connect_timeout(config.timeout.min(Duration::from_secs(10)))
+            .danger_accept_invalid_certs(config.accept_invalid_certs)
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| FlexnetError::Config(format!("HTTP client: {e}")))?;
+        let authorization = Secret::new(format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!(
+                "{}:{}",
+                config.username,
+                config.password.expose()
+            ))
+        ));
         Ok(FlexnetClient {
             http,
             base_url: url,
             username: config.username,
             password: config.password,
+            authorization,
             page_size: 200,
             timeout: config.timeout,
             backoff: retry::Backoff::new(
@@ -762,7 +791,7 @@ impl FlexnetClient {
         let sent = self
             .http
             .post(&c.url)
-            .basic_auth(&self.username, Some(self.password.expose()))
+            .header(reqwest::header::AUTHORIZATION, self.authorization.expose())
             .header(reqwest::header::CONTENT_TYPE, "text/xml; charset=utf-8")
             .header("SOAPAction", "\"\"")
             .timeout(timeout)
@@ -1804,25 +1833,41 @@ impl FlexnetClient {
     }
 }
 
-fn url_check(base: &str) -> Result<String, FlexnetError> {
+/// The tenant URL: https (plain http only to a loopback host, and only when the code-only
+/// switch allows it), a host, no credentials, query or fragment.
+fn url_check(base: &str, allow_loopback_http: bool) -> Result<String, FlexnetError> {
     let trimmed = base.trim().trim_end_matches('/');
-    let rest = trimmed
-        .strip_prefix("https://")
-        .or_else(|| trimmed.strip_prefix("http://"))
-        .ok_or_else(|| {
-            FlexnetError::Config(format!(
+    let (https, rest) = match (
+        trimmed.strip_prefix("https://"),
+        trimmed.strip_prefix("http://"),
+    ) {
+        (Some(rest), _) => (true, rest),
+        (None, Some(rest)) => (false, rest),
+        _ => {
+            return Err(FlexnetError::Config(format!(
                 "the tenant URL must start with https:// (got {trimmed:?})"
-            ))
-        })?;
-    let host = rest.split('/').next().unwrap_or("");
-    if host.is_empty() {
+            )))
+        }
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.is_empty() {
         return Err(FlexnetError::Config("the tenant URL has no host".into()));
     }
-    if host.contains('@') {
+    if authority.contains('@') || rest.contains(['?', '#', '\\']) {
         return Err(FlexnetError::Config(
-            "the tenant URL must not carry credentials; use the username and password settings"
+            "the tenant URL must not carry credentials, a query or a fragment; use the username and password settings"
                 .into(),
         ));
+    }
+    let host = match authority.rsplit_once(':') {
+        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => authority,
+    };
+    let loopback_ok = allow_loopback_http && mapping::endpoint::is_loopback_host(host);
+    if !https && !loopback_ok {
+        return Err(FlexnetError::Config(format!(
+            "the tenant URL must start with https:// (got {trimmed:?})"
+        )));
     }
     Ok(trimmed.to_owned())
 }
@@ -1989,9 +2034,17 @@ mod tests {
     }
 
     #[test]
-    fn r25_tenant_url_must_be_http_and_carry_no_credentials() {
-        assert!(url_check("https://flex1234-uat.flexnetoperations.com/").is_ok());
-        assert!(url_check("flex1234.flexnetoperations.com").is_err());
-        assert!(url_check("https://user:pw@flex1234.flexnetoperations.com").is_err());
+    fn r25_tenant_url_must_be_https_and_carry_no_credentials() {
+        assert!(url_check("https://flex1234-uat.flexnetoperations.com/", false).is_ok());
+        assert!(url_check("flex1234.flexnetoperations.com", false).is_err());
+        assert!(url_check("https://user:pw@flex1234.flexnetoperations.com", false).is_err());
+        assert!(url_check("https://flex1234.flexnetoperations.com?x=1", false).is_err());
+        // plain http: never for a real tenant, only to loopback behind the code-only switch
+        let e = url_check("http://flex1234.flexnetoperations.com", false).unwrap_err();
+        assert!(e.to_string().contains("https://"), "{e}");
+        assert!(url_check("http://flex1234.flexnetoperations.com", true).is_err());
+        assert!(url_check("http://127.0.0.1:8080", false).is_err());
+        assert!(url_check("http://127.0.0.1:8080", true).is_ok());
+        assert!(url_check("http://localhost:8080/", true).is_ok());
     }
 }

@@ -71,7 +71,8 @@ async fn sim() -> RunningSim {
 }
 
 fn client_with(sim: &RunningSim, password: &str, retries: u32) -> FlexnetClient {
-    let mut cfg = FlexnetConfig::new(sim.base_url(), USER, Secret::new(password));
+    let mut cfg =
+        FlexnetConfig::new(sim.base_url(), USER, Secret::new(password)).for_loopback_simulator();
     cfg.max_retries = retries;
     cfg.timeout = Duration::from_secs(5);
     FlexnetClient::new(cfg)
@@ -948,7 +949,8 @@ async fn fault_timeout_is_a_transport_error_retried_only_when_idempotent() {
         o.timeout_delay = Duration::from_secs(3);
     }))
     .await;
-    let mut cfg = FlexnetConfig::new(sim.base_url(), USER, Secret::new(PASSWORD));
+    let mut cfg =
+        FlexnetConfig::new(sim.base_url(), USER, Secret::new(PASSWORD)).for_loopback_simulator();
     cfg.timeout = Duration::from_millis(300);
     cfg.max_retries = 1;
     let c = FlexnetClient::new(cfg)
@@ -1256,6 +1258,8 @@ async fn password_never_appears_in_logs_errors_exchanges_or_debug() {
         password: Secret::new(PASSWORD),
         timeout: Duration::from_millis(200),
         max_retries: 0,
+        allow_loopback_http: true,
+        accept_invalid_certs: false,
     })
     .unwrap();
     let e = dead.verify().await.unwrap_err();

@@ -29,6 +29,7 @@ async fn start(name: &str, opts: SimOptions) -> (RunningSim, SalesforceClient, D
         },
     );
     config.batch_size = Some(200);
+    config.allow_loopback_http = true;
     let client = SalesforceClient::new(config).expect("client");
     (sim, client, fixture_now(&f).unwrap())
 }
@@ -125,13 +126,16 @@ async fn a_refused_login_is_failed_entries_and_the_store_stays_as_it_was() {
     let sim = SalesforceSim::start(&f, SimOptions::default())
         .await
         .unwrap();
-    let client = SalesforceClient::new(SalesforceConfig::new(
-        sim.base_url(),
-        SalesforceAuth::ClientCredentials {
-            client_id: "flexbridge-demo".into(),
-            client_secret: Secret::new("wrong-secret-value"),
-        },
-    ))
+    let client = SalesforceClient::new(
+        SalesforceConfig::new(
+            sim.base_url(),
+            SalesforceAuth::ClientCredentials {
+                client_id: "flexbridge-demo".into(),
+                client_secret: Secret::new("wrong-secret-value"),
+            },
+        )
+        .for_loopback_simulator(),
+    )
     .unwrap();
     let report = ingest(&client, &store, &log, fixture_now(&f).unwrap(), "denied")
         .await
@@ -226,6 +230,7 @@ async fn r30_usage_is_counted_over_every_page_of_a_large_org() {
         },
     );
     config.batch_size = Some(200);
+    config.allow_loopback_http = true;
     let client = SalesforceClient::new(config).unwrap();
     let store = MemoryLicenseStore::new();
     let log = SqliteStore::in_memory().unwrap();

@@ -163,7 +163,7 @@ fn normalise(s: &str) -> String {
 
 /// Standard (a field of FNO's own request) or custom attribute (R18).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum MappingKind {
     #[default]
     Standard,
@@ -173,8 +173,10 @@ pub enum MappingKind {
     },
 }
 
-/// One row of the Field Mapping page.
+/// One row of the Field Mapping page. Unknown keys are refused (`{"sfField": …}` must not
+/// store an unmapped row).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FieldMapping {
     /// FNO attribute name (standard: as in the guide's tables; custom: exactly FNO's name).
     pub fno_attribute: String,
@@ -219,6 +221,7 @@ impl FieldMapping {
 
 /// The mappings of one object, in display order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 pub struct ObjectMapping {
     pub fields: Vec<FieldMapping>,
 }
@@ -255,8 +258,10 @@ impl PostConditionState {
     }
 }
 
-/// Filters page: pre-condition stages (R2) and post-condition state (R13).
+/// Filters page: pre-condition stages (R2) and post-condition state (R13). Unknown keys are
+/// refused (`{"syncStages": …}` must not store the default stages).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Filters {
     #[serde(default = "default_stages")]
     pub sync_stages: Vec<String>,

@@ -58,6 +58,7 @@
 //! match exactly) (R7)`.
 pub mod catalogue;
 pub mod config;
+pub mod endpoint;
 pub mod error;
 pub mod fno;
 pub mod plan;

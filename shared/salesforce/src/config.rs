@@ -12,7 +12,7 @@ pub const DEFAULT_API_VERSION: &str = "v62.0";
 /// JSON: `{"flow":"client_credentials","clientId":…,"clientSecret":…}` or
 /// `{"flow":"jwt_bearer","clientId":…,"username":…,"privateKeyPem":…,"audience":…}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "flow", rename_all = "snake_case")]
+#[serde(tag = "flow", rename_all = "snake_case", deny_unknown_fields)]
 pub enum SalesforceAuth {
     /// `grant_type=client_credentials` with `client_id`/`client_secret` form fields (the
     /// connected/external client app's run-as user). Needs a My Domain login URL.
@@ -63,6 +63,15 @@ pub struct SalesforceConfig {
     /// the secret cannot switch off certificate checks against a real org.
     #[serde(skip)]
     pub accept_invalid_certs: bool,
+    /// Allow plain `http://` to a loopback host (the simulator). Code only, like
+    /// `accept_invalid_certs`: the stored settings cannot switch https off.
+    #[serde(skip)]
+    pub allow_loopback_http: bool,
+    /// Hosts the login URL and the `instance_url` Salesforce answers with must match (the
+    /// service sets Salesforce's domains plus the deployer's extra hosts); `None` = any host
+    /// (tests and the local runner, against simulators). Code only.
+    #[serde(skip)]
+    pub allowed_hosts: Option<Vec<mapping::endpoint::HostPattern>>,
 }
 
 fn default_api_version() -> String {
@@ -86,7 +95,17 @@ impl SalesforceConfig {
             max_retries: default_max_retries(),
             batch_size: None,
             accept_invalid_certs: false,
+            allow_loopback_http: false,
+            allowed_hosts: None,
         }
+    }
+
+    /// The test-only switches for a simulator on 127.0.0.1 (plain http or a self-signed
+    /// certificate). Never derived from stored settings.
+    pub fn for_loopback_simulator(mut self) -> Self {
+        self.allow_loopback_http = true;
+        self.accept_invalid_certs = true;
+        self
     }
 }
 
@@ -151,6 +170,12 @@ mod tests {
         insecure["acceptInvalidCerts"] = json!(true);
         let e = serde_json::from_value::<SalesforceConfig>(insecure).unwrap_err();
         assert!(e.to_string().contains("acceptInvalidCerts"), "{e}");
+        for key in ["allowLoopbackHttp", "allowedHosts"] {
+            let mut insecure = base.clone();
+            insecure[key] = json!(true);
+            let e = serde_json::from_value::<SalesforceConfig>(insecure).unwrap_err();
+            assert!(e.to_string().contains(key), "{e}");
+        }
         let mut typo = base.clone();
         typo["timeoutSec"] = json!(5);
         let e = serde_json::from_value::<SalesforceConfig>(typo).unwrap_err();

@@ -36,6 +36,8 @@ pub use config::{SalesforceAuth, SalesforceConfig, DEFAULT_API_VERSION};
 pub use error::{ApiErrorItem, SalesforceError};
 pub use mapping::Secret;
 pub use retry::ErrorKind;
+
+use mapping::endpoint::{self, HostPattern};
 pub use wire::{ApiUsage, Describe, DescribeField, SaveError, SaveResult};
 
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
@@ -149,6 +151,7 @@ enum Grant {
 struct Inner {
     http: reqwest::Client,
     login_url: String,
+    rules: UrlRules,
     api_version: String,
     client_id: String,
     grant: Grant,
@@ -202,30 +205,76 @@ fn config_err(msg: impl Into<String>) -> SalesforceError {
     SalesforceError::Config(msg.into())
 }
 
-/// R25: an http(s) URL with a host and no credentials in it; returned without a trailing `/`.
-fn check_url(what: &str, raw: &str) -> Result<String, SalesforceError> {
+/// Where this client may send credentials and the session token (R25, "secrets stay put").
+#[derive(Clone, Default)]
+struct UrlRules {
+    /// Code-only switch for the simulators: plain http (and any host) on loopback.
+    allow_loopback_http: bool,
+    /// `None` = any host (simulator setups); else the host must match one of these.
+    allowed_hosts: Option<Vec<HostPattern>>,
+}
+
+impl UrlRules {
+    fn check(&self, what: &str, raw: &str) -> Result<String, SalesforceError> {
+        check_endpoint(
+            what,
+            raw,
+            self.allow_loopback_http,
+            self.allowed_hosts.as_deref(),
+        )
+        .map_err(config_err)
+    }
+}
+
+/// R25, for any endpoint credentials go to: an https URL (plain http only to loopback when
+/// `allow_loopback_http`, a code-only switch) with a host that matches `allowed` (`None` = any),
+/// no credentials, query or fragment. Returns it without a trailing `/`, or the sentence that
+/// says what is wrong (naming `what`, never quoting a password).
+pub fn check_endpoint(
+    what: &str,
+    raw: &str,
+    allow_loopback_http: bool,
+    allowed: Option<&[HostPattern]>,
+) -> Result<String, String> {
     let trimmed = raw.trim().trim_end_matches('/');
     let u = url::Url::parse(trimmed)
-        .map_err(|e| config_err(format!("the {what} {trimmed:?} is not a URL: {e} (R25)")))?;
-    if u.scheme() != "https" && u.scheme() != "http" {
-        return Err(config_err(format!(
-            "the {what} must start with https:// (got {trimmed:?}) (R25)"
-        )));
+        .map_err(|e| format!("the {what} is not a URL (https://host): {e} (R25)"))?;
+    let host = u.host_str().unwrap_or_default();
+    if host.is_empty() {
+        return Err(format!("the {what} has no host (R25)"));
     }
-    if u.host_str().is_none_or(str::is_empty) {
-        return Err(config_err(format!("the {what} has no host (R25)")));
+    let loopback_ok = allow_loopback_http && endpoint::is_loopback_host(host);
+    if u.scheme() != "https" && !(u.scheme() == "http" && loopback_ok) {
+        return Err(format!(
+            "the {what} must start with https:// (plain http is never used for credentials) (R25)"
+        ));
     }
     if !u.username().is_empty() || u.password().is_some() {
-        return Err(config_err(format!(
-            "the {what} must not carry credentials (R25)"
-        )));
+        return Err(format!("the {what} must not carry credentials (R25)"));
     }
     if u.query().is_some() || u.fragment().is_some() {
-        return Err(config_err(format!(
+        return Err(format!(
             "the {what} must not have a query or fragment (R25)"
-        )));
+        ));
+    }
+    if let Some(allowed) = allowed {
+        if !loopback_ok && !allowed.iter().any(|p| p.matches(host)) {
+            let list: Vec<&str> = allowed.iter().map(HostPattern::as_str).collect();
+            return Err(format!(
+                "the {what}'s host {host} is not allowed: use one of {} or a host the deployment adds with the ExtraAllowedHosts parameter (R25)",
+                list.join(", ")
+            ));
+        }
     }
     Ok(trimmed.to_owned())
+}
+
+/// The scheme, host and port of a URL, for "same origin" checks.
+fn origin(raw: &str) -> Option<url::Origin> {
+    url::Url::parse(raw)
+        .ok()
+        .map(|u| u.origin())
+        .filter(url::Origin::is_tuple)
 }
 
 /// `v62.0`-style version.
@@ -314,7 +363,11 @@ fn redacted_token_body(status: u16, body: &str) -> Option<Value> {
 
 impl SalesforceClient {
     pub fn new(config: SalesforceConfig) -> Result<Self, SalesforceError> {
-        let login_url = check_url("Salesforce login URL", &config.login_url)?;
+        let rules = UrlRules {
+            allow_loopback_http: config.allow_loopback_http,
+            allowed_hosts: config.allowed_hosts.clone(),
+        };
+        let login_url = rules.check("Salesforce login URL", &config.login_url)?;
         check_version(&config.api_version)?;
         if config.timeout_secs == 0 {
             return Err(config_err("the timeout must be at least 1 second"));
@@ -373,6 +426,8 @@ impl SalesforceClient {
         }
         let http = reqwest::Client::builder()
             .danger_accept_invalid_certs(config.accept_invalid_certs)
+            // a redirect would carry the token or the form elsewhere: follow none
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(config.timeout_secs.min(10)))
             .build()
             .map_err(|e| config_err(format!("HTTP client: {e}")))?;
@@ -386,6 +441,7 @@ impl SalesforceClient {
             inner: Arc::new(Inner {
                 http,
                 login_url,
+                rules,
                 api_version: config.api_version,
                 client_id,
                 grant,
@@ -585,7 +641,7 @@ impl SalesforceClient {
                     source,
                 })?;
             let instance_url = match t.instance_url.as_deref() {
-                Some(u) if !u.trim().is_empty() => check_url("instance URL", u)?,
+                Some(u) if !u.trim().is_empty() => i.rules.check("instance URL", u)?,
                 _ => i.login_url.clone(),
             };
             let generation = i.generations.fetch_add(1, Ordering::Relaxed) + 1;
@@ -663,11 +719,8 @@ impl SalesforceClient {
     ) -> Result<String, SalesforceError> {
         let i = &self.inner;
         let timeout = self.call_timeout(call.what)?;
-        let url = if call.path.starts_with('/') {
-            format!("{}{}", token.instance_url, call.path)
-        } else {
-            call.path.to_owned()
-        };
+        // the bearer token goes only to the instance's own origin
+        let url = self.instance_url(token, call.path)?;
         let mut rb = i
             .http
             .request(call.method.clone(), &url)
@@ -741,6 +794,25 @@ impl SalesforceClient {
             *self.inner.usage.lock().unwrap_or_else(|p| p.into_inner()) = Some(u);
         }
         Ok((status, resp.text().await?))
+    }
+
+    /// `path` under the instance URL; an absolute URL (a `nextRecordsUrl`) only when it is on
+    /// the instance's own origin — the bearer token goes nowhere else.
+    fn instance_url(&self, token: &Token, path: &str) -> Result<String, SalesforceError> {
+        if path.starts_with('/') && !path.starts_with("//") {
+            return Ok(format!("{}{path}", token.instance_url));
+        }
+        match (origin(path), origin(&token.instance_url)) {
+            (Some(a), Some(b)) if a == b => Ok(path.to_owned()),
+            _ => Err(SalesforceError::malformed(
+                "a link in Salesforce's answer",
+                format!(
+                    "{:?} is not on the instance's origin {}: the session token is not sent there (R25)",
+                    path.split('?').next().unwrap_or(path),
+                    token.instance_url
+                ),
+            )),
+        }
     }
 
     async fn get_json<T: DeserializeOwned>(
@@ -1138,6 +1210,8 @@ mod tests {
 
     #[test]
     fn r25_urls_versions_and_ids_are_checked() {
+        let any = UrlRules::default();
+        let check_url = |what: &str, raw: &str| any.check(what, raw);
         assert_eq!(
             check_url("login URL", "https://acme.my.salesforce.com/").unwrap(),
             "https://acme.my.salesforce.com"
@@ -1146,6 +1220,30 @@ mod tests {
         assert!(check_url("login URL", "ftp://x.example").is_err());
         let e = check_url("login URL", "https://u:p@x.example").unwrap_err();
         assert!(!e.to_string().contains(":p@"), "{e}");
+        // plain http: never to a real org; to loopback only behind the code-only switch
+        let e = check_url("login URL", "http://acme.my.salesforce.com").unwrap_err();
+        assert!(e.to_string().contains("https://"), "{e}");
+        assert!(check_url("login URL", "http://127.0.0.1:9000").is_err());
+        let sim = UrlRules {
+            allow_loopback_http: true,
+            allowed_hosts: Some(endpoint::builtin(&endpoint::SALESFORCE_DOMAINS)),
+        };
+        assert!(sim.check("login URL", "http://127.0.0.1:9000").is_ok());
+        assert!(sim
+            .check("login URL", "http://acme.my.salesforce.com")
+            .is_err());
+        let real = UrlRules {
+            allow_loopback_http: false,
+            allowed_hosts: Some(endpoint::builtin(&endpoint::SALESFORCE_DOMAINS)),
+        };
+        assert!(real
+            .check("instance URL", "https://acme.my.salesforce.com")
+            .is_ok());
+        let e = real
+            .check("instance URL", "https://evil.example")
+            .unwrap_err();
+        assert!(e.to_string().contains("ExtraAllowedHosts"), "{e}");
+        assert!(real.check("instance URL", "https://127.0.0.1").is_err());
         assert!(check_version("v62.0").is_ok());
         assert!(check_version("62.0").is_err() && check_version("v62").is_err());
         assert!(check_sobject("acme__Thing__c").is_ok());

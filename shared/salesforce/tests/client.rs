@@ -117,6 +117,7 @@ fn cc_config(sim: &RunningSim, secret: &str) -> SalesforceConfig {
     );
     c.max_retries = 2;
     c.timeout_secs = 10;
+    c.allow_loopback_http = true; // the simulator on 127.0.0.1 (code-only switch)
     c
 }
 
@@ -132,6 +133,7 @@ fn jwt_config(sim: &RunningSim, key: &str, username: &str, aud: Option<&str>) ->
     );
     c.max_retries = 2;
     c.timeout_secs = 10;
+    c.allow_loopback_http = true; // the simulator on 127.0.0.1 (code-only switch)
     c
 }
 
@@ -978,6 +980,7 @@ async fn an_unreachable_org_is_a_transport_error_after_retries() {
         },
     );
     cfg.max_retries = 1;
+    cfg.allow_loopback_http = true;
     let e = build(cfg)
         .query("SELECT Id FROM Account")
         .await

@@ -98,6 +98,7 @@ fn client(s: &Stub) -> SalesforceClient {
         },
     );
     cfg.max_retries = 1;
+    cfg.allow_loopback_http = true;
     SalesforceClient::new(cfg)
         .unwrap()
         .with_backoff(std::time::Duration::from_millis(1))
@@ -280,4 +281,61 @@ async fn query_all_continues_through_the_query_locator_url() {
         .unwrap();
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0]["IsDeleted"], true);
+}
+
+#[tokio::test]
+async fn r25_the_token_only_goes_to_the_instance_origin_never_to_a_foreign_next_records_url() {
+    // another server on loopback stands for a foreign host: it must never be called
+    let foreign = stub(vec![route(
+        "/",
+        200,
+        None,
+        json!({"totalSize": 2, "done": true, "records": []}),
+    )])
+    .await;
+    for next in [
+        format!("{}/services/data/v62.0/query/01gX-2", foreign.base),
+        format!("//{}/services/data/v62.0/query/01gX-2", &foreign.base[7..]),
+    ] {
+        let page = json!({"totalSize": 2, "done": false, "nextRecordsUrl": next,
+                          "records": [{"Id": "001000000000001AAA"}]});
+        let s = stub(vec![route("/services/data/v62.0/query?", 200, None, page)]).await;
+        let e = client(&s)
+            .query("SELECT Id FROM Account")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, SalesforceError::Malformed { source, .. } if source.to_string().contains("not on the instance's origin")),
+            "{e:?}"
+        );
+    }
+    assert!(
+        foreign.seen.lock().unwrap().is_empty(),
+        "the token went elsewhere"
+    );
+    // an absolute link on the instance's own origin is followed
+    let s = stub(vec![
+        route(
+            "/services/data/v62.0/query?",
+            200,
+            None,
+            json!({"totalSize": 2, "done": false, "nextRecordsUrl": "{base}/services/data/v62.0/query/01gX-2",
+                   "records": [{"Id": "001000000000001AAA"}]}),
+        ),
+        route(
+            "/services/data/v62.0/query/01gX-2",
+            200,
+            None,
+            json!({"totalSize": 2, "done": true, "records": [{"Id": "001000000000002AAA"}]}),
+        ),
+    ])
+    .await;
+    assert_eq!(
+        client(&s)
+            .query("SELECT Id FROM Account")
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
 }

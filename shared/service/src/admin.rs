@@ -16,7 +16,6 @@ use chrono::{DateTime, Utc};
 use engine::ports::{LogQuery, LogStatus, StateStore, TransactionLog};
 use mapping::config::{Config, DataType, FieldMapping, Filters, MappingKind, ObjectMapping};
 use mapping::error::SfObject;
-use serde::Deserialize;
 use std::sync::Arc;
 
 use engine::{EngineSettings, CONFIG_KEY, SETTINGS_KEY};
@@ -58,11 +57,16 @@ pub struct Admin {
     pub org: Arc<dyn OrgDescribe>,
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum MappingBody {
-    Whole(ObjectMapping),
-    One(FieldMapping),
+/// `PUT /mappings/{object}`: the whole list (`{"fields": […]}`) or one row. Told apart by the
+/// `fields` key, so an error names the field of the shape that was meant.
+fn mapping_rows(req: &ApiRequest) -> Result<Vec<FieldMapping>, ApiError> {
+    let v = crate::http::body_object(req)?;
+    crate::http::check_strings(&v, "", crate::http::MAX_STRING_CHARS)?;
+    if v.get("fields").is_some() {
+        Ok(crate::http::from_value::<ObjectMapping>(v)?.fields)
+    } else {
+        Ok(vec![crate::http::from_value::<FieldMapping>(v)?])
+    }
 }
 
 impl Admin {
@@ -104,11 +108,7 @@ impl Admin {
 
     async fn put_mapping(&self, object: &str, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
         let object = parse_object(object)?;
-        let body: MappingBody = parse_body(req)?;
-        let rows = match body {
-            MappingBody::Whole(m) => m.fields,
-            MappingBody::One(f) => vec![f],
-        };
+        let rows = mapping_rows(req)?;
         let mut config = load_config(self.state.as_ref()).await?;
         let described = self.org.describe(object.api_name()).await?;
         for row in &rows {

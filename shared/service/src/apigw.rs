@@ -74,8 +74,13 @@ pub fn to_api_request(event: ApiGatewayV2httpRequest) -> Result<ApiRequest, ApiE
 }
 
 /// An [`ApiResponse`] as API Gateway expects it: JSON body, `no-store` (responses may hold
-/// configuration an admin should not find in a cache).
+/// configuration an admin should not find in a cache), scrubbed of every secret this process
+/// knows (an upstream error could echo one).
 pub fn to_gateway_response(response: ApiResponse) -> ApiGatewayV2httpResponse {
+    let response = ApiResponse {
+        status: response.status,
+        body: engine::redact::global().scrub(&response.body),
+    };
     let mut out = ApiGatewayV2httpResponse::default();
     out.status_code = i64::from(response.status);
     out.headers

@@ -18,13 +18,14 @@
 //! a secret, only whether it is set.
 
 use crate::admin::{DescribedField, OrgDescribe};
+use crate::endpoints::{require_secret_with_destination, EndpointPolicy};
 use crate::http::{ApiError, ApiRequest, ApiResponse};
 use crate::source::{EngineSource, SourceError};
 use async_trait::async_trait;
 use aws_adapters::{SecretsCache, SecretsError};
 use engine::ports::{Clock, StateStore, TransactionLog};
 use engine::{Engine, EngineParts};
-use flexnet::{FlexnetClient, FlexnetConfig, FlexnetError};
+use flexnet::{FlexnetClient, FlexnetError};
 use mapping::Secret;
 use salesforce::{SalesforceAuth, SalesforceClient, SalesforceConfig, SalesforceError};
 use serde::{Deserialize, Serialize};
@@ -32,7 +33,6 @@ use serde_json::{json, Value};
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 /// FNO connection (R25: username, password, tenant URL).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -55,19 +55,6 @@ fn default_fno_retries() -> u32 {
     3
 }
 
-impl FlexnetSettings {
-    pub fn to_config(&self) -> FlexnetConfig {
-        let mut c = FlexnetConfig::new(
-            self.base_url.trim(),
-            self.username.clone(),
-            self.password.clone(),
-        );
-        c.timeout = Duration::from_secs(self.timeout_secs.max(1));
-        c.max_retries = self.max_retries;
-        c
-    }
-}
-
 /// The whole secret. `Debug` shows no secret (they are [`Secret`]s).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -77,18 +64,22 @@ pub struct ConnectionSettings {
 }
 
 impl ConnectionSettings {
-    /// Every secret value, for the engine's log scrubber.
+    /// Every secret value, for the engine's log scrubber (each is also remembered again by
+    /// the process-wide scrubber, so that short-lived tokens cannot push it out).
     pub fn secret_values(&self) -> Vec<String> {
-        let mut v = vec![self.flexnet.password.expose().to_owned()];
-        match &self.salesforce.auth {
-            SalesforceAuth::ClientCredentials { client_secret, .. } => {
-                v.push(client_secret.expose().to_owned())
-            }
+        let secret = match &self.salesforce.auth {
+            SalesforceAuth::ClientCredentials { client_secret, .. } => client_secret,
             SalesforceAuth::JwtBearer {
                 private_key_pem, ..
-            } => v.push(private_key_pem.expose().to_owned()),
+            } => private_key_pem,
+        };
+        let mut v = Vec::new();
+        for s in [&self.flexnet.password, secret] {
+            s.touch();
+            if !s.is_empty() {
+                v.push(s.expose().to_owned());
+            }
         }
-        v.retain(|s| !s.is_empty());
         v
     }
 
@@ -201,6 +192,8 @@ pub struct Connector {
     pub log: Arc<dyn TransactionLog>,
     pub state: Arc<dyn StateStore>,
     pub clock: Arc<dyn Clock>,
+    /// Where the stored credentials may go (https, allowed hosts; loopback only in code).
+    pub policy: EndpointPolicy,
     cached: tokio::sync::Mutex<Option<Connected>>,
     stale: AtomicBool,
 }
@@ -211,12 +204,14 @@ impl Connector {
         log: Arc<dyn TransactionLog>,
         state: Arc<dyn StateStore>,
         clock: Arc<dyn Clock>,
+        policy: EndpointPolicy,
     ) -> Self {
         Connector {
             store,
             log,
             state,
             clock,
+            policy,
             cached: tokio::sync::Mutex::new(None),
             stale: AtomicBool::new(false),
         }
@@ -246,9 +241,13 @@ impl Connector {
     }
 
     async fn build(&self, settings: &ConnectionSettings) -> Result<Connected, SourceError> {
-        let salesforce = SalesforceClient::new(settings.salesforce.clone())
+        // settings written to the secret directly skipped the admin API's checks: same rules
+        self.policy
+            .check(settings)
             .map_err(|e| SourceError::Unusable(e.to_string()))?;
-        let flexnet = FlexnetClient::new(settings.flexnet.to_config())
+        let salesforce = SalesforceClient::new(self.policy.salesforce_config(&settings.salesforce))
+            .map_err(|e| SourceError::Unusable(e.to_string()))?;
+        let flexnet = FlexnetClient::new(self.policy.flexnet_config(&settings.flexnet))
             .map_err(|e| SourceError::Unusable(e.to_string()))?;
         let engine = Engine::new(EngineParts {
             salesforce: salesforce.clone(),
@@ -365,44 +364,31 @@ impl ConnectionRoutes {
         }
     }
 
-    /// Merge the body into the saved settings (so a password can be changed alone), verify
-    /// against both systems (R25), then store. Nothing is stored when either refuses.
+    /// Merge the body into the saved settings (so a password can be changed alone), check it
+    /// (a new destination carries its secret, allowed https hosts, bounds), verify against both
+    /// systems (R25), then store. Nothing is sent when a check fails; nothing is stored when
+    /// either system refuses.
     async fn put(&self, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
-        let body: Value = req
-            .body
-            .as_deref()
-            .filter(|b| !b.trim().is_empty())
-            .ok_or_else(|| {
-                ApiError::bad_request(
-                    "body",
-                    "a JSON body with salesforce and/or flexnet settings is required (R25)",
-                )
-            })
-            .and_then(|b| {
-                serde_json::from_str(b)
-                    .map_err(|_| ApiError::bad_request("body", "the body is not JSON"))
-            })?;
-        if !body.is_object() {
-            return Err(ApiError::bad_request(
-                "body",
-                "the body must be a JSON object",
-            ));
-        }
+        let body = crate::http::body_object(req)?;
+        check_strings(&body)?;
         let saved = match self.store.load(true).await {
             Ok(s) => s,
             Err(SourceError::Unusable(_)) => None, // being replaced
             Err(e) => return Err(e.into()),
         };
         let merged = match saved {
-            Some(s) => merge_settings(
-                serde_json::to_value(&*s)
-                    .map_err(|e| ApiError::internal("reading the saved settings", e))?,
-                body,
-            ),
+            Some(s) => {
+                let saved = serde_json::to_value(&*s)
+                    .map_err(|e| ApiError::internal("reading the saved settings", e))?;
+                require_secret_with_destination(&saved, &body)?;
+                merge_settings(saved, body)
+            }
             None => body,
         };
         let settings = parse_settings(merged)?;
-        let verified = verify(&settings).await?;
+        let policy = &self.connector.policy;
+        policy.check(&settings)?;
+        let verified = verify(&settings, policy).await?;
         self.store.save(settings.clone()).await?;
         if let Err(e) = self.connector.replace(&settings).await {
             tracing::warn!(error = %crate::sqs::error_chain(&e), "saved settings not usable for the engine yet");
@@ -413,6 +399,27 @@ impl ConnectionRoutes {
         v["verified"] = verified;
         Ok(ApiResponse::json(200, v))
     }
+}
+
+/// Strings of a connection body: bounded (secrets up to 16 kB, a PEM key has newlines).
+fn check_strings(body: &Value) -> Result<(), ApiError> {
+    let mut rest = body.clone();
+    if let Some(pem) = rest.pointer_mut("/salesforce/auth/privateKeyPem") {
+        if pem
+            .as_str()
+            .is_some_and(|p| p.len() > crate::endpoints::MAX_SECRET)
+        {
+            return Err(ApiError::bad_request(
+                "salesforce.auth.privateKeyPem",
+                format!(
+                    "is longer than {} bytes (R25)",
+                    crate::endpoints::MAX_SECRET
+                ),
+            ));
+        }
+        *pem = Value::Null; // its newlines are checked by the key parser
+    }
+    crate::http::check_strings(&rest, "", crate::endpoints::MAX_TEXT)
 }
 
 /// Deep-merge `patch` into `base`: objects merge key by key, anything else replaces, `null`
@@ -451,36 +458,24 @@ fn merge(base: &mut Value, patch: Value) {
 
 /// The settings from JSON; errors name the field and never quote a value (it may be a secret).
 pub fn parse_settings(v: Value) -> Result<ConnectionSettings, ApiError> {
-    serde_json::from_value(v).map_err(|e| {
-        let text = e.to_string();
-        if text.starts_with("missing field") || text.starts_with("unknown field") || text.starts_with("unknown variant") {
-            let field = if text.starts_with("unknown variant") {
-                "salesforce.auth.flow".to_owned()
-            } else {
-                text.split('`').nth(1).unwrap_or("body").to_owned()
-            };
-            let message = text.split(", expected").next().unwrap_or(&text).to_owned();
-            let hint = if text.starts_with("unknown variant") {
-                r#" (auth.flow is "client_credentials" or "jwt_bearer")"#
-            } else {
-                ""
-            };
-            ApiError::bad_request(&field, format!("{message}{hint} (R25)"))
-        } else {
-            ApiError::bad_request(
-                "body",
-                "a setting has the wrong type (text, number or true/false expected); see GET /settings/connection for the shape (R25)",
-            )
-        }
+    crate::http::from_value(v).map_err(|e| match e {
+        ApiError::BadRequest { field, message } => ApiError::BadRequest {
+            field,
+            message: format!("{message} (R25)"),
+        },
+        other => other,
     })
 }
 
 /// R25: verify both systems with the new settings. Refused credentials and unreachable URLs
 /// are 400s naming the side; an outage on their side is a 502. Errors never carry a secret.
-pub async fn verify(settings: &ConnectionSettings) -> Result<Value, ApiError> {
-    let fno = FlexnetClient::new(settings.flexnet.to_config())
+pub async fn verify(
+    settings: &ConnectionSettings,
+    policy: &EndpointPolicy,
+) -> Result<Value, ApiError> {
+    let fno = FlexnetClient::new(policy.flexnet_config(&settings.flexnet))
         .map_err(|e| ApiError::bad_request("flexnet", format!("{e} (R25)")))?;
-    let sf = SalesforceClient::new(settings.salesforce.clone())
+    let sf = SalesforceClient::new(policy.salesforce_config(&settings.salesforce))
         .map_err(|e| ApiError::bad_request("salesforce", format!("{e} (R25)")))?;
     let (f, s) = tokio::join!(fno.verify(), async {
         sf.authenticate().await?;
@@ -617,7 +612,7 @@ mod tests {
                                       "flexnet": {"baseUrl": "u", "username": "fb"}}))
         .unwrap_err();
         assert!(
-            matches!(&e, ApiError::BadRequest { field, .. } if field == "password"),
+            matches!(&e, ApiError::BadRequest { field, .. } if field == "flexnet.password"),
             "{e:?}"
         );
         let e = parse_settings(json!({"salesforce": {"loginUrl": "x", "auth": {"flow": "client_credentials", "clientId": "c", "clientSecret": "s"}},
@@ -632,7 +627,14 @@ mod tests {
                                       "flexnet": {"baseUrl": "u", "username": "fb", "password": "p", "pasword": "p"}}))
         .unwrap_err();
         assert!(
-            matches!(&e, ApiError::BadRequest { field, .. } if field == "pasword"),
+            matches!(&e, ApiError::BadRequest { field, .. } if field == "flexnet.pasword"),
+            "{e:?}"
+        );
+        let e = parse_settings(json!({"salesforce": {"loginUrl": "x", "auth": {"flow": "client_credentials", "clientId": "c", "clientSecret": "s", "extra": 1}},
+                                      "flexnet": {"baseUrl": "u", "username": "fb", "password": "p"}}))
+        .unwrap_err();
+        assert!(
+            matches!(&e, ApiError::BadRequest { field, .. } if field == "salesforce.auth.extra"),
             "{e:?}"
         );
     }

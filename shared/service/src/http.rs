@@ -64,6 +64,13 @@ pub enum ApiError {
     BadRequest { field: String, message: String },
     #[error("no route for {method} {path}")]
     NoRoute { method: String, path: String },
+    /// 405: the path is a route, the method is not one of it.
+    #[error("{path} does not take {method}; it takes {}", .allowed.join(", "))]
+    MethodNotAllowed {
+        method: String,
+        path: String,
+        allowed: &'static [&'static str],
+    },
     #[error("{0} not found")]
     NotFound(String),
     /// 409: the state does not allow it (e.g. nothing runs before the connection is verified, R25).
@@ -102,6 +109,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest { .. } => 400,
             ApiError::NoRoute { .. } | ApiError::NotFound(_) => 404,
+            ApiError::MethodNotAllowed { .. } => 405,
             ApiError::Conflict(_) => 409,
             ApiError::Upstream { .. } => 502,
             ApiError::Internal { .. } => 500,
@@ -115,7 +123,10 @@ impl ApiError {
                 "error": "bad_request", "field": field, "message": message
             }),
             ApiError::NoRoute { .. } => {
-                serde_json::json!({"error": "not_found", "message": self.to_string()})
+                serde_json::json!({"error": "not_found", "field": "path", "message": self.to_string()})
+            }
+            ApiError::MethodNotAllowed { .. } => {
+                serde_json::json!({"error": "method_not_allowed", "field": "method", "message": self.to_string()})
             }
             ApiError::NotFound(_) => {
                 serde_json::json!({"error": "not_found", "message": self.to_string()})
@@ -158,26 +169,208 @@ impl From<engine::EngineError> for ApiError {
     }
 }
 
-/// Parse a JSON body into `T`, naming the offending field on error.
-pub fn parse_body<T: serde::de::DeserializeOwned>(req: &ApiRequest) -> Result<T, ApiError> {
+/// Every API route (template.yaml's events) and its methods; `{x}` is one path segment.
+pub const ROUTES: [(&str, &[&str]); 14] = [
+    ("/settings/connection", &["GET", "PUT"]),
+    ("/settings/engine", &["GET", "PUT"]),
+    ("/mappings", &["GET"]),
+    ("/mappings/{object}", &["GET", "PUT", "DELETE"]),
+    ("/filters", &["GET", "PUT"]),
+    ("/logs", &["GET"]),
+    ("/runs", &["GET"]),
+    ("/schedule", &["GET", "PUT", "DELETE"]),
+    ("/licenses", &["GET"]),
+    ("/licenses/ingest", &["POST"]),
+    ("/licenses/task", &["GET", "PUT"]),
+    ("/licenses/{id}/manual", &["PUT"]),
+    ("/sync", &["POST"]),
+    ("/accounts/{id}/sync", &["POST"]),
+];
+
+/// The error for a request no handler took: 405 naming the method when the path is a route
+/// that takes other methods, else 404 naming the path.
+pub fn no_route(req: &ApiRequest) -> ApiError {
+    let seg = req.segments();
+    let route = ROUTES.iter().find(|(pattern, _)| {
+        let p: Vec<&str> = pattern.split('/').filter(|s| !s.is_empty()).collect();
+        p.len() == seg.len()
+            && p.iter()
+                .zip(&seg)
+                .all(|(p, s)| p.starts_with('{') || p == s)
+    });
+    match route {
+        Some((_, allowed)) if !allowed.contains(&req.method.as_str()) => {
+            ApiError::MethodNotAllowed {
+                method: req.method.clone(),
+                path: req.path.clone(),
+                allowed,
+            }
+        }
+        _ => ApiError::NoRoute {
+            method: req.method.clone(),
+            path: req.path.clone(),
+        },
+    }
+}
+
+/// Longest query parameter name or value.
+pub const MAX_QUERY_CHARS: usize = 256;
+
+/// Query parameters: bounded, no control characters; the error names the parameter.
+pub fn check_query(req: &ApiRequest) -> Result<(), ApiError> {
+    for (k, v) in &req.query {
+        let field = if k.chars().count() <= MAX_QUERY_CHARS && !k.contains(char::is_control) {
+            k.as_str()
+        } else {
+            "query"
+        };
+        if field == "query" || v.chars().count() > MAX_QUERY_CHARS || v.contains(char::is_control) {
+            return Err(ApiError::bad_request(
+                field,
+                format!("query parameters have at most {MAX_QUERY_CHARS} characters and no control characters"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Largest admin request body (a connection body with a 4096-bit PEM key is ~5 kB).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Longest string anywhere in an admin body, secrets aside (the connection route has its own
+/// limits for those).
+pub const MAX_STRING_CHARS: usize = 1024;
+
+/// The request's body: present, not blank, at most [`MAX_BODY_BYTES`].
+pub fn body_text(req: &ApiRequest) -> Result<&str, ApiError> {
     let body = req
         .body
         .as_deref()
         .filter(|b| !b.trim().is_empty())
         .ok_or_else(|| ApiError::bad_request("body", "a JSON body is required"))?;
-    serde_json::from_str(body).map_err(|e| {
-        // serde_json says "unknown field `x`" / "missing field `y`" / "invalid type ... at line"
-        let text = e.to_string();
-        let field = text
-            .split('`')
-            .nth(1)
-            .filter(|_| text.contains("field"))
-            .unwrap_or("body")
-            .to_owned();
-        ApiError::BadRequest {
-            field,
-            message: text,
+    if body.len() > MAX_BODY_BYTES {
+        return Err(ApiError::bad_request(
+            "body",
+            format!("the body is larger than {MAX_BODY_BYTES} bytes"),
+        ));
+    }
+    Ok(body)
+}
+
+/// The body as a JSON object (not an array, a number, …).
+pub fn body_object(req: &ApiRequest) -> Result<serde_json::Value, ApiError> {
+    let v: serde_json::Value = serde_json::from_str(body_text(req)?).map_err(|e| {
+        ApiError::bad_request(
+            "body",
+            format!(
+                "the body is not JSON (line {}, column {})",
+                e.line(),
+                e.column()
+            ),
+        )
+    })?;
+    if !v.is_object() {
+        return Err(ApiError::bad_request(
+            "body",
+            "the body must be a JSON object",
+        ));
+    }
+    Ok(v)
+}
+
+/// Parse a JSON object body into `T`: unknown keys, wrong types, over-long strings and control
+/// characters are a 400 naming the field by its path (`fields[0].required`); the message never
+/// quotes the value.
+pub fn parse_body<T: serde::de::DeserializeOwned>(req: &ApiRequest) -> Result<T, ApiError> {
+    let v = body_object(req)?;
+    check_strings(&v, "", MAX_STRING_CHARS)?;
+    from_value(v)
+}
+
+/// Every string (and key) of `v` is at most `max` characters and holds no control character.
+pub fn check_strings(v: &serde_json::Value, path: &str, max: usize) -> Result<(), ApiError> {
+    let check = |field: &str, s: &str| {
+        if s.chars().count() > max {
+            return Err(ApiError::bad_request(
+                field_or_body(field),
+                format!("is longer than {max} characters"),
+            ));
         }
+        if s.chars().any(char::is_control) {
+            return Err(ApiError::bad_request(
+                field_or_body(field),
+                "must not contain control characters",
+            ));
+        }
+        Ok(())
+    };
+    match v {
+        serde_json::Value::String(s) => check(path, s),
+        serde_json::Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, x)| check_strings(x, &format!("{path}[{i}]"), max)),
+        serde_json::Value::Object(o) => o.iter().try_for_each(|(k, x)| {
+            let p = join_path(path, k);
+            check(&p, k)?;
+            check_strings(x, &p, max)
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn join_path(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+/// `path` ending in `key` (serde_path_to_error already ends an unknown key's path with it).
+fn with_key(path: &str, key: &str) -> String {
+    if path == key || path.ends_with(&format!(".{key}")) {
+        path.to_owned()
+    } else {
+        join_path(path, key)
+    }
+}
+
+fn field_or_body(path: &str) -> &str {
+    if path.is_empty() {
+        "body"
+    } else {
+        path
+    }
+}
+
+/// `T` from a JSON value; the error names the field by its path and never quotes a value.
+pub fn from_value<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(v).map_err(|e| {
+        let path = e.path().to_string();
+        let path = if path == "." { String::new() } else { path };
+        let text = e.inner().to_string();
+        let quoted = text.split('`').nth(1).unwrap_or_default();
+        let expected = text.rsplit_once(", expected ").map(|(_, x)| x);
+        let (field, message) = if let Some(rest) = text.strip_prefix("unknown field") {
+            let known = rest.rsplit_once(", expected ").map(|(_, x)| x);
+            let message = match known {
+                Some(k) => format!("unknown key; expected {k}"),
+                None => "unknown key".to_owned(),
+            };
+            (with_key(&path, quoted), message)
+        } else if text.starts_with("missing field") {
+            (with_key(&path, quoted), "is required".to_owned())
+        } else if text.starts_with("unknown variant") {
+            let k = expected.unwrap_or("another value");
+            (
+                path,
+                format!("is not one of the allowed values; expected {k}"),
+            )
+        } else {
+            let k = expected.unwrap_or("another shape");
+            (path, format!("has the wrong type or value; expected {k}"))
+        };
+        ApiError::bad_request(field_or_body(&field), message)
     })
 }
 
@@ -223,5 +416,52 @@ mod tests {
         );
         let e = parse_body::<B>(&ApiRequest::new("POST", "/sync")).unwrap_err();
         assert!(matches!(&e, ApiError::BadRequest { field, .. } if field == "body"));
+    }
+
+    #[test]
+    fn wrong_types_long_strings_and_nested_keys_are_named_by_path_without_the_value() {
+        #[derive(serde::Deserialize, Debug)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Row {
+            name: String,
+            on: bool,
+        }
+        #[derive(serde::Deserialize, Debug)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct B {
+            rows: Vec<Row>,
+        }
+        let field_of =
+            |body: &str| match parse_body::<B>(&ApiRequest::new("PUT", "/x").with_body(body)) {
+                Err(ApiError::BadRequest { field, message }) => {
+                    assert!(!message.contains("s3cr3t"), "{message}");
+                    field
+                }
+                other => panic!("{other:?}"),
+            };
+        assert_eq!(
+            field_of(r#"{"rows": [{"name": "a", "on": "s3cr3t"}]}"#),
+            "rows[0].on"
+        );
+        assert_eq!(
+            field_of(r#"{"rows": [{"name": "a", "on": true, "x": 1}]}"#),
+            "rows[0].x"
+        );
+        assert_eq!(field_of(r#"{"rows": [{"on": true}]}"#), "rows[0].name");
+        assert_eq!(field_of(r#"{"rows": 5}"#), "rows");
+        assert_eq!(field_of(r#"[1, 2]"#), "body");
+        assert_eq!(
+            field_of(r#"{"rows": [{"name": "a\u0000", "on": true}]}"#),
+            "rows[0].name"
+        );
+        let long = format!(
+            r#"{{"rows": [{{"name": "{}", "on": true}}]}}"#,
+            "x".repeat(2000)
+        );
+        assert_eq!(field_of(&long), "rows[0].name");
+        let huge = format!(r#"{{"rows": [], "pad": "{}"}}"#, "x".repeat(MAX_BODY_BYTES));
+        assert_eq!(field_of(&huge), "body");
     }
 }

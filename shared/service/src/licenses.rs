@@ -70,6 +70,13 @@ pub async fn put_manual(
     req: &ApiRequest,
     now: DateTime<Utc>,
 ) -> Result<ApiResponse, ApiError> {
+    // the id is a store key: only a Salesforce id (of the license record) gets that far
+    if !mapping::sf::is_id(id) {
+        return Err(ApiError::bad_request(
+            "id",
+            "a license id is a Salesforce Id (15 or 18 letters and digits) (R27)",
+        ));
+    }
     let body: serde_json::Value = parse_body(req)?;
     let view = licenses::set_manual(store, id, &body, now).await?;
     Ok(ApiResponse::json(200, &view))

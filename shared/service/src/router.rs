@@ -20,6 +20,7 @@ pub struct AdminApi {
 
 impl AdminApi {
     pub async fn handle(&self, req: ApiRequest) -> Result<ApiResponse, ApiError> {
+        crate::http::check_query(&req)?;
         if let Some(r) = self.connection.route(&req).await {
             return r;
         }
@@ -34,10 +35,7 @@ impl AdminApi {
                 return r;
             }
         }
-        Err(ApiError::NoRoute {
-            method: req.method,
-            path: req.path,
-        })
+        Err(crate::http::no_route(&req))
     }
 }
 
@@ -55,7 +53,8 @@ pub enum LicenseInfoError {
 }
 
 impl AdminApi {
-    /// The license-info function: its schedule's firing, or `POST /licenses/ingest`.
+    /// The license-info function: its schedule's firing, or `POST /licenses/ingest` — the
+    /// one route template.yaml wires to it (any other request is not answered here).
     pub async fn license_info_event(
         &self,
         payload: serde_json::Value,
@@ -66,7 +65,13 @@ impl AdminApi {
                     "not an API Gateway HTTP API event: {e}"
                 ))
             })?;
-            let r = crate::apigw::serve(event, |r| self.handle(r)).await;
+            let r = crate::apigw::serve(event, |r| async move {
+                match (r.method.as_str(), r.segments().as_slice()) {
+                    ("POST", ["licenses", "ingest"]) => self.handle(r).await,
+                    _ => Err(crate::http::no_route(&r)),
+                }
+            })
+            .await;
             return serde_json::to_value(r).map_err(LicenseInfoError::Serialise);
         }
         crate::runs::parse_schedule_event(&payload, LICENSE_INFO_TASK)?;

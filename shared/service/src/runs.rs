@@ -357,6 +357,9 @@ impl SyncHandlers {
     /// R22: `POST /sync`.
     #[tracing::instrument(skip_all, fields(caller = req.caller.as_deref().unwrap_or("-")))]
     pub async fn immediate(&self, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
+        // bounded like every admin body: size, string lengths, no control characters
+        let body = crate::http::body_object(req)?;
+        crate::http::check_strings(&body, "", crate::http::MAX_STRING_CHARS)?;
         let request = parse_sync_request(req.body.as_deref(), self.clock.now())?;
         let engine = self.engines.engine().await?;
         let pick = match (request.outstanding, request.window) {
@@ -587,10 +590,7 @@ enum FanOutError {
 }
 
 fn no_route(req: &ApiRequest) -> ApiError {
-    ApiError::NoRoute {
-        method: req.method.clone(),
-        path: req.path.clone(),
-    }
+    crate::http::no_route(req)
 }
 
 #[cfg(test)]

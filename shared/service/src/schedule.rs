@@ -85,10 +85,11 @@ impl ScheduleRoutes {
             ));
         }
         if let Some(tz) = body.timezone.as_deref() {
-            if tz.trim().is_empty() || tz.contains(char::is_whitespace) {
+            let iana = |c: char| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-' | '+');
+            if tz.is_empty() || tz.len() > 64 || !tz.chars().all(iana) {
                 return Err(ApiError::bad_request(
                     "timezone",
-                    format!("'{tz}' is not an IANA time zone name such as Europe/Berlin"),
+                    "is not an IANA time zone name such as Europe/Berlin (R21)",
                 ));
             }
         }

@@ -127,9 +127,68 @@ impl MotoStack {
         })
     }
 
-    /// The functions' wiring over these resources with `clock`.
+    /// The functions' wiring over these resources with `clock`; the simulators on loopback
+    /// are reachable (the test-only switch, never set from the environment or settings).
     pub fn wiring(&self, clock: Arc<dyn Clock>) -> Wiring {
-        Wiring::new(self.config.clone(), self.clients.clone(), clock)
+        Wiring::new(
+            self.config.clone(),
+            self.clients.clone(),
+            clock,
+            crate::endpoints::EndpointPolicy::loopback_simulators(),
+        )
+    }
+}
+
+// ------------------------------------------------------------------------- log capture
+
+/// A `std::io::Write` appending to a shared buffer: what a test's subscriber writes, to search
+/// for secrets afterwards. Clones share the buffer.
+#[derive(Clone, Default)]
+pub struct LogBuffer(pub Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// One TRACE subscriber (JSON lines) for the whole test binary, writing into the returned
+/// buffer — through the functions' secret scrubber when `scrubbed` (as in production), raw
+/// otherwise. The first call decides; scoped subscribers would miss callsites that other test
+/// threads registered first.
+pub fn capture_logs(scrubbed: bool) -> LogBuffer {
+    static LOGS: std::sync::OnceLock<LogBuffer> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buf = LogBuffer::default();
+        let w = buf.clone();
+        let make = move || -> Box<dyn std::io::Write> {
+            if scrubbed {
+                Box::new(engine::redact::ScrubWriter(w.clone()))
+            } else {
+                Box::new(w.clone())
+            }
+        };
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .json()
+            .with_writer(make)
+            .init();
+        buf
+    })
+    .clone()
+}
+
+impl LogBuffer {
+    /// Everything written so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
     }
 }
 

@@ -8,6 +8,7 @@
 
 use crate::admin::Admin;
 use crate::connection::{ConnectionRoutes, ConnectionSettings, ConnectionStore, Connector};
+use crate::endpoints::EndpointPolicy;
 use crate::licenses::LicenseRoutes;
 use crate::router::AdminApi;
 use crate::runs::SyncHandlers;
@@ -45,16 +46,23 @@ impl Wiring {
     pub async fn from_env() -> Result<Self, ConfigError> {
         let config = AwsConfig::from_env()?;
         let concurrency = account_concurrency(std::env::var(ACCOUNT_CONCURRENCY_VAR).ok())?;
+        let policy = EndpointPolicy::from_env()?;
         let clients = AwsClients::load().await;
         let history = license_history_days(std::env::var(LICENSE_HISTORY_VAR).ok())?;
-        let mut w = Wiring::new(config, clients, Arc::new(SystemClock));
+        let mut w = Wiring::new(config, clients, Arc::new(SystemClock), policy);
         w.account_concurrency = concurrency;
         w.license_history_days = history;
         Ok(w)
     }
 
-    /// From explicit parts (tests against moto, the local runner).
-    pub fn new(config: AwsConfig, clients: AwsClients, clock: Arc<dyn Clock>) -> Self {
+    /// From explicit parts (tests against moto build it with
+    /// [`EndpointPolicy::loopback_simulators`]).
+    pub fn new(
+        config: AwsConfig,
+        clients: AwsClients,
+        clock: Arc<dyn Clock>,
+        policy: EndpointPolicy,
+    ) -> Self {
         let log = Arc::new(DynamoTransactionLog::new(
             clients.dynamodb.clone(),
             &config.log_table,
@@ -88,6 +96,7 @@ impl Wiring {
             log.clone(),
             state.clone(),
             clock.clone(),
+            policy,
         ));
         Wiring {
             config,

@@ -755,31 +755,39 @@ impl StateStore for DynamoStateStore {
         })
     }
 
+    /// Releases by ending the lease (an UpdateItem that sets `until` to the epoch, only if
+    /// `owner` still holds it), so the functions need no DeleteItem on the state table.
     async fn release_lease(&self, account_id: &str, owner: &str) -> Result<(), StoreError> {
         let out = self
             .client
-            .delete_item()
+            .update_item()
             .table_name(&self.table)
             .set_key(Some(lease_key(account_id)))
+            .update_expression("SET #until = :released")
             .condition_expression("#owner = :owner")
             .expression_attribute_names("#owner", "owner")
+            .expression_attribute_names("#until", "until")
             .expression_attribute_values(":owner", s(owner))
+            .expression_attribute_values(":released", s(time_key(&DateTime::<Utc>::UNIX_EPOCH)))
             .send()
             .await;
         match out {
             // held by someone else now (or free): not ours to release
             Ok(_) => Ok(()),
             Err(e) if condition_failed(&e) => Ok(()),
-            Err(e) => Err(StoreError::backend("dynamodb DeleteItem lease", e)),
+            Err(e) => Err(StoreError::backend("dynamodb UpdateItem lease release", e)),
         }
     }
 
     async fn lease(&self, account_id: &str) -> Result<Option<Lease>, StoreError> {
-        self.get(lease_key(account_id), "lease")
+        let lease = self
+            .get(lease_key(account_id), "lease")
             .await?
             .as_ref()
             .map(item_to_lease)
-            .transpose()
+            .transpose()?;
+        // a released lease ends at the epoch: nobody holds it
+        Ok(lease.filter(|l| l.until > DateTime::<Utc>::UNIX_EPOCH))
     }
 
     async fn claim_once(&self, claim: &str, at: DateTime<Utc>) -> Result<bool, StoreError> {
