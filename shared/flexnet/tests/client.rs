@@ -1520,7 +1520,7 @@ async fn a_refused_connection_is_retried_even_for_a_plain_create() {
     );
     let c = FlexnetClient::new(FlexnetConfig {
         max_retries: 2,
-        ..cfg
+        ..cfg.for_loopback_simulator()
     })
     .unwrap()
     .with_backoff(Duration::from_millis(1));
