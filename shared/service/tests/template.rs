@@ -247,10 +247,19 @@ fn issue11_iam_statements_grant_each_function_only_the_calls_it_makes() {
 #[test]
 fn issue11_alarm_topic_is_encrypted_and_the_scheduler_role_trusts_only_this_stacks_schedules() {
     let t = template();
+    // encrypted with the stack's key, which CloudWatch may use (alias/aws/sns would keep the
+    // alarms from publishing)
     assert_eq!(
-        t["Resources"]["AlarmTopic"]["Properties"]["KmsMasterKeyId"],
-        "alias/aws/sns"
+        text(&t["Resources"]["AlarmTopic"]["Properties"]["KmsMasterKeyId"]),
+        "Ref AlarmTopicKey"
     );
+    let key = &t["Resources"]["AlarmTopicKey"]["Properties"];
+    assert_eq!(key["EnableKeyRotation"], true);
+    let statements = key["KeyPolicy"]["Statement"].as_array().unwrap();
+    assert!(statements.iter().any(
+        |st| st["Principal"]["Service"] == "cloudwatch.amazonaws.com"
+            && text(&st["Action"]).contains("kms:GenerateDataKey")
+    ));
     let trust =
         &t["Resources"]["SchedulerRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0];
     assert_eq!(trust["Principal"]["Service"], "scheduler.amazonaws.com");
