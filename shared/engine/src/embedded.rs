@@ -170,6 +170,22 @@ impl SqliteStore {
         self.db.path()
     }
 
+    /// The JSON bodies `sql` selects (`key, body` columns) for one key parameter.
+    async fn bodies<T: serde::de::DeserializeOwned + Send + 'static>(
+        &self,
+        context: &'static str,
+        sql: &'static str,
+        key: &str,
+        what: &'static str,
+    ) -> Result<Vec<T>, StoreError> {
+        let key = key.to_owned();
+        self.db
+            .with(context, move |conn| {
+                read_bodies(conn, sql, params![key], what)
+            })
+            .await
+    }
+
     fn get_meta(conn: &Connection, key: &str) -> Result<Option<String>, StoreError> {
         conn.query_row("SELECT value FROM meta WHERE key = ?1", params![key], |r| {
             r.get(0)
@@ -502,12 +518,8 @@ impl StateStore for SqliteStore {
         &self,
         account_id: &str,
     ) -> Result<Vec<SalesOrderRecord>, StoreError> {
-        let id = account_id.to_owned();
-        self.db
-            .with("sales orders of account", move |conn| {
-                let sql = "SELECT opportunity_id, body FROM sales_orders WHERE json_extract(body, '$.account_id') = ?1 ORDER BY opportunity_id";
-                read_bodies(conn, sql, params![id], "sales-order")
-            })
+        let sql = "SELECT opportunity_id, body FROM sales_orders WHERE json_extract(body, '$.account_id') = ?1 ORDER BY opportunity_id";
+        self.bodies("sales orders of account", sql, account_id, "sales-order")
             .await
     }
 
@@ -553,25 +565,19 @@ impl StateStore for SqliteStore {
         &self,
         record_id: &str,
     ) -> Result<Option<OutstandingItem>, StoreError> {
-        let id = record_id.to_owned();
-        self.db
-            .with("get outstanding", move |conn| {
-                let sql = "SELECT record_id, body FROM outstanding WHERE record_id = ?1";
-                Ok(read_bodies(conn, sql, params![id], "outstanding")?.pop())
-            })
-            .await
+        let sql = "SELECT record_id, body FROM outstanding WHERE record_id = ?1";
+        Ok(self
+            .bodies("get outstanding", sql, record_id, "outstanding")
+            .await?
+            .pop())
     }
 
     async fn outstanding_of_account(
         &self,
         account_id: &str,
     ) -> Result<Vec<OutstandingItem>, StoreError> {
-        let id = account_id.to_owned();
-        self.db
-            .with("outstanding of account", move |conn| {
-                let sql = "SELECT record_id, body FROM outstanding WHERE json_extract(body, '$.account_id') = ?1 ORDER BY record_id";
-                read_bodies(conn, sql, params![id], "outstanding")
-            })
+        let sql = "SELECT record_id, body FROM outstanding WHERE json_extract(body, '$.account_id') = ?1 ORDER BY record_id";
+        self.bodies("outstanding of account", sql, account_id, "outstanding")
             .await
     }
 
@@ -648,13 +654,11 @@ impl StateStore for SqliteStore {
     }
 
     async fn lease(&self, account_id: &str) -> Result<Option<Lease>, StoreError> {
-        let id = account_id.to_owned();
-        self.db
-            .with("read lease", move |conn| {
-                let sql = "SELECT account_id, body FROM leases WHERE account_id = ?1";
-                Ok(read_bodies(conn, sql, params![id], "lease")?.pop())
-            })
-            .await
+        let sql = "SELECT account_id, body FROM leases WHERE account_id = ?1";
+        Ok(self
+            .bodies("read lease", sql, account_id, "lease")
+            .await?
+            .pop())
     }
 
     async fn claim_once(&self, key: &str, at: DateTime<Utc>) -> Result<bool, StoreError> {
@@ -943,8 +947,155 @@ mod tests {
         assert_eq!(s.watermark().await.unwrap(), None);
         let at = Utc.with_ymd_and_hms(2026, 3, 4, 5, 6, 7).unwrap()
             + chrono::Duration::microseconds(123);
-        s.set_watermark(at).await.unwrap();
+        assert!(s.set_watermark(at).await.unwrap());
         assert_eq!(s.watermark().await.unwrap(), Some(at));
+        // R21: forward only — an older time changes nothing
+        assert!(!s
+            .set_watermark(at - chrono::Duration::hours(1))
+            .await
+            .unwrap());
+        assert_eq!(s.watermark().await.unwrap(), Some(at));
+        let later = at + chrono::Duration::seconds(1);
+        assert!(s.set_watermark(later).await.unwrap());
+        assert_eq!(s.watermark().await.unwrap(), Some(later));
+    }
+
+    #[tokio::test]
+    async fn run_updates_add_counters_and_move_the_status_only_from_the_expected_one() {
+        let s = SqliteStore::in_memory().unwrap();
+        let t0 = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        s.put_run(&RunRecord {
+            task_id: "r".into(),
+            kind: RunKind::Scheduled,
+            status: RunStatus::Running,
+            window_from: None,
+            window_to: None,
+            started: t0,
+            finished: None,
+            accounts_planned: 2,
+            counts: BTreeMap::new(),
+            detail: None,
+        })
+        .await
+        .unwrap();
+        let add = |n: u64| crate::ports::RunPatch {
+            add: BTreeMap::from([("completed".to_owned(), n)]),
+            ..Default::default()
+        };
+        // concurrent workers' counts all land
+        let (three, four) = (add(3), add(4));
+        let (a, b) = tokio::join!(s.update_run("r", &three), s.update_run("r", &four));
+        a.unwrap();
+        b.unwrap();
+        let complete = |from| crate::ports::RunPatch {
+            status: Some(RunStatus::Completed),
+            only_if: Some(from),
+            finished: Some(t0),
+            ..add(1)
+        };
+        let (run, applied) = s
+            .update_run("r", &complete(RunStatus::Running))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(applied);
+        assert_eq!(
+            (run.status, run.counts["completed"]),
+            (RunStatus::Completed, 8)
+        );
+        // a late worker cannot move a finished run back, but its counts still add
+        let late = crate::ports::RunPatch {
+            status: Some(RunStatus::Aborted),
+            only_if: Some(RunStatus::Running),
+            ..add(1)
+        };
+        let (run, applied) = s.update_run("r", &late).await.unwrap().unwrap();
+        assert!(!applied);
+        assert_eq!(
+            (run.status, run.counts["completed"]),
+            (RunStatus::Completed, 9)
+        );
+        assert!(s.update_run("nope", &add(1)).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn leases_admit_one_owner_until_they_expire_or_are_released() {
+        let s = SqliteStore::in_memory().unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        let lease = |owner: &str, mins: i64| crate::ports::Lease {
+            account_id: "001A".into(),
+            owner: owner.into(),
+            task_id: format!("task-{owner}"),
+            until: now + chrono::Duration::minutes(mins),
+        };
+        assert!(s
+            .acquire_lease(&lease("a", 15), now)
+            .await
+            .unwrap()
+            .is_none());
+        let held = s.acquire_lease(&lease("b", 15), now).await.unwrap();
+        assert_eq!(held.unwrap().task_id, "task-a");
+        assert!(
+            s.acquire_lease(&lease("a", 20), now)
+                .await
+                .unwrap()
+                .is_none(),
+            "owner renews"
+        );
+        s.release_lease("001A", "b").await.unwrap(); // not b's: ignored
+        assert!(s.lease("001A").await.unwrap().is_some());
+        // expired: taken over
+        let later = now + chrono::Duration::minutes(21);
+        assert!(s
+            .acquire_lease(&lease("b", 40), later)
+            .await
+            .unwrap()
+            .is_none());
+        s.release_lease("001A", "b").await.unwrap();
+        assert!(s.lease("001A").await.unwrap().is_none());
+        assert!(s.claim_once("firing#1", now).await.unwrap());
+        assert!(!s.claim_once("firing#1", now).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn outstanding_items_page_by_due_time_and_are_found_by_account() {
+        let s = SqliteStore::in_memory().unwrap();
+        let t0 = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        let items: Vec<crate::ports::OutstandingItem> = (0..7)
+            .map(|i| crate::ports::OutstandingItem {
+                record_id: format!("006{i}"),
+                account_id: format!("001{}", i % 2),
+                scope: crate::ports::OutstandingScope::Order,
+                reason: "r".into(),
+                attempts: 1,
+                first_seen: t0,
+                last_attempt: None,
+                next_attempt: t0 + chrono::Duration::minutes(i),
+                last_task_id: None,
+            })
+            .collect();
+        s.put_outstanding(&items).await.unwrap();
+        let (mut seen, mut cursor) = (Vec::new(), None);
+        loop {
+            let page = s.list_outstanding(None, 3, cursor).await.unwrap();
+            seen.extend(page.items.into_iter().map(|o| o.record_id));
+            cursor = page.next_cursor;
+            if cursor.is_none() {
+                break;
+            }
+        }
+        assert_eq!(seen, (0..7).map(|i| format!("006{i}")).collect::<Vec<_>>());
+        let due = s
+            .list_outstanding(Some(t0 + chrono::Duration::minutes(2)), 10, None)
+            .await
+            .unwrap();
+        assert_eq!(due.items.len(), 3, "due at or before the time");
+        assert_eq!(s.outstanding_of_account("0011").await.unwrap().len(), 3);
+        s.remove_outstanding(&["0061".into(), "nope".into()])
+            .await
+            .unwrap();
+        assert_eq!(s.outstanding_of_account("0011").await.unwrap().len(), 2);
+        assert!(s.get_outstanding("0061").await.unwrap().is_none());
     }
 
     #[tokio::test]
