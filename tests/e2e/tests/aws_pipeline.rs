@@ -332,8 +332,15 @@ async fn aws_a_warm_account_sync_container_sees_a_product_deployed_since_its_las
     };
     c.wiring.queue.enqueue(&[work("sched-a")]).await.unwrap();
     let (msgs, failed) = c.poll_once().await;
-    assert_eq!((msgs.len(), failed.len()), (1, 0), "a rule failure is acknowledged");
-    assert!(entitlement(&c.fno_state(), OPP).is_none(), "not DEPLOYED yet");
+    assert_eq!(
+        (msgs.len(), failed.len()),
+        (1, 0),
+        "a rule failure is acknowledged"
+    );
+    assert!(
+        entitlement(&c.fno_state(), OPP).is_none(),
+        "not DEPLOYED yet"
+    );
 
     // the FNO admin deploys the product; the same (warm) container gets the next message
     assert!(c.fno.set_product_state("SF01demo", "DEPLOYED"));
