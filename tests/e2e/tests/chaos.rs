@@ -310,6 +310,10 @@ struct World {
     stats: Stats,
 }
 
+fn client_timeout(orders: usize) -> std::time::Duration {
+    std::time::Duration::from_secs(5 + 2 * (orders as u64 / 1_000).saturating_sub(1))
+}
+
 async fn start(plan: &Plan, seed: u64) -> World {
     let sf_opts = sim_salesforce::SimOptions {
         seed,
@@ -355,9 +359,11 @@ async fn start(plan: &Plan, seed: u64) -> World {
         FNO_USER,
         FNO_PASSWORD,
     );
-    // short client timeouts keep the simulated timeouts (held a little longer) cheap
-    conn["salesforce"]["timeoutSecs"] = json!(2);
-    conn["flexnet"]["timeoutSecs"] = json!(2);
+    // short client timeouts keep the simulated timeouts (held a little longer) cheap; the
+    // simulated org's planning queries take longer with its size (debug build)
+    let timeout = client_timeout(plan.orders.len());
+    conn["salesforce"]["timeoutSecs"] = json!(timeout.as_secs());
+    conn["flexnet"]["timeoutSecs"] = json!(timeout.as_secs());
     let (s, b) = w
         .admin("PUT", "/settings/connection", &[], Some(&conn.to_string()))
         .await;
@@ -392,12 +398,14 @@ impl World {
         t
     }
 
-    fn faults_on(&self, seed: u64) {
-        let hold = std::time::Duration::from_millis(2_100);
+    /// The faults of the chaos phase; a simulated timeout holds its answer past the clients'
+    /// timeout.
+    fn faults_on(&self, seed: u64, orders: usize) {
+        let hold = client_timeout(orders) + std::time::Duration::from_millis(200);
         self.fno.set_options(sim_flexnet::SimOptions {
             seed,
             http_500_rate: 0.03,
-            timeout_rate: 0.004,
+            timeout_rate: 0.003,
             timeout_delay: hold,
             soap_fault_rate: 0.01,
             failure_rate: 0.05,
@@ -406,7 +414,7 @@ impl World {
         });
         self.sf.set_options(sim_salesforce::SimOptions {
             http_500_rate: 0.03,
-            timeout_rate: 0.01,
+            timeout_rate: 0.006,
             timeout_delay: hold,
             expire_session_after: Some(80),
             ..self.sf.options()
@@ -583,7 +591,10 @@ impl World {
             event["executionId"] = json!(format!("chaos-{delivery}"));
             match self.wirings[0].sync_handlers().scheduled(event).await {
                 Ok(out) => return serde_json::to_value(out).unwrap(),
-                Err(e) => println!("chaos: firing {at} delivery {delivery} attempt {attempt}: {e}"),
+                Err(e) => println!(
+                    "chaos: firing {at} delivery {delivery} attempt {attempt}: {}",
+                    engine::txlog::error_chain(&e)
+                ),
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
@@ -1037,7 +1048,7 @@ async fn chaos_nothing_lost_nothing_twice_through_the_cloud_path() {
     let mut rng = Rng(seed ^ 0xABCD);
 
     // ---- the chaos phase
-    w.faults_on(seed);
+    w.faults_on(seed, n_orders);
     let producing = Arc::new(AtomicBool::new(true));
     let runs = async {
         tokio::join!(w.overlapping_runs(&plan, &mut rng), w.quota_episode(400));

@@ -633,7 +633,7 @@ async fn soap_call(
 enum Fault {
     Timeout,
     Http500,
-    SoapFault,
+    SoapFaultEnvelope,
     Failure,
     LostReply,
 }
@@ -643,7 +643,7 @@ impl Fault {
         match self {
             Fault::Timeout => "timeout",
             Fault::Http500 => "http_500",
-            Fault::SoapFault => "soap_fault",
+            Fault::SoapFaultEnvelope => "soap_fault",
             Fault::Failure => "failure",
             Fault::LostReply => "lost_reply",
         }
@@ -660,7 +660,7 @@ fn draw_fault(inner: &Inner, opts: &SimOptions, op: &str) -> Option<Fault> {
     [
         (opts.timeout_rate, Fault::Timeout),
         (opts.http_500_rate, Fault::Http500),
-        (opts.soap_fault_rate, Fault::SoapFault),
+        (opts.soap_fault_rate, Fault::SoapFaultEnvelope),
         (opts.failure_rate, Fault::Failure),
         (opts.lost_reply_rate, Fault::LostReply),
     ]
@@ -690,7 +690,7 @@ async fn fault_response(
             "<html><body><h1>HTTP Status 500 - Internal Server Error</h1></body></html>",
         )
             .into_response(),
-        Fault::SoapFault => soap_fault(
+        Fault::SoapFaultEnvelope => soap_fault(
             "soapenv:Server.userException",
             "java.rmi.RemoteException: simulated server fault",
         ),
