@@ -196,6 +196,17 @@ fn ranged_var<T: std::str::FromStr + PartialOrd + std::fmt::Display>(
     }
 }
 
+/// The Lambda deadline (milliseconds since the epoch, from the invocation's context) as an
+/// [`std::time::Instant`]; None when it is unset or already past.
+pub fn deadline_instant(deadline_ms: u64) -> Option<std::time::Instant> {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_millis() as u64;
+    let left = deadline_ms.checked_sub(now_ms)?;
+    Some(std::time::Instant::now() + std::time::Duration::from_millis(left))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,15 +230,4 @@ mod tests {
             assert!(e.to_string().contains(LICENSE_HISTORY_VAR), "{e}");
         }
     }
-}
-
-/// The Lambda deadline (milliseconds since the epoch, from the invocation's context) as an
-/// [`std::time::Instant`]; None when it is unset or already past.
-pub fn deadline_instant(deadline_ms: u64) -> Option<std::time::Instant> {
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .ok()?
-        .as_millis() as u64;
-    let left = deadline_ms.checked_sub(now_ms)?;
-    Some(std::time::Instant::now() + std::time::Duration::from_millis(left))
 }
