@@ -55,8 +55,14 @@ check "cargo clippy --workspace --all-targets -- -D warnings" \
 
 # ---------------------------------------------------------------- Rust tests
 step "cargo test --workspace (moto at $MOTO_ENDPOINT)"
+# The chaos suite (tests/e2e/tests/chaos.rs) runs here like every test, once; libtest hides a
+# passing test's output, so it also writes its one-line result to $CHAOS_REPORT, echoed below.
+# CHAOS_ORDERS / CHAOS_SEED pass through (size, replay).
+export CHAOS_REPORT="$LOGDIR/chaos.txt"
+rm -f "$CHAOS_REPORT"
 cargo test --workspace --no-fail-fast 2>&1 | tee "$LOGDIR/cargo-test.log"
 cargo_rc=${PIPESTATUS[0]}
+if [ -s "$CHAOS_REPORT" ]; then cat "$CHAOS_REPORT"; else echo "chaos: no result (see $LOGDIR/cargo-test.log)"; fi
 read -r rp rf < <(grep -E '^test result: ' "$LOGDIR/cargo-test.log" |
     sed -E 's/.* ([0-9]+) passed; ([0-9]+) failed.*/\1 \2/' |
     awk '{p+=$1; f+=$2} END {print p+0, f+0}')

@@ -314,6 +314,9 @@ pub struct Engine {
     /// ([`Engine::load_settings`]) without being rebuilt.
     settings: std::sync::RwLock<EngineSettings>,
     catalogue: tokio::sync::Mutex<Option<Arc<Catalogue>>>,
+    /// When the quota guard first stopped on the current reading, and the Salesforce call
+    /// count then ([`Engine::quota_reading_stale`]).
+    quota_stop: std::sync::Mutex<Option<(DateTime<Utc>, u64)>>,
     progress: Option<Progress>,
 }
 
@@ -343,6 +346,7 @@ impl Engine {
             redactor: Redactor::new(parts.secrets),
             settings: std::sync::RwLock::new(EngineSettings::default()),
             catalogue: tokio::sync::Mutex::new(None),
+            quota_stop: std::sync::Mutex::new(None),
             progress: None,
         }
     }
@@ -828,7 +832,7 @@ impl Engine {
             return Ok(());
         };
         let reserve = max.saturating_mul(pct) / 100;
-        if pct > 0 && used.saturating_add(reserve) >= max {
+        if pct > 0 && used.saturating_add(reserve) >= max && !self.quota_reading_stale() {
             return Err(EngineError::Salesforce(CallFailure {
                 unexpected: false,
                 component: "salesforce",
@@ -842,6 +846,30 @@ impl Engine {
             }));
         }
         Ok(())
+    }
+
+    /// The usage the guard reads is the one of this engine's last Salesforce call. Once the
+    /// guard has stopped on it for `quota_wait_minutes` without any call since, it is stale
+    /// (the rolling quota may have recovered): one account is let through to read it afresh
+    /// (if the quota is still spent, its 403 is the new reading). Without this a warm
+    /// container would refuse every account for good once it had seen the quota spent.
+    fn quota_reading_stale(&self) -> bool {
+        let wait = Duration::minutes(self.settings().quota_wait_minutes.max(1));
+        let (now, calls) = (self.clock.now(), self.sf.api_calls());
+        let mut stop = self.quota_stop.lock().unwrap_or_else(|p| p.into_inner());
+        match *stop {
+            Some((since, at_calls)) if at_calls == calls => {
+                let stale = now - since >= wait;
+                if stale {
+                    *stop = None;
+                }
+                stale
+            }
+            _ => {
+                *stop = Some((now, calls));
+                false
+            }
+        }
     }
 
     /// Runs a whole run in process: plan, every account with bounded concurrency, finish.

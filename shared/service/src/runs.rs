@@ -453,6 +453,11 @@ impl SyncHandlers {
         event: SqsEvent,
         deadline: Option<std::time::Instant>,
     ) -> Result<SqsBatchResponse, BatchError> {
+        // A warm container keeps its engine: each invocation reads the FNO catalogue afresh,
+        // so a product deployed since the last one makes its waiting orders eligible.
+        if let Ok(engine) = self.engines.engine().await {
+            engine.reset_catalogue().await;
+        }
         process_batch(event, self.concurrency, deadline, |work: AccountWork, delivery: Delivery| async move {
             let span = tracing::info_span!("account", task_id = %work.task_id, account_id = %work.account_id);
             let engine = self.engines.engine().await.map_err(ConsumeError::Source)?;

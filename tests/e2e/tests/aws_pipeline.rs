@@ -313,3 +313,42 @@ async fn aws_a_poison_message_is_dead_lettered_after_max_receives_while_the_rest
     // the good message's account is in FNO
     assert!(entitlement(&c.fno_state(), OPP).is_some());
 }
+
+/// Found by the chaos suite: a warm account-sync container kept the FNO catalogue it read on
+/// its first invocation, so an order waiting for its product to be DEPLOYED stayed Failed on
+/// that container for good although FNO had been fixed.
+#[tokio::test]
+async fn aws_a_warm_account_sync_container_sees_a_product_deployed_since_its_last_invocation() {
+    let mut fx = fixture("walkthrough.json");
+    fx["flexnet"]["products"][0]["state"] = json!("DRAFT");
+    let c = cloud(&fx, 0).await;
+    let work = |task: &str| AccountWork {
+        v: ACCOUNT_WORK_VERSION,
+        task_id: task.into(),
+        account_id: ACC.into(),
+        kind: RunKind::Scheduled,
+        window_from: None,
+        window_to: None,
+    };
+    c.wiring.queue.enqueue(&[work("sched-a")]).await.unwrap();
+    let (msgs, failed) = c.poll_once().await;
+    assert_eq!(
+        (msgs.len(), failed.len()),
+        (1, 0),
+        "a rule failure is acknowledged"
+    );
+    assert!(
+        entitlement(&c.fno_state(), OPP).is_none(),
+        "not DEPLOYED yet"
+    );
+
+    // the FNO admin deploys the product; the same (warm) container gets the next message
+    assert!(c.fno.set_product_state("SF01demo", "DEPLOYED"));
+    c.wiring.queue.enqueue(&[work("sched-b")]).await.unwrap();
+    let (msgs, failed) = c.poll_once().await;
+    assert_eq!((msgs.len(), failed.len()), (1, 0));
+    assert!(
+        entitlement(&c.fno_state(), OPP).is_some(),
+        "the order went through once the product was deployed"
+    );
+}

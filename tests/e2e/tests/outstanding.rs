@@ -10,6 +10,7 @@ use engine::ports::{
 use engine::{Disposition, EngineError};
 use flexbridge::Stack;
 use serde_json::{json, Value};
+use std::sync::Arc;
 
 const ACC: &str = "001Wk0000000001IAA";
 const OPP: &str = "006Wk0000000001IAA";
@@ -348,5 +349,60 @@ async fn near_its_deadline_a_run_ends_recorded_and_its_account_stays_outstanding
         "{:?}",
         runs[0]
     );
+}
+
+/// A clock the test sets (for an engine that lives across "invocations", like a warm Lambda).
+struct SetClock(std::sync::Mutex<DateTime<Utc>>);
+
+impl engine::ports::Clock for SetClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap()
+    }
+}
+
+/// Found by the chaos suite: an engine that saw the Salesforce quota spent kept refusing
+/// every account after the quota had reset (its guard reads the usage of its own last call,
+/// and it made none), so a warm account-sync container stranded its accounts for good.
+#[tokio::test]
+async fn a_warm_engine_that_saw_the_quota_spent_tries_again_once_the_quota_wait_has_passed() {
+    let stack = start(&fixture("walkthrough.json")).await;
+    let clock = Arc::new(SetClock(std::sync::Mutex::new(stack.now.unwrap())));
+    let engine = engine::Engine::new(engine::EngineParts {
+        salesforce: salesforce::SalesforceClient::new(stack.salesforce_config())
+            .unwrap()
+            .with_backoff(std::time::Duration::from_millis(1)),
+        flexnet: flexnet::FlexnetClient::new(stack.flexnet_config()).unwrap(),
+        log: stack.store.clone(),
+        state: stack.store.clone(),
+        clock: clock.clone(),
+        secrets: vec![],
+    });
+    let quota = |e: &EngineError| {
+        matches!(e, EngineError::Salesforce(f) if f.quota_exhausted)
+            && matches!(e.disposition(&engine.settings()), Disposition::Wait(_))
+    };
+    stack
+        .salesforce
+        .set_api_usage(stack.salesforce.options().daily_api_limit);
+    let e = engine
+        .process(&work("sched-q1", RunKind::Scheduled))
+        .await
+        .unwrap_err();
+    assert!(quota(&e), "{e}");
+    // the quota resets; within the wait the engine keeps off the org
+    stack.salesforce.set_api_usage(0);
+    *clock.0.lock().unwrap() += Duration::minutes(5);
+    let e = engine
+        .process(&work("sched-q2", RunKind::Scheduled))
+        .await
+        .unwrap_err();
+    assert!(quota(&e), "{e}");
+    // after it, the same engine reads the quota afresh and syncs the account
+    *clock.0.lock().unwrap() += Duration::minutes(61);
+    engine
+        .process(&work("sched-q3", RunKind::Scheduled))
+        .await
+        .expect("synced once the quota wait has passed");
+    assert_eq!(line_items(&fno(&stack)).len(), 1);
     stack.stop();
 }

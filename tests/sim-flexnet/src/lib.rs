@@ -158,6 +158,8 @@ struct Inner {
     rng: Mutex<rand::rngs::StdRng>,
     calls: Mutex<BTreeMap<String, u64>>,
     endpoints: Mutex<BTreeMap<String, u64>>,
+    /// Injected faults by kind ([`RunningSim::faults`]).
+    faults: Mutex<BTreeMap<String, u64>>,
     authed_calls: AtomicU64,
     schemas: Vec<schema::Schema>,
     base_url: String,
@@ -217,6 +219,7 @@ impl FlexnetSim {
             opts: Mutex::new(opts),
             calls: Mutex::new(BTreeMap::new()),
             endpoints: Mutex::new(BTreeMap::new()),
+            faults: Mutex::new(BTreeMap::new()),
             authed_calls: AtomicU64::new(0),
             schemas,
             base_url: base_url.clone(),
@@ -283,6 +286,11 @@ impl RunningSim {
     /// SOAP calls per endpoint path (including unauthenticated ones).
     pub fn calls_by_endpoint(&self) -> BTreeMap<String, u64> {
         lock(&self.inner.endpoints).clone()
+    }
+    /// Faults injected so far by kind: `timeout`, `http_500`, `soap_fault`, `failure`,
+    /// `lost_reply`.
+    pub fn faults(&self) -> BTreeMap<String, u64> {
+        lock(&self.inner.faults).clone()
     }
     pub fn total_calls(&self) -> u64 {
         lock(&self.inner.endpoints).values().sum()
@@ -554,6 +562,9 @@ async fn soap_call(
         tokio::time::sleep(opts.latency).await;
     }
     let fault = draw_fault(inner, &opts, &op);
+    if let Some(f) = fault {
+        *lock(&inner.faults).entry(f.name().to_owned()).or_default() += 1;
+    }
     if let Some(r) = fault_response(fault, &opts, &inner.schemas[svc].ns, &req.name).await {
         return r;
     }
@@ -625,6 +636,18 @@ enum Fault {
     Soap,
     Failure,
     LostReply,
+}
+
+impl Fault {
+    fn name(self) -> &'static str {
+        match self {
+            Fault::Timeout => "timeout",
+            Fault::Http500 => "http_500",
+            Fault::Soap => "soap_fault",
+            Fault::Failure => "failure",
+            Fault::LostReply => "lost_reply",
+        }
+    }
 }
 
 /// One draw from the seeded RNG per call (when `op` is among `fault_operations`, or all).

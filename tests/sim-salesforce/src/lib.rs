@@ -143,6 +143,8 @@ struct Inner {
     opts: Mutex<SimOptions>,
     rng: Mutex<rand::rngs::StdRng>,
     calls: Mutex<BTreeMap<String, u64>>,
+    /// Refusals and injected faults by kind ([`RunningSim::faults`]).
+    faults: Mutex<BTreeMap<String, u64>>,
     api_calls: AtomicU64,
     /// `api_calls` when the usage was last set ([`RunningSim::set_api_usage`]).
     usage_base: AtomicU64,
@@ -205,6 +207,7 @@ impl SalesforceSim {
             tokens: Mutex::new(HashMap::new()),
             cursors: Mutex::new(HashMap::new()),
             cursor_seq: AtomicU64::new(0),
+            faults: Mutex::new(BTreeMap::new()),
             base_url: base_url.clone(),
         });
         let app = axum::Router::new()
@@ -351,6 +354,11 @@ impl RunningSim {
     /// refused and faulted ones.
     pub fn calls(&self) -> BTreeMap<String, u64> {
         lock(&self.inner.calls).clone()
+    }
+    /// Data calls refused or faulted so far by kind: `session_invalid` (401),
+    /// `request_limit` (403 REQUEST_LIMIT_EXCEEDED), `timeout`, `http_500`.
+    pub fn faults(&self) -> BTreeMap<String, u64> {
+        lock(&self.inner.faults).clone()
     }
     /// Calls counted against the daily quota (authenticated data calls; not token calls).
     pub fn api_calls(&self) -> u64 {
@@ -624,10 +632,12 @@ async fn handle(
     let opts = lock(&inner.opts).clone();
     // authentication before the quota and faults, as the real API does
     if !authenticate(&inner, &headers, &opts) {
+        count_fault(&inner, "session_invalid");
         return session_invalid();
     }
     let used = api_usage(&inner, &opts);
     if used >= opts.daily_api_limit {
+        count_fault(&inner, "request_limit");
         let mut r = rest_error(
             StatusCode::FORBIDDEN,
             "REQUEST_LIMIT_EXCEEDED",
@@ -646,6 +656,7 @@ async fn handle(
         if opts.fault_endpoints.is_empty() || opts.fault_endpoints.iter().any(|k| k == kind) {
             let r: f64 = lock(&inner.rng).random();
             if r < opts.timeout_rate {
+                count_fault(&inner, "timeout");
                 tokio::time::sleep(opts.timeout_delay).await;
                 break 'r rest_error(
                     StatusCode::SERVICE_UNAVAILABLE,
@@ -655,6 +666,7 @@ async fn handle(
                 );
             }
             if r < opts.timeout_rate + opts.http_500_rate {
+                count_fault(&inner, "http_500");
                 break 'r rest_error(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "UNKNOWN_EXCEPTION",
@@ -697,6 +709,10 @@ fn set_api_usage(inner: &Inner, used: u64) {
         .usage_base
         .store(inner.api_calls.load(Ordering::SeqCst), Ordering::SeqCst);
     opts.api_usage_start = used;
+}
+
+fn count_fault(inner: &Inner, kind: &str) {
+    *lock(&inner.faults).entry(kind.to_owned()).or_default() += 1;
 }
 
 fn count(inner: &Inner, kind: &str) {
