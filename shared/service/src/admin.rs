@@ -320,7 +320,10 @@ impl Admin {
             }
         };
         let cursor = q.get("cursor").filter(|c| !c.is_empty()).cloned();
-        if cursor.as_ref().is_some_and(|c| c.len() > 200) {
+        if cursor
+            .as_ref()
+            .is_some_and(|c| c.len() > crate::http::MAX_CURSOR_CHARS)
+        {
             return Err(ApiError::bad_request(
                 "cursor",
                 "not a cursor this API returned",

@@ -215,6 +215,9 @@ pub fn no_route(req: &ApiRequest) -> ApiError {
 
 /// Longest query parameter name or value.
 pub const MAX_QUERY_CHARS: usize = 256;
+/// Longest `cursor` value: the paging cursors the API hands out (an encoded DynamoDB key of
+/// the log's indexes) are longer than other parameters.
+pub const MAX_CURSOR_CHARS: usize = 2048;
 
 /// Query parameters: bounded, no control characters; the error names the parameter.
 pub fn check_query(req: &ApiRequest) -> Result<(), ApiError> {
@@ -224,10 +227,15 @@ pub fn check_query(req: &ApiRequest) -> Result<(), ApiError> {
         } else {
             "query"
         };
-        if field == "query" || v.chars().count() > MAX_QUERY_CHARS || v.contains(char::is_control) {
+        let max = if field == "cursor" {
+            MAX_CURSOR_CHARS
+        } else {
+            MAX_QUERY_CHARS
+        };
+        if field == "query" || v.chars().count() > max || v.contains(char::is_control) {
             return Err(ApiError::bad_request(
                 field,
-                format!("query parameters have at most {MAX_QUERY_CHARS} characters and no control characters"),
+                format!("query parameters have at most {max} characters and no control characters"),
             ));
         }
     }

@@ -420,7 +420,7 @@ fn unknown_keys_and_sizes() -> Vec<Case> {
             Some(&format!(r#"{{"name": "{}"}}"#, "n".repeat(2000))),
             "name",
         ),
-        query("GET", "/logs", "cursor", &"c".repeat(300), "cursor"),
+        query("GET", "/logs", "cursor", &"c".repeat(3000), "cursor"),
     ]
 }
 
