@@ -462,7 +462,9 @@ impl World {
     /// invoke account-sync, delete what succeeded. In chaos mode some batches carry a message
     /// twice, some messages are sent again, and some invocations are dropped at a random
     /// point (nothing deleted: SQS delivers those messages again). Returns the messages.
-    async fn poll_once(&self, i: usize, rng: &mut Rng, mode: Mode) -> usize {
+    /// `n` counts the container's batches: its first three get each fault for sure (so every
+    /// run has them), later ones by chance.
+    async fn poll_once(&self, (i, n): (usize, u64), rng: &mut Rng, mode: Mode) -> usize {
         let msgs = self.moto.receive(self.url()).await.expect("ReceiveMessage");
         if msgs.is_empty() {
             return 0;
@@ -470,14 +472,14 @@ impl World {
         self.stats.batches.fetch_add(1, Ordering::Relaxed);
         let mut event = sqs_event(&msgs, &self.arn);
         let chaos = mode == Mode::Chaos;
-        if chaos && rng.chance(0.15) {
+        if chaos && (n == 0 || rng.chance(0.15)) {
             // the same message twice within one batch
             let mut dup = event.records[0].clone();
             dup.message_id = dup.message_id.map(|id| format!("{id}-again"));
             event.records.push(dup);
             self.stats.sqs_duplicates.fetch_add(1, Ordering::Relaxed);
         }
-        if chaos && rng.chance(0.15) {
+        if chaos && (n == 1 || rng.chance(0.15)) {
             // the same message delivered again later
             let body = msgs[rng.below(msgs.len() as u64) as usize].body.clone();
             self.moto
@@ -494,7 +496,7 @@ impl World {
         let handlers = self.wirings[i].sync_handlers();
         // the SQS side of account-sync (`account_sync_event` with an SQS event)
         let call = handlers.consume(event, None);
-        let out = if chaos && rng.chance(0.1) {
+        let out = if chaos && (n == 2 || rng.chance(0.1)) {
             let budget = std::time::Duration::from_millis(rng.range(5, 400));
             match tokio::time::timeout(budget, call).await {
                 Ok(r) => r,
@@ -555,10 +557,10 @@ impl World {
                 let (w, producing) = (self.clone(), producing.clone());
                 let mut rng = Rng(seed ^ (0xC0FFEE + i as u64));
                 tokio::spawn(async move {
-                    let mut last = Instant::now();
+                    let (mut last, mut n) = (Instant::now(), 0);
                     loop {
-                        if w.poll_once(i, &mut rng, mode).await > 0 {
-                            last = Instant::now();
+                        if w.poll_once((i, n), &mut rng, mode).await > 0 {
+                            (last, n) = (Instant::now(), n + 1);
                         } else if !producing.load(Ordering::SeqCst) && last.elapsed() > idle {
                             break;
                         } else {
