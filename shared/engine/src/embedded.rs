@@ -3,7 +3,7 @@
 //! library, so nothing needs installing) and [`MemoryQueue`] (an in-process work queue).
 //!
 //! Tables: `meta` (watermark, log counter), `log_entries`, `runs`, `sales_orders`, `config`,
-//! `outstanding`, `leases`, `claims`.
+//! `outstanding`, `leases`.
 //! Every operation runs on a blocking thread with the connection behind a mutex; log-number
 //! allocation runs in an `IMMEDIATE` transaction, so it is atomic across processes sharing the
 //! file too.
@@ -128,8 +128,9 @@ CREATE TABLE IF NOT EXISTS sales_orders (opportunity_id TEXT PRIMARY KEY, versio
 CREATE TABLE IF NOT EXISTS config (key TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS outstanding (record_id TEXT PRIMARY KEY, next_attempt TEXT NOT NULL, body TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS outstanding_due ON outstanding(next_attempt, record_id);
+CREATE INDEX IF NOT EXISTS outstanding_account ON outstanding(json_extract(body, '$.account_id'));
+CREATE INDEX IF NOT EXISTS sales_orders_account ON sales_orders(json_extract(body, '$.account_id'));
 CREATE TABLE IF NOT EXISTS leases (account_id TEXT PRIMARY KEY, body TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, at TEXT NOT NULL);
 ";
 
 fn backend(context: &str, e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
@@ -661,20 +662,6 @@ impl StateStore for SqliteStore {
             .pop())
     }
 
-    async fn claim_once(&self, key: &str, at: DateTime<Utc>) -> Result<bool, StoreError> {
-        let (k, at) = (key.to_owned(), ts(&at));
-        self.db
-            .with("claim", move |conn| {
-                conn.execute(
-                    "INSERT INTO claims(key, at) VALUES (?1, ?2) ON CONFLICT(key) DO NOTHING",
-                    params![k, at],
-                )
-                .map(|n| n > 0)
-                .map_err(|e| backend("write claim", e))
-            })
-            .await
-    }
-
     async fn get_config(&self, key: &str) -> Result<Option<serde_json::Value>, StoreError> {
         let k = key.to_owned();
         self.db
@@ -1053,8 +1040,6 @@ mod tests {
             .is_none());
         s.release_lease("001A", "b").await.unwrap();
         assert!(s.lease("001A").await.unwrap().is_none());
-        assert!(s.claim_once("firing#1", now).await.unwrap());
-        assert!(!s.claim_once("firing#1", now).await.unwrap());
     }
 
     #[tokio::test]
