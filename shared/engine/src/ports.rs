@@ -306,10 +306,6 @@ pub trait StateStore: Send + Sync {
     /// The current lease of an account (expired ones included).
     async fn lease(&self, account_id: &str) -> Result<Option<Lease>, StoreError>;
 
-    /// Records `key` once (a conditional write): true the first time, false ever after. The
-    /// scheduled sync claims each firing so a repeated delivery does nothing.
-    async fn claim_once(&self, key: &str, at: DateTime<Utc>) -> Result<bool, StoreError>;
-
     /// Configuration documents by key: "mapping", "filters", "schedule", "license-task", …
     /// (JSON of the `mapping` crate's types; the engine deserialises them).
     async fn get_config(&self, key: &str) -> Result<Option<serde_json::Value>, StoreError>;

@@ -1,5 +1,5 @@
 //! [`StateStore`] on DynamoDB: watermark, runs, sales-order records, outstanding items,
-//! account leases, claims, configuration.
+//! account leases, configuration.
 //!
 //! Layout ([`crate::tables::STATE_TABLE`], generic `pk`/`sk`):
 //!
@@ -10,11 +10,10 @@
 //! | sales order | `so#<opportunity id>` | `so` | account_id, entitlement_id, line_items (M of S), fingerprint, last_task_id, updated, `version`, withdrawn, removed_lines (M of S); `acct` = account id for GSI `by-account` |
 //! | outstanding | `out#<record id>` | `out` | account_id, scope, reason, attempts, first_seen, last_attempt, next_attempt, last_task_id; `acct` = account id (GSI `by-account`); `runs_pk`=`outstanding`, `runs_sk`=`<next_attempt>#<record id>` (GSI `runs-by-start`) |
 //! | lease | `lease#<account id>` | `lease` | account_id, owner, task_id, until |
-//! | claim | `claim#<key>` | `claim` | at |
 //! | configuration | `config#<key>` | `config` | `doc` (JSON text) |
 //!
 //! Sales-order writes are conditional on `version` (optimistic concurrency): the idempotency
-//! guard that keeps two workers from pushing the same order twice. Leases, claims and the
+//! guard that keeps two workers from pushing the same order twice. Leases and the
 //! watermark are conditional writes too. Reads through a GSI (`sales_orders_of_account`,
 //! `outstanding_of_account`, `list_outstanding`) are eventually consistent, as every GSI read.
 
@@ -788,13 +787,6 @@ impl StateStore for DynamoStateStore {
             .transpose()?;
         // a released lease ends at the epoch: nobody holds it
         Ok(lease.filter(|l| l.until > DateTime::<Utc>::UNIX_EPOCH))
-    }
-
-    async fn claim_once(&self, claim: &str, at: DateTime<Utc>) -> Result<bool, StoreError> {
-        let mut item = key(format!("claim#{claim}"), "claim");
-        item.insert("at".into(), s(time_key(&at)));
-        self.put_if(item, "attribute_not_exists(pk)", &[], &[], "claim")
-            .await
     }
 
     async fn get_config(&self, name: &str) -> Result<Option<serde_json::Value>, StoreError> {

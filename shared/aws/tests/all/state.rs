@@ -707,25 +707,3 @@ async fn concurrent_lease_takers_exactly_one_wins() {
         "{holders:?} vs {held:?}"
     );
 }
-
-#[tokio::test]
-async fn claim_once_is_true_once() {
-    let s = store().await;
-    let at = t("2026-04-01T02:00:00Z");
-    assert!(s
-        .claim_once("schedule#2026-04-01T02:00:00Z", at)
-        .await
-        .unwrap());
-    assert!(!s
-        .claim_once("schedule#2026-04-01T02:00:00Z", at)
-        .await
-        .unwrap());
-    assert!(!s
-        .claim_once("schedule#2026-04-01T02:00:00Z", at + Duration::hours(1))
-        .await
-        .unwrap());
-    assert!(s
-        .claim_once("schedule#2026-04-02T02:00:00Z", at)
-        .await
-        .unwrap());
-}
