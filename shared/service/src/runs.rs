@@ -210,29 +210,34 @@ impl SyncHandlers {
             Err(e) => return Err(ScheduledError::Source(e)),
         };
         let guard = match self.firing_guard(&fire).await? {
-            Ok(guard) => guard,
-            Err(skipped) => return Ok(skipped),
+            Firing::Run(guard) => guard,
+            Firing::Skip(skipped) => return Ok(skipped),
         };
         // boxed: keeps the handler future small (and its type shallow for the compiler)
         let result = Box::pin(self.scheduled_run(&engine, &fire)).await;
-        if let Some(owner) = guard {
+        if let Some(lease) = guard {
             // released on success too: the watermark now tells a later delivery it is done
-            if let Err(e) = self.state.release_lease(&owner.0, &owner.1).await {
-                tracing::warn!(error = %error_chain(&e), "firing guard not released; it expires by itself");
-            }
+            self.release_firing(&lease).await;
         }
         result
+    }
+
+    async fn release_firing(&self, lease: &engine::ports::Lease) {
+        if let Err(e) = self
+            .state
+            .release_lease(&lease.account_id, &lease.owner)
+            .await
+        {
+            tracing::warn!(error = %error_chain(&e), "firing guard not released; it expires by itself");
+        }
     }
 
     /// A repeated delivery of one firing does nothing: a conditional write (a lease on
     /// `firing#<scheduled time>`) keeps two deliveries from running at once, and the
     /// watermark tells a later one that the firing's run already queued its accounts.
-    async fn firing_guard(
-        &self,
-        fire: &ScheduleFire,
-    ) -> Result<Result<Option<(String, String)>, ScheduledOutcome>, ScheduledError> {
+    async fn firing_guard(&self, fire: &ScheduleFire) -> Result<Firing, ScheduledError> {
         let Some(t) = fire.scheduled_time else {
-            return Ok(Ok(None));
+            return Ok(Firing::Run(None));
         };
         let now = self.clock.now();
         let key = format!(
@@ -240,7 +245,7 @@ impl SyncHandlers {
             t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
         );
         let lease = engine::ports::Lease {
-            account_id: key.clone(),
+            account_id: key,
             // unique per delivery
             owner: engine::new_task_id(RunKind::Scheduled, now),
             task_id: format!(
@@ -256,7 +261,7 @@ impl SyncHandlers {
             .map_err(ScheduledError::Store)?
         {
             tracing::info!(scheduled_time = %t, "firing being handled by another delivery; nothing to do");
-            return Ok(Err(ScheduledOutcome::skipped(format!(
+            return Ok(Firing::Skip(ScheduledOutcome::skipped(format!(
                 "the firing scheduled for {t} is being handled by {}",
                 held.task_id
             ))));
@@ -267,13 +272,13 @@ impl SyncHandlers {
             .await
             .map_err(ScheduledError::Store)?;
         if watermark.is_some_and(|w| w >= t) {
-            let _ = self.state.release_lease(&key, &lease.owner).await;
+            self.release_firing(&lease).await;
             tracing::info!(scheduled_time = %t, "firing already handled; nothing to do");
-            return Ok(Err(ScheduledOutcome::skipped(format!(
+            return Ok(Firing::Skip(ScheduledOutcome::skipped(format!(
                 "the firing scheduled for {t} was already handled (last batch fire time is later)"
             ))));
         }
-        Ok(Ok(Some((key, lease.owner))))
+        Ok(Firing::Run(Some(lease)))
     }
 
     async fn scheduled_run(
@@ -585,6 +590,13 @@ pub enum AccountSyncError {
     Batch(BatchError),
     #[error("serialising the response")]
     Serialise(#[source] serde_json::Error),
+}
+
+/// What the firing guard decided: run (holding the firing's lease, if it has a scheduled
+/// time), or skip a repeated delivery.
+enum Firing {
+    Run(Option<engine::ports::Lease>),
+    Skip(ScheduledOutcome),
 }
 
 #[derive(Debug)]
