@@ -132,6 +132,19 @@ impl Env {
     fn queue_url(&self) -> String {
         self.wiring.config.work_queue_url.clone()
     }
+
+    /// Puts one message on the work queue, as scheduled-sync's fan-out would.
+    async fn send(&self, body: impl Into<String>) {
+        self.wiring
+            .clients
+            .sqs
+            .send_message()
+            .queue_url(self.queue_url())
+            .message_body(body)
+            .send()
+            .await
+            .unwrap();
+    }
 }
 
 fn parse(r: ApiGatewayV2httpResponse) -> (u16, Value) {
@@ -176,15 +189,7 @@ async fn r25_nothing_runs_before_the_connection_is_saved() {
     let body = json!({"v": 1, "task_id": "t", "account_id": ACC, "kind": "scheduled",
                       "window_from": null, "window_to": null})
     .to_string();
-    env.wiring
-        .clients
-        .sqs
-        .send_message()
-        .queue_url(env.queue_url())
-        .message_body(body)
-        .send()
-        .await
-        .unwrap();
+    env.send(body).await;
     let msgs = env.moto.receive(&env.queue_url()).await.unwrap();
     let arn = env.moto.queue_arn(&env.queue_url()).await.unwrap();
     let r = env
@@ -607,15 +612,7 @@ async fn sqs_parse_errors_bad_ids_and_versions_are_batch_item_failures_the_rest_
         bad_id.to_string(),
     ];
     for b in &bodies {
-        env.wiring
-            .clients
-            .sqs
-            .send_message()
-            .queue_url(env.queue_url())
-            .message_body(b)
-            .send()
-            .await
-            .unwrap();
+        env.send(b).await;
     }
     let mut msgs = Vec::new();
     for _ in 0..5 {
@@ -918,15 +915,7 @@ async fn r25_the_secret_is_fetched_once_per_cold_start_and_again_after_a_refusal
     let body = json!({"v": 1, "task_id": "sched-refresh", "account_id": ACC, "kind": "scheduled",
                       "window_from": null, "window_to": "2026-11-20T09:00:00Z"})
     .to_string();
-    env.wiring
-        .clients
-        .sqs
-        .send_message()
-        .queue_url(env.queue_url())
-        .message_body(body.clone())
-        .send()
-        .await
-        .unwrap();
+    env.send(body.clone()).await;
     let arn = env.moto.queue_arn(&env.queue_url()).await.unwrap();
     let sync = env.sync();
     let msgs = env.moto.receive(&env.queue_url()).await.unwrap();
@@ -948,15 +937,7 @@ async fn r25_the_secret_is_fetched_once_per_cold_start_and_again_after_a_refusal
     // the password is fixed in the secret; the warm function picks it up after the refusal
     // when the account comes round again (the next scheduled run re-plans it)
     put_secret(env.connection()).await;
-    env.wiring
-        .clients
-        .sqs
-        .send_message()
-        .queue_url(env.queue_url())
-        .message_body(body.replace("sched-refresh", "sched-again"))
-        .send()
-        .await
-        .unwrap();
+    env.send(body.replace("sched-refresh", "sched-again")).await;
     let msgs = env.moto.receive(&env.queue_url()).await.unwrap();
     assert_eq!(msgs.len(), 1);
     let r = sync.consume(sqs_event(&msgs, &arn), None).await.unwrap();
@@ -1022,12 +1003,7 @@ async fn a_leased_account_is_a_409_for_the_api_and_a_delayed_retry_for_the_queue
                       "window_from": null, "window_to": null})
     .to_string();
     let sqs = &env.wiring.clients.sqs;
-    sqs.send_message()
-        .queue_url(env.queue_url())
-        .message_body(body)
-        .send()
-        .await
-        .unwrap();
+    env.send(body).await;
     let arn = env.moto.queue_arn(&env.queue_url()).await.unwrap();
     let msgs = env.moto.receive(&env.queue_url()).await.unwrap();
     let r = env
@@ -1095,15 +1071,7 @@ async fn failed_orders_are_listed_by_get_outstanding_and_a_spent_quota_shows_on_
     let body = json!({"v": 1, "task_id": task, "account_id": ACC, "kind": "scheduled",
                       "window_from": null, "window_to": null})
     .to_string();
-    env.wiring
-        .clients
-        .sqs
-        .send_message()
-        .queue_url(env.queue_url())
-        .message_body(body)
-        .send()
-        .await
-        .unwrap();
+    env.send(body).await;
     let msgs = env.moto.receive(&env.queue_url()).await.unwrap();
     let r = env
         .sync()
