@@ -38,7 +38,7 @@ export PATH="$VENV/bin:$PATH"
 
 # ---------------------------------------------------------------- moto server for the AWS adapters
 MOTO_PORT=$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >"$LOGDIR/moto.log" 2>&1 &
+"$VENV/bin/python" tests/moto_server.py -H 127.0.0.1 -p "$MOTO_PORT" >"$LOGDIR/moto.log" 2>&1 &
 MOTO_PID=$!
 trap 'kill $MOTO_PID 2>/dev/null' EXIT
 export MOTO_ENDPOINT="http://127.0.0.1:$MOTO_PORT"
