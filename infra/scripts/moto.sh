@@ -20,7 +20,7 @@ start)
     fi
     "$PY" -c 'import moto.server' 2>/dev/null || { echo "moto[server] is not installed for $PY (pip install 'moto[server]')" >&2; exit 2; }
     PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    nohup "$PY" -m moto.server -H 127.0.0.1 -p "$PORT" >"$STATE/moto.log" 2>&1 &
+    nohup "$PY" "$ROOT/tests/moto_server.py" -H 127.0.0.1 -p "$PORT" >"$STATE/moto.log" 2>&1 &
     echo $! >"$STATE/pid"
     echo "http://127.0.0.1:$PORT" >"$STATE/endpoint"
     for _ in $(seq 1 100); do

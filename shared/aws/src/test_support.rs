@@ -1,7 +1,7 @@
 //! Test helpers (feature `test-support`): SDK clients against a moto server on 127.0.0.1.
 //!
 //! [`moto_endpoint`] returns `MOTO_ENDPOINT` when set (the test command starts one server for
-//! the whole suite); otherwise it starts `python3 -m moto.server -H 127.0.0.1 -p <free port>`
+//! the whole suite); otherwise it starts `python3 tests/moto_server.py -H 127.0.0.1 -p <free port>` (moto with DynamoDB's per-item write atomicity)
 //! once per test binary, under a small shell watchdog that stops it when the test process
 //! exits. Set `MOTO_PYTHON` to choose the interpreter (default: the workspace's
 //! `.venv-test/bin/python` if present, else `python3`).
@@ -47,7 +47,7 @@ fn start_moto() -> String {
     let parent = std::process::id();
     // watchdog: moto lives as long as this test process (statics are never dropped)
     let script = format!(
-        "\"$0\" -m moto.server -H 127.0.0.1 -p {port} >/dev/null 2>&1 & m=$!; \
+        "\"$0\" \"$1\" -H 127.0.0.1 -p {port} >/dev/null 2>&1 & m=$!; \
          trap 'kill $m 2>/dev/null' EXIT INT TERM; \
          while kill -0 {parent} 2>/dev/null && kill -0 $m 2>/dev/null; do sleep 0.5; done"
     );
@@ -55,6 +55,8 @@ fn start_moto() -> String {
         .arg("-c")
         .arg(script)
         .arg(python())
+        // moto with DynamoDB's per-item atomicity (tests/moto_server.py)
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/moto_server.py"))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
