@@ -208,6 +208,8 @@ async fn child(accounts: usize, latency: bool) -> Vec<Row> {
     let mut opts = StackOptions::default();
     // the quota must not stop a big run: the runs are measured, not rationed
     opts.salesforce.daily_api_limit = u64::MAX / 2;
+    // a big org's first queries take the simulator a while (it scans, it has no indexes)
+    opts.client_timeout = Some(Duration::from_secs(600));
     if latency {
         opts.salesforce.latency = SF_LATENCY;
         opts.flexnet.latency = FNO_LATENCY;

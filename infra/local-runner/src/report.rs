@@ -406,18 +406,25 @@ pub fn render(
         "\nTotals: {} completed, {} failed, {} error — {} order(s) pushed, {} unchanged, {} Salesforce record(s) written back",
         e["Completed"], e["Failed"], e["Error"], v["ordersPushed"], v["ordersUnchanged"], v["recordsWrittenBack"]
     );
-    let usage = calls
-        .salesforce_usage
-        .map(|(u, m)| format!(" (org daily usage {u}/{m})"))
-        .unwrap_or_default();
-    let floor = calls
+    let notes: Vec<String> = calls
         .salesforce_floor
         .as_ref()
-        .map(|f| format!(" (floor {}, {:.1}×)", f.calls, f.ratio(calls.salesforce)))
-        .unwrap_or_default();
+        .map(|f| format!("floor {}, {:.1}×", f.calls, f.ratio(calls.salesforce)))
+        .into_iter()
+        .chain(
+            calls
+                .salesforce_usage
+                .map(|(u, m)| format!("org daily usage {u}/{m}")),
+        )
+        .collect();
+    let notes = if notes.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", notes.join("; "))
+    };
     let _ = writeln!(
         s,
-        "API calls: Salesforce {}{floor}{usage}, FNO {}; {:.1} s",
+        "API calls: Salesforce {}{notes}, FNO {}; {:.1} s",
         calls.salesforce,
         calls.flexnet,
         duration_ms as f64 / 1000.0
