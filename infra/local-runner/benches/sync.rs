@@ -259,7 +259,7 @@ fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -299,7 +299,7 @@ fn print_table(rows: &[Row]) {
     println!();
     for r in rows.iter().filter(|r| r.run == "first") {
         println!(
-            "{} accounts, first sync: {} of {} orders pushed; FNO holds {} entitlements, {} line items; {} records written back; floor = {}",
+            "{} accounts, first sync: {} of {} orders pushed; FNO holds {} entitlements, {} line items; {} records written back. {}",
             thousands(r.accounts as u64),
             thousands(r.pushed),
             thousands(r.orders as u64),
