@@ -1,11 +1,323 @@
-//! Figures of a full scheduled sync: wall time, Salesforce API calls (total and per account),
-//! FNO calls, log entries — for the demo org copied 1, 4 and 16 times (25, 100, 400 accounts).
-//! `cargo bench -p flexbridge` (or `-- 1 2` for other copy counts). Prints numbers; asserts
-//! nothing about speed.
+//! Issue 12's figures: a FIRST scheduled sync of a generated org and then a NO-CHANGE scheduled
+//! run right after it (same simulators, same store), for 400 and 4,000 accounts (10,000 with
+//! `--large`). Prints one markdown row per run; asserts nothing about speed.
+//!
+//! ```sh
+//! cargo bench -p flexbridge --profile dev --bench sync                 # 400 and 4,000 accounts
+//! cargo bench -p flexbridge --profile dev --bench sync -- --large      # and 10,000
+//! cargo bench -p flexbridge --profile dev --bench sync -- 100 800 --latency-accounts 100
+//! cargo bench -p flexbridge --profile dev --bench sync -- --no-latency # skip the latency runs
+//! cargo bench -p flexbridge --profile dev --bench sync -- demo 1 4 16  # the old demo-copies rows
+//! ```
+//!
+//! The org (`flexbridge::generate::org`): N accounts, each with 3 contacts and 2 Closed Won
+//! opportunities of 3 line items, 20 products deployed in FNO. Every figure comes from the
+//! simulators and the store, never from the engine's report: Salesforce calls = every request
+//! the Salesforce simulator received (token included), FNO calls = every SOAP call the FNO
+//! simulator received, log entries = the store's entries of the run's task id, records written
+//! = the Salesforce simulator's count. The floor (issue 12): 1 token + ⌈rows/2000⌉ per object
+//! read (Account, Contact, Opportunity, OpportunityLineItem, Product2) + ⌈records written
+//! back/200⌉ for the first sync; 2 (1 token + 1 query) for a run that finds nothing to do.
+//!
+//! Each org size runs in a child process of this binary (`--child N`), so its peak memory
+//! (VmHWM, reset with `echo 5 > /proc/self/clear_refs` before each run) is its own. Wall time
+//! "with latency" repeats the scenario in another child with the simulators answering after
+//! 80 ms (Salesforce) and 250 ms (FNO) per call — by default for 400 accounts only.
 
+use flexbridge::generate;
+use flexbridge::report::{self, Floor, READ_OBJECTS};
 use flexbridge::{Stack, StackOptions};
-use serde_json::Value;
-use std::time::Instant;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+const SF_LATENCY: Duration = Duration::from_millis(80);
+const FNO_LATENCY: Duration = Duration::from_millis(250);
+/// The no-change run fires this long after the first one ended.
+const GAP: chrono::Duration = chrono::Duration::minutes(5);
+
+// ------------------------------------------------------------------------- memory (Linux)
+
+/// `VmHWM` / `VmRSS` of this process in MiB.
+fn proc_status_mib(key: &str) -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(key))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// Resets the peak-RSS mark to the current RSS; false where that is not permitted.
+fn reset_peak() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+// ------------------------------------------------------------------------------ one run
+
+/// One scheduled run's figures.
+#[derive(Debug, Clone)]
+struct Row {
+    run: &'static str,
+    accounts: usize,
+    orders: usize,
+    sf_calls: u64,
+    floor: Floor,
+    fno_calls: u64,
+    entries: BTreeMap<String, u64>,
+    pushed: u64,
+    fno_entitlements: usize,
+    fno_lines: usize,
+    wall: f64,
+    wall_latency: Option<f64>,
+    rss_start: Option<f64>,
+    peak: Option<f64>,
+    peak_reset: bool,
+}
+
+impl Row {
+    fn entries_total(&self) -> u64 {
+        self.entries.values().sum()
+    }
+    fn entries(&self, status: &str) -> u64 {
+        self.entries.get(status).copied().unwrap_or(0)
+    }
+
+    fn to_json(&self) -> Value {
+        json!({
+            "run": self.run, "accounts": self.accounts, "orders": self.orders,
+            "sfCalls": self.sf_calls, "floor": self.floor.calls, "floorRows": self.floor.rows,
+            "recordsWritten": self.floor.records_written, "fnoCalls": self.fno_calls,
+            "entries": self.entries, "pushed": self.pushed,
+            "fnoEntitlements": self.fno_entitlements, "fnoLines": self.fno_lines,
+            "wall": self.wall, "rssStart": self.rss_start, "peak": self.peak,
+            "peakReset": self.peak_reset,
+        })
+    }
+
+    fn from_json(v: &Value) -> Option<Row> {
+        let u = |k: &str| v[k].as_u64();
+        let map = |k: &str| -> BTreeMap<String, u64> {
+            v[k].as_object()
+                .map(|m| {
+                    m.iter()
+                        .filter_map(|(k, n)| Some((k.clone(), n.as_u64()?)))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        Some(Row {
+            run: if v["run"] == "first" {
+                "first"
+            } else {
+                "no-change"
+            },
+            accounts: u("accounts")? as usize,
+            orders: u("orders")? as usize,
+            sf_calls: u("sfCalls")?,
+            floor: Floor {
+                calls: u("floor")?,
+                rows: map("floorRows"),
+                records_written: u("recordsWritten")?,
+            },
+            fno_calls: u("fnoCalls")?,
+            entries: map("entries"),
+            pushed: u("pushed")?,
+            fno_entitlements: u("fnoEntitlements")? as usize,
+            fno_lines: u("fnoLines")? as usize,
+            wall: v["wall"].as_f64()?,
+            wall_latency: None,
+            rss_start: v["rssStart"].as_f64(),
+            peak: v["peak"].as_f64(),
+            peak_reset: v["peakReset"].as_bool().unwrap_or(false),
+        })
+    }
+}
+
+fn sf_total(stack: &Stack) -> u64 {
+    stack.salesforce.calls().values().sum()
+}
+
+/// One `run_scheduled` on a fresh engine (fresh clients, like a new invocation) over the
+/// stack; every figure read from the simulators and the store.
+async fn measure(
+    stack: &Stack,
+    run: &'static str,
+    accounts: usize,
+    orders: usize,
+    floor_rows: Option<BTreeMap<String, u64>>,
+) -> Row {
+    let engine = stack.engine().expect("engine");
+    let (sf0, fno0, w0) = (
+        sf_total(stack),
+        stack.flexnet.total_calls(),
+        stack.salesforce.records_written(),
+    );
+    let peak_reset = reset_peak();
+    let rss_start = proc_status_mib("VmRSS:");
+    let t = Instant::now();
+    let report = engine.run_scheduled().await.expect("scheduled run");
+    let wall = t.elapsed().as_secs_f64();
+    let peak = proc_status_mib("VmHWM:");
+    let written = stack.salesforce.records_written() - w0;
+    let mut entries: BTreeMap<String, u64> = ["Completed", "Failed", "Error"]
+        .into_iter()
+        .map(|s| (s.to_owned(), 0))
+        .collect();
+    for e in report::task_entries(&*stack.store, &report.run.task_id)
+        .await
+        .expect("log entries")
+    {
+        *entries.entry(format!("{:?}", e.status)).or_default() += 1;
+    }
+    let tenant = stack.flexnet.tenant();
+    Row {
+        run,
+        accounts,
+        orders,
+        sf_calls: sf_total(stack) - sf0,
+        // the first sync reads every row; a run after no change had nothing to read
+        floor: Floor::new(
+            floor_rows.unwrap_or_else(|| READ_OBJECTS.iter().map(|o| (o.to_string(), 0)).collect()),
+            if run == "first" { written } else { 0 },
+        ),
+        fno_calls: stack.flexnet.total_calls() - fno0,
+        entries,
+        pushed: report
+            .accounts
+            .iter()
+            .map(|a| u64::from(a.pushed_orders))
+            .sum(),
+        fno_entitlements: tenant.entitlements.len(),
+        fno_lines: tenant.entitlements.iter().map(|e| e.line_items.len()).sum(),
+        wall,
+        wall_latency: None,
+        rss_start,
+        peak,
+        peak_reset,
+    }
+}
+
+/// The child: generate the org, start the stack, first run, move the clocks on, no-change run.
+async fn child(accounts: usize, latency: bool) -> Vec<Row> {
+    let fixture = generate::org(accounts);
+    let sf = &fixture["salesforce"];
+    let rows: BTreeMap<String, u64> = READ_OBJECTS
+        .iter()
+        .map(|o| (o.to_string(), sf[o].as_array().map_or(0, Vec::len) as u64))
+        .collect();
+    let orders = rows["Opportunity"] as usize;
+    let mut opts = StackOptions::default();
+    // the quota must not stop a big run: the runs are measured, not rationed
+    opts.salesforce.daily_api_limit = u64::MAX / 2;
+    // a big org's first queries take the simulator a while (it scans, it has no indexes)
+    opts.client_timeout = Some(Duration::from_secs(600));
+    if latency {
+        opts.salesforce.latency = SF_LATENCY;
+        opts.flexnet.latency = FNO_LATENCY;
+    }
+    let mut stack = Stack::start(&fixture, opts).await.expect("stack");
+    drop(fixture);
+    eprintln!(
+        "  {accounts} accounts{}: first scheduled sync…",
+        if latency { " (with latency)" } else { "" }
+    );
+    let first = measure(&stack, "first", accounts, orders, Some(rows)).await;
+    // the next scheduled firing, a little later: every clock moves on together (the
+    // Salesforce simulator started first, so its clock is the furthest on)
+    let later = stack.salesforce.now() + GAP;
+    stack.salesforce.set_now(Some(later));
+    stack.flexnet.set_now(Some(later));
+    stack.now = Some(later);
+    eprintln!("  {accounts} accounts: no-change scheduled run…");
+    let again = measure(&stack, "no-change", accounts, orders, None).await;
+    stack.stop();
+    vec![first, again]
+}
+
+/// Runs one scenario in a child process of this binary; its rows.
+fn spawn(accounts: usize, latency: bool) -> Vec<Row> {
+    let exe = std::env::current_exe().expect("current exe");
+    let mut cmd = std::process::Command::new(exe);
+    cmd.arg("--child").arg(accounts.to_string());
+    if latency {
+        cmd.arg("--latency");
+    }
+    let out = cmd
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .expect("child");
+    assert!(out.status.success(), "the {accounts}-account run failed");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.strip_prefix("ROW "))
+        .filter_map(|l| Row::from_json(&serde_json::from_str(l).ok()?))
+        .collect()
+}
+
+// ------------------------------------------------------------------------------- output
+
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn print_table(rows: &[Row]) {
+    println!();
+    println!("| accounts | run | orders | SF calls | floor | ratio | FNO calls | FNO/order | log entries (Completed / Failed / Error) | wall s | wall s, latency SF 80 ms + FNO 250 ms | peak MB (at start) |");
+    println!("|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|");
+    for r in rows {
+        let peak = match (r.peak, r.rss_start) {
+            (Some(p), Some(s)) if r.peak_reset => format!("{p:.0} ({s:.0})"),
+            (Some(p), _) => format!("{p:.0}*"),
+            _ => "—".into(),
+        };
+        println!(
+            "| {} | {} | {} | {} | {} | {:.1}× | {} | {:.2} | {} ({} / {} / {}) | {:.2} | {} | {peak} |",
+            thousands(r.accounts as u64),
+            r.run,
+            thousands(r.orders as u64),
+            thousands(r.sf_calls),
+            thousands(r.floor.calls),
+            r.floor.ratio(r.sf_calls),
+            thousands(r.fno_calls),
+            r.fno_calls as f64 / r.orders.max(1) as f64,
+            thousands(r.entries_total()),
+            thousands(r.entries("Completed")),
+            thousands(r.entries("Failed")),
+            thousands(r.entries("Error")),
+            r.wall,
+            r.wall_latency
+                .map_or("not run".to_owned(), |w| format!("{w:.1}")),
+        );
+    }
+    println!();
+    for r in rows.iter().filter(|r| r.run == "first") {
+        println!(
+            "{} accounts, first sync: {} of {} orders pushed; FNO holds {} entitlements, {} line items; {} records written back. {}",
+            thousands(r.accounts as u64),
+            thousands(r.pushed),
+            thousands(r.orders as u64),
+            thousands(r.fno_entitlements as u64),
+            thousands(r.fno_lines as u64),
+            thousands(r.floor.records_written),
+            report::floor_text(&r.floor)
+        );
+    }
+    if rows.iter().any(|r| !r.peak_reset) {
+        println!("* peak since the child process started (resetting VmHWM was not permitted)");
+    }
+    println!(
+        "SF calls: every request the Salesforce simulator received (token included); FNO calls: every SOAP call the FNO simulator received; log entries: the store's entries of the run's task; peak MB: VmHWM of the process running both simulators, the store and the engine (RSS at the run's start in brackets)."
+    );
+}
+
+// --------------------------------------------------------------------- the old demo rows
 
 /// The demo org `copies` times: copy k rewrites every Salesforce id `xxxDm0000nnnnnnSSS` to
 /// `xxxDm{k:04}nnnnnnSSS` (digits do not change the 18-character checksum), consistently across
@@ -36,12 +348,7 @@ fn scaled(copies: usize) -> Value {
     out
 }
 
-#[tokio::main]
-async fn main() {
-    let copies: Vec<usize> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
+async fn demo_rows(copies: Vec<usize>) {
     let copies = if copies.is_empty() {
         vec![1, 4, 16]
     } else {
@@ -72,4 +379,94 @@ async fn main() {
         );
         stack.stop();
     }
+}
+
+// --------------------------------------------------------------------------------- main
+
+fn usage() -> ! {
+    eprintln!(
+        "usage: sync [N …] [--large] [--latency-accounts N,… | --no-latency] | sync demo [COPIES …]\n\
+         N: org sizes in accounts (default 400 4000; --large adds 10000)"
+    );
+    std::process::exit(2)
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    if args.first().map(String::as_str) == Some("demo") {
+        let copies = args[1..].iter().filter_map(|a| a.parse().ok()).collect();
+        rt.block_on(demo_rows(copies));
+        return;
+    }
+    if args.first().map(String::as_str) == Some("--child") {
+        let n: usize = args
+            .get(1)
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| usage());
+        let latency = args.iter().any(|a| a == "--latency");
+        for row in rt.block_on(child(n, latency)) {
+            println!("ROW {}", row.to_json());
+        }
+        return;
+    }
+    let mut sizes: Vec<usize> = Vec::new();
+    let mut latency_sizes: Option<Vec<usize>> = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--large" => sizes.push(10_000),
+            "--no-latency" => latency_sizes = Some(Vec::new()),
+            "--latency-accounts" => {
+                let list = it.next().unwrap_or_else(|| usage());
+                latency_sizes = Some(
+                    list.split(',')
+                        .filter(|s| !s.is_empty() && *s != "none")
+                        .map(|s| s.parse().unwrap_or_else(|_| usage()))
+                        .collect(),
+                );
+            }
+            n => match n.parse() {
+                Ok(n) => sizes.push(n),
+                Err(_) => usage(),
+            },
+        }
+    }
+    if !sizes.iter().any(|&n| n != 10_000) {
+        sizes.splice(0..0, [400, 4000]);
+    }
+    let latency_sizes = latency_sizes.unwrap_or_else(|| vec![400]);
+    eprintln!(
+        "flexbridge bench: a first scheduled sync and a no-change scheduled run of a generated org ({} contacts and {} Closed Won orders of {} lines per account, {} products), for {:?} accounts; with simulator latency (Salesforce {} ms, FNO {} ms per call) for {:?} accounts only{}",
+        generate::CONTACTS_PER_ACCOUNT,
+        generate::ORDERS_PER_ACCOUNT,
+        generate::LINES_PER_ORDER,
+        generate::PRODUCTS,
+        sizes,
+        SF_LATENCY.as_millis(),
+        FNO_LATENCY.as_millis(),
+        latency_sizes,
+        if latency_sizes.is_empty() { " (none)" } else { " (it takes minutes per run; other sizes: --latency-accounts N,…)" }
+    );
+    let mut rows = Vec::new();
+    for &n in &sizes {
+        let mut r = spawn(n, false);
+        if latency_sizes.contains(&n) {
+            let slow = spawn(n, true);
+            for (row, s) in r.iter_mut().zip(&slow) {
+                row.wall_latency = Some(s.wall);
+            }
+        }
+        rows.extend(r);
+    }
+    println!(
+        "Engine at this commit; generated org, concurrency {} (default); latency column for {:?} accounts only.",
+        engine::EngineSettings::default().concurrency,
+        latency_sizes
+    );
+    print_table(&rows);
 }

@@ -5,6 +5,7 @@
 //! stores (SQLite through rusqlite, an in-process queue). The binary (`flexbridge`) has three
 //! commands: `demo`, `run` and `licenses`; tests use [`stack::Stack`] directly.
 
+pub mod generate;
 pub mod licenses;
 pub mod report;
 pub mod stack;

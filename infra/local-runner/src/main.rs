@@ -251,6 +251,9 @@ async fn execute(args: RunArgs) -> Result<(RunReport, Calls, u128), RunnerError>
         },
     )
     .await?;
+    // for the floor: what the org held, and what the simulator had written, before the run
+    let org_rows = report::OrgRows::snapshot(&stack.salesforce);
+    let written_before = stack.salesforce.records_written();
     let started = Instant::now();
     let mut engine = stack.engine()?;
     if let Some(p) = progress() {
@@ -297,12 +300,21 @@ async fn execute(args: RunArgs) -> Result<(RunReport, Calls, u128), RunnerError>
         "logs.json",
         &serde_json::to_value(&entries).unwrap_or(Value::Null),
     )?;
+    let rows_read = match args.mode {
+        // R23 reads one account's records, whatever their age
+        Mode::Account => org_rows.rows_read(None, None, args.account.as_deref()),
+        _ => org_rows.rows_read(report.run.window_from, report.run.window_to, None),
+    };
     let calls = Calls {
         salesforce: engine.salesforce_calls(),
         flexnet: engine.flexnet_calls(),
         salesforce_usage: engine.salesforce_usage(),
         salesforce_by_endpoint: stack.salesforce.calls(),
         flexnet_by_operation: stack.flexnet.calls(),
+        salesforce_floor: Some(report::Floor::new(
+            rows_read,
+            stack.salesforce.records_written() - written_before,
+        )),
     };
     write_json(
         &args.out,

@@ -15,6 +15,161 @@ pub struct Calls {
     pub salesforce_usage: Option<(u64, u64)>,
     pub salesforce_by_endpoint: BTreeMap<String, u64>,
     pub flexnet_by_operation: BTreeMap<String, u64>,
+    /// The fewest Salesforce calls the run could have made ([`Floor`]), when known.
+    pub salesforce_floor: Option<Floor>,
+}
+
+/// The objects whose rows a sync reads, in the floor's order.
+pub const READ_OBJECTS: [&str; 5] = [
+    "Account",
+    "Contact",
+    "Opportunity",
+    "OpportunityLineItem",
+    "Product2",
+];
+
+/// Rows per page of a Salesforce query, and records per composite write.
+pub const QUERY_PAGE_ROWS: u64 = 2000;
+pub const COMPOSITE_RECORDS: u64 = 200;
+
+/// The Salesforce budget floor (DESIGN.md, issue 12): 1 token + one paged query per object
+/// read (⌈rows / 2000⌉ calls each) + ⌈records written back / 200⌉ composite calls — and
+/// never less than 2 (1 token + 1 query), what a run that finds nothing to do costs.
+pub fn salesforce_floor(rows: &BTreeMap<String, u64>, records_written: u64) -> u64 {
+    let queries: u64 = rows.values().map(|n| n.div_ceil(QUERY_PAGE_ROWS)).sum();
+    (1 + queries + records_written.div_ceil(COMPOSITE_RECORDS)).max(2)
+}
+
+/// A run's Salesforce floor and what it was computed from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Floor {
+    pub calls: u64,
+    /// Rows the run had to read, by object ([`READ_OBJECTS`]).
+    pub rows: BTreeMap<String, u64>,
+    /// Records the run wrote back (the Salesforce simulator's count).
+    pub records_written: u64,
+}
+
+impl Floor {
+    pub fn new(rows: BTreeMap<String, u64>, records_written: u64) -> Floor {
+        Floor {
+            calls: salesforce_floor(&rows, records_written),
+            rows,
+            records_written,
+        }
+    }
+
+    /// `calls` as a multiple of the floor.
+    pub fn ratio(&self, calls: u64) -> f64 {
+        calls as f64 / self.calls.max(1) as f64
+    }
+
+    fn json(&self, calls: u64) -> Value {
+        json!({
+            "calls": self.calls,
+            "ratio": (self.ratio(calls) * 100.0).round() / 100.0,
+            "rowsRead": self.rows,
+            "recordsWritten": self.records_written,
+        })
+    }
+}
+
+/// One row of the org as the floor sees it: when it last changed and whose it is.
+#[derive(Debug, Clone)]
+struct RowStamp {
+    stamp: Option<chrono::DateTime<chrono::Utc>>,
+    account: Option<String>,
+}
+
+/// The rows of the objects a sync reads, taken from the simulated org before a run (its
+/// write-backs move SystemModstamp), to count what the run had to read.
+#[derive(Debug, Clone, Default)]
+pub struct OrgRows {
+    rows: BTreeMap<&'static str, Vec<RowStamp>>,
+}
+
+/// Two Salesforce ids name the same record (15- and 18-character forms).
+fn same_id(a: &str, b: &str) -> bool {
+    a.len() >= 15 && b.len() >= 15 && a[..15] == b[..15]
+}
+
+impl OrgRows {
+    pub fn snapshot(sim: &sim_salesforce::RunningSim) -> OrgRows {
+        let live = |sobject: &str| -> Vec<Value> {
+            sim.records(sobject)
+                .into_iter()
+                .filter(|r| r["IsDeleted"] != Value::Bool(true))
+                .collect()
+        };
+        let str_of = |r: &Value, k: &str| r.get(k).and_then(Value::as_str).map(str::to_owned);
+        let stamp = |r: &Value| {
+            r.get("SystemModstamp")
+                .and_then(Value::as_str)
+                .and_then(mapping::sf::SfDateTime::parse)
+                .map(|t| t.0)
+        };
+        let opps = live("Opportunity");
+        let opp_account: BTreeMap<String, Option<String>> = opps
+            .iter()
+            .filter_map(|o| Some((str_of(o, "Id")?, str_of(o, "AccountId"))))
+            .collect();
+        let mut rows = BTreeMap::new();
+        for sobject in READ_OBJECTS {
+            let records = if sobject == "Opportunity" {
+                opps.clone()
+            } else {
+                live(sobject)
+            };
+            let v = records
+                .iter()
+                .map(|r| RowStamp {
+                    stamp: stamp(r),
+                    account: match sobject {
+                        "Account" => str_of(r, "Id"),
+                        "Contact" | "Opportunity" => str_of(r, "AccountId"),
+                        "OpportunityLineItem" => str_of(r, "OpportunityId")
+                            .and_then(|o| opp_account.get(&o).cloned().flatten()),
+                        _ => None,
+                    },
+                })
+                .collect();
+            rows.insert(sobject, v);
+        }
+        OrgRows { rows }
+    }
+
+    /// Rows a run had to read: the rows of Account, Contact, Opportunity and
+    /// OpportunityLineItem that changed in `[from, to)` (all of them for an open end), of one
+    /// account only when `account` is set, plus every Product2 row (products are read
+    /// once) — or none at all when nothing changed (the run had nothing to do).
+    pub fn rows_read(
+        &self,
+        from: Option<chrono::DateTime<chrono::Utc>>,
+        to: Option<chrono::DateTime<chrono::Utc>>,
+        account: Option<&str>,
+    ) -> BTreeMap<String, u64> {
+        let in_scope = |r: &RowStamp| {
+            let in_window = match (r.stamp, from, to) {
+                (None, _, _) => true,
+                (Some(t), f, e) => f.is_none_or(|f| t >= f) && e.is_none_or(|e| t < e),
+            };
+            let ours = account.is_none_or(|a| r.account.as_deref().is_some_and(|b| same_id(a, b)));
+            in_window && ours
+        };
+        let mut out: BTreeMap<String, u64> = BTreeMap::new();
+        for (sobject, rows) in &self.rows {
+            let n = if *sobject == "Product2" {
+                rows.len()
+            } else {
+                rows.iter().filter(|r| in_scope(r)).count()
+            };
+            out.insert((*sobject).to_owned(), n as u64);
+        }
+        if out.iter().all(|(k, n)| k.as_str() == "Product2" || *n == 0) {
+            out.values_mut().for_each(|n| *n = 0);
+        }
+        out
+    }
 }
 
 fn status_name(s: LogStatus) -> &'static str {
@@ -123,7 +278,10 @@ pub fn summary(report: &RunReport, calls: &Calls, duration_ms: u128) -> Value {
     let mut api = Map::new();
     api.insert("salesforce".into(), json!(calls.salesforce));
     api.insert("flexnet".into(), json!(calls.flexnet));
-    json!({
+    if let Some(f) = &calls.salesforce_floor {
+        api.insert("salesforceFloor".into(), json!(f.calls));
+    }
+    let mut v = json!({
         "run": run_json(&report.run),
         "accounts": {
             "planned": report.run.accounts_planned,
@@ -148,7 +306,11 @@ pub fn summary(report: &RunReport, calls: &Calls, duration_ms: u128) -> Value {
             "recordId": o.record_id, "accountId": o.account_id, "scope": o.scope,
             "reason": o.reason, "attempts": o.attempts, "nextAttempt": o.next_attempt,
         })).collect::<Vec<_>>(),
-    })
+    });
+    if let Some(f) = &calls.salesforce_floor {
+        v["salesforceFloor"] = f.json(calls.salesforce);
+    }
+    v
 }
 
 /// The run's accounts' items left on the outstanding list (retried by later scheduled runs).
@@ -244,17 +406,32 @@ pub fn render(
         "\nTotals: {} completed, {} failed, {} error — {} order(s) pushed, {} unchanged, {} Salesforce record(s) written back",
         e["Completed"], e["Failed"], e["Error"], v["ordersPushed"], v["ordersUnchanged"], v["recordsWrittenBack"]
     );
-    let usage = calls
-        .salesforce_usage
-        .map(|(u, m)| format!(" (org daily usage {u}/{m})"))
-        .unwrap_or_default();
+    let notes: Vec<String> = calls
+        .salesforce_floor
+        .as_ref()
+        .map(|f| format!("floor {}, {:.1}×", f.calls, f.ratio(calls.salesforce)))
+        .into_iter()
+        .chain(
+            calls
+                .salesforce_usage
+                .map(|(u, m)| format!("org daily usage {u}/{m}")),
+        )
+        .collect();
+    let notes = if notes.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", notes.join("; "))
+    };
     let _ = writeln!(
         s,
-        "API calls: Salesforce {}{usage}, FNO {}; {:.1} s",
+        "API calls: Salesforce {}{notes}, FNO {}; {:.1} s",
         calls.salesforce,
         calls.flexnet,
         duration_ms as f64 / 1000.0
     );
+    if let Some(f) = &calls.salesforce_floor {
+        let _ = writeln!(s, "{}", floor_text(f));
+    }
     let owed = outstanding_of(report);
     if !owed.is_empty() {
         let _ = writeln!(
@@ -282,4 +459,71 @@ pub fn render(
         let _ = writeln!(s, "Outputs: {out}");
     }
     s
+}
+
+/// How the floor was reached, in one line.
+pub fn floor_text(f: &Floor) -> String {
+    let read: u64 = f.rows.values().sum();
+    if read == 0 {
+        return format!(
+            "Salesforce floor {}: nothing changed in the window, so 1 token + 1 query",
+            f.calls
+        );
+    }
+    let queries: u64 = f.rows.values().map(|n| n.div_ceil(QUERY_PAGE_ROWS)).sum();
+    let rows: Vec<String> = READ_OBJECTS
+        .iter()
+        .filter_map(|o| f.rows.get(*o).map(|n| format!("{o} {n}")))
+        .collect();
+    format!(
+        "Salesforce floor {}: 1 token + {queries} query page(s) of ≤{QUERY_PAGE_ROWS} rows ({}) + {} composite call(s) for {} record(s) written back",
+        f.calls,
+        rows.join(", "),
+        f.records_written.div_ceil(COMPOSITE_RECORDS),
+        f.records_written
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(n: [u64; 5]) -> BTreeMap<String, u64> {
+        READ_OBJECTS
+            .iter()
+            .zip(n)
+            .map(|(o, n)| ((*o).to_owned(), n))
+            .collect()
+    }
+
+    #[test]
+    fn the_floor_pages_queries_by_2000_and_writes_by_200() {
+        // issue 12's 400 accounts: 400 + 1,200 + 800 + 2,400 + 20 rows, 3,600 written back
+        assert_eq!(
+            salesforce_floor(&rows([400, 1200, 800, 2400, 20]), 3600),
+            25
+        );
+        // page and batch edges
+        assert_eq!(salesforce_floor(&rows([2000, 0, 0, 0, 0]), 200), 3);
+        assert_eq!(salesforce_floor(&rows([2001, 0, 0, 0, 0]), 201), 5);
+        assert_eq!(salesforce_floor(&rows([1, 1, 1, 1, 1]), 1), 7);
+        // 4,000 accounts: 4,000 + 12,000 + 8,000 + 24,000 + 20 rows, 36,000 written back
+        assert_eq!(
+            salesforce_floor(&rows([4000, 12000, 8000, 24000, 20]), 36000),
+            1 + 2 + 6 + 4 + 12 + 1 + 180
+        );
+    }
+
+    #[test]
+    fn a_run_with_nothing_to_do_costs_a_token_and_a_query() {
+        assert_eq!(salesforce_floor(&rows([0; 5]), 0), 2);
+        assert_eq!(salesforce_floor(&BTreeMap::new(), 0), 2);
+        let f = Floor::new(rows([0; 5]), 0);
+        assert!(
+            floor_text(&f).contains("nothing changed"),
+            "{}",
+            floor_text(&f)
+        );
+        assert_eq!(f.ratio(808), 404.0);
+    }
 }

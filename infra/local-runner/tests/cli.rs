@@ -682,3 +682,110 @@ fn fault_rates_outside_0_to_1_are_usage_errors() {
         }
     }
 }
+
+/// Records whose flexbridge write-back field (`field`) was empty in the fixture and is set in
+/// the org after the run.
+fn written_back(fixture: &Value, after: &Value, sobject: &str, field: &str) -> usize {
+    let empty_before: std::collections::BTreeSet<&str> = fixture["salesforce"][sobject]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r[field].is_null())
+        .filter_map(|r| r["Id"].as_str())
+        .collect();
+    after["salesforce"][sobject]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| !r[field].is_null())
+        .filter(|r| empty_before.contains(r["Id"].as_str().unwrap_or_default()))
+        .count()
+}
+
+#[test]
+fn the_summary_shows_the_salesforce_floor_of_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = flexbridge::generate::org(3);
+    let path = dir.path().join("generated.json");
+    std::fs::write(&path, serde_json::to_string(&fixture).unwrap()).unwrap();
+    let state = dir.path().join("state");
+    let state = state.to_str().unwrap();
+
+    // a first scheduled sync reads every row and writes back what FNO assigned
+    let (o, out_dir) = run(&path, "scheduled", &["--state", state]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let out = out_dir.path().join("out");
+    let summary = read(&out, "summary.json");
+    let after = read(&out, "salesforce.json");
+    let written: usize = [
+        ("Account", "FNO_Account_ID__c"),
+        ("Opportunity", "FNO_Entitlement_ID__c"),
+        ("OpportunityLineItem", "FNO_Activation_ID__c"),
+    ]
+    .iter()
+    .map(|(o, f)| written_back(&fixture, &after, o, f))
+    .sum();
+    assert_eq!(
+        written,
+        3 + 6 + 18,
+        "every order reached FNO and came back: {summary:#}"
+    );
+    let mut expected = 1 + written.div_ceil(200) as u64;
+    for sobject in [
+        "Account",
+        "Contact",
+        "Opportunity",
+        "OpportunityLineItem",
+        "Product2",
+    ] {
+        let rows = fixture["salesforce"][sobject].as_array().unwrap().len() as u64;
+        assert_eq!(
+            summary["salesforceFloor"]["rowsRead"][sobject], rows,
+            "{sobject}"
+        );
+        expected += rows.div_ceil(2000);
+    }
+    assert_eq!(
+        summary["apiCalls"]["salesforceFloor"], expected,
+        "{summary:#}"
+    );
+    assert_eq!(summary["salesforceFloor"]["calls"], expected);
+    assert!(
+        summary["salesforceFloor"]["recordsWritten"]
+            .as_u64()
+            .unwrap()
+            >= written as u64,
+        "{summary:#}"
+    );
+    // the contract keys are still there, next to the added ones
+    assert!(summary["apiCalls"]["salesforce"].as_u64().unwrap() >= expected);
+    assert!(summary["apiCalls"]["flexnet"].as_u64().unwrap() > 0);
+    assert!(
+        stdout.contains(&format!("(floor {expected}, ")),
+        "the floor is printed next to the calls: {stdout}"
+    );
+
+    // the next scheduled run over the same state: nothing changed since, 1 token + 1 query
+    let (o, out_dir) = run(&path, "scheduled", &["--state", state]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let summary = read(&out_dir.path().join("out"), "summary.json");
+    assert_eq!(summary["apiCalls"]["salesforceFloor"], 2, "{summary:#}");
+    assert!(String::from_utf8_lossy(&o.stdout).contains("(floor 2, "));
+
+    // one account (R23): its own rows and every product, nothing written back
+    let (o, out_dir) = run(&path, "account", &["--account", "001Bn0000000001IAA"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let summary = read(&out_dir.path().join("out"), "summary.json");
+    assert_eq!(
+        summary["salesforceFloor"]["rowsRead"],
+        serde_json::json!({"Account": 1, "Contact": 3, "Opportunity": 2,
+                           "OpportunityLineItem": 6, "Product2": 20}),
+        "{summary:#}"
+    );
+    assert_eq!(summary["apiCalls"]["salesforceFloor"], 1 + 5);
+}

@@ -20,7 +20,8 @@
 //! `INVALID_SESSION_ID` otherwise, or when the token is older than `token_ttl` (wall time), or after `expire_session_after` calls), counts against the daily quota (403
 //! `REQUEST_LIMIT_EXCEEDED` past it) and carries `Sforce-Limit-Info: api-usage=N/M`.
 //!
-//! Test hooks outside the API paths: `GET /__sim/state`, `GET /__sim/calls`,
+//! Test hooks outside the API paths: `GET /__sim/state`, `GET /__sim/calls` (calls by kind,
+//! metered API calls, usage, records written),
 //! `POST /__sim/clock?now=ISO`, `POST /__sim/quota?used=N` (the daily usage now reads N,
 //! default 0: the quota resets), `POST /__sim/sessions/expire` (every issued token is refused
 //! from now on: 401 mid-run).
@@ -146,6 +147,8 @@ struct Inner {
     /// Refusals and injected faults by kind ([`RunningSim::faults`]).
     faults: Mutex<BTreeMap<String, u64>>,
     api_calls: AtomicU64,
+    /// Records written ([`RunningSim::records_written`]).
+    records_written: AtomicU64,
     /// `api_calls` when the usage was last set ([`RunningSim::set_api_usage`]).
     usage_base: AtomicU64,
     tokens: Mutex<HashMap<String, Token>>,
@@ -203,6 +206,7 @@ impl SalesforceSim {
             opts: Mutex::new(opts),
             calls: Mutex::new(BTreeMap::new()),
             api_calls: AtomicU64::new(0),
+            records_written: AtomicU64::new(0),
             usage_base: AtomicU64::new(0),
             tokens: Mutex::new(HashMap::new()),
             cursors: Mutex::new(HashMap::new()),
@@ -363,6 +367,13 @@ impl RunningSim {
     /// Calls counted against the daily quota (authenticated data calls; not token calls).
     pub fn api_calls(&self) -> u64 {
         self.inner.api_calls.load(Ordering::SeqCst)
+    }
+    /// Records written so far: one per successful `sobject_patch`, one per record a
+    /// `composite` call applied (failed and rolled-back records are not counted). With
+    /// [`RunningSim::calls`]' `composite` count it shows how full the composite batches were
+    /// (the budget floor counts ⌈records written / 200⌉ composite calls).
+    pub fn records_written(&self) -> u64 {
+        self.inner.records_written.load(Ordering::SeqCst)
     }
     /// Requests spent in the current 24 h window, as `Sforce-Limit-Info` reports them.
     pub fn api_usage(&self) -> u64 {
@@ -548,6 +559,7 @@ async fn handle(
             let v = json!({
                 "byEndpoint": *lock(&inner.calls),
                 "apiCalls": inner.api_calls.load(Ordering::SeqCst),
+                "recordsWritten": inner.records_written.load(Ordering::SeqCst),
                 "apiUsage": {"used": api_usage(&inner, &opts), "max": opts.daily_api_limit},
             });
             return axum::Json(v).into_response();
@@ -1235,6 +1247,7 @@ fn sobject_patch(
         ),
         Ok((table, full_id, values)) => {
             org.apply_update(&table, &full_id, values);
+            inner.records_written.fetch_add(1, Ordering::SeqCst);
             StatusCode::NO_CONTENT.into_response()
         }
         Err(e) => rest_error(
@@ -1392,6 +1405,7 @@ fn composite(inner: &Inner, opts: &SimOptions, body: &[u8]) -> Response {
             ]),
             Ok((table, id, values)) => {
                 org.apply_update(&table, &id, values);
+                inner.records_written.fetch_add(1, Ordering::SeqCst);
                 J::O(vec![
                     ("id".into(), J::str(id)),
                     ("success".into(), J::V(true.into())),

@@ -443,6 +443,7 @@ async fn patch_updates_a_record_and_bumps_the_stamps() {
         4.0
     );
     assert_eq!(sim.calls()["sobject_patch"], 2);
+    assert_eq!(sim.records_written(), 2, "one record per PATCH");
 }
 
 #[tokio::test]
@@ -584,6 +585,7 @@ async fn composite_update_results_in_order_with_all_or_none() {
         sim.record("Opportunity", OPP1).expect("o")["FNO_Entitlement_ID__c"],
         "ENT-9"
     );
+    assert_eq!(sim.records_written(), 2, "only the records that succeeded");
 
     // allOrNone: one bad record rolls every record back
     let body = json!({"allOrNone": true, "records": [
@@ -614,6 +616,11 @@ async fn composite_update_results_in_order_with_all_or_none() {
     assert_eq!((s, error_code(&v)), (400, "EXCEEDED_ID_LIMIT"));
     assert_eq!(sim.record("Account", ACME).expect("a")["Name"], "Acme");
     assert_eq!(sim.calls()["composite"], 3);
+    assert_eq!(
+        sim.records_written(),
+        2,
+        "rolled-back and refused records are not written"
+    );
 }
 
 #[tokio::test]
@@ -716,6 +723,7 @@ async fn versions_sobject_get_and_sim_hooks() {
     assert_eq!(calls["byEndpoint"]["token"], 1);
     assert_eq!(calls["byEndpoint"]["sobject_get"], 1);
     assert_eq!(calls["apiCalls"], 1);
+    assert_eq!(calls["recordsWritten"], 0, "nothing written yet");
 }
 
 #[tokio::test]
