@@ -56,7 +56,10 @@ fn start_moto() -> String {
         .arg(script)
         .arg(python())
         // moto with DynamoDB's per-item atomicity (tests/moto_server.py)
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/moto_server.py"))
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/moto_server.py"
+        ))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())

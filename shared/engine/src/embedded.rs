@@ -1167,6 +1167,7 @@ mod tests {
             kind: RunKind::Scheduled,
             window_from: None,
             window_to: None,
+            fno_changed: Vec::new(),
         };
         q.enqueue(&[w("a"), w("b")]).await.unwrap();
         q.enqueue(&[w("c")]).await.unwrap();

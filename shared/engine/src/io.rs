@@ -280,6 +280,30 @@ impl Fno {
             .map_err(|e| fno_failure(e, &self.client))
     }
 
+    /// `createSimpleEntitlement` for many entitlements (batched by the client); one outcome
+    /// per entitlement, in order — FNO's `failedData` fails only its own item.
+    pub async fn create_entitlements(
+        &self,
+        e: &[fno::Entitlement],
+    ) -> Result<Vec<EntitlementOutcome>, CallFailure> {
+        let r = self
+            .client
+            .create_entitlements(e, fno::OpType::CreateOrUpdate)
+            .await;
+        r.map(|v| v.into_iter().map(entitlement).collect())
+            .map_err(|err| fno_failure(err, &self.client))
+    }
+
+    /// `setEntitlementState` for many entitlements; one outcome per change, in order.
+    pub async fn set_states(
+        &self,
+        s: &[fno::StateChange],
+    ) -> Result<Vec<ItemOutcome>, CallFailure> {
+        let r = self.client.set_entitlement_state(s).await;
+        r.map(|v| v.into_iter().map(item).collect())
+            .map_err(|e| fno_failure(e, &self.client))
+    }
+
     pub async fn create_entitlement(
         &self,
         e: &fno::Entitlement,

@@ -309,6 +309,25 @@ pub trait StateStore: Send + Sync {
     /// Configuration documents by key: "mapping", "filters", "schedule", "license-task", …
     /// (JSON of the `mapping` crate's types; the engine deserialises them).
     async fn get_config(&self, key: &str) -> Result<Option<serde_json::Value>, StoreError>;
+    /// Fingerprints of what FNO last accepted for accounts and users (`key → fingerprint`),
+    /// so unchanged ones are not sent again. Missing keys are left out.
+    async fn fingerprints(&self, keys: &[String]) -> Result<BTreeMap<String, String>, StoreError> {
+        let mut out = BTreeMap::new();
+        for k in keys {
+            if let Some(serde_json::Value::String(fp)) = self.get_config(k).await? {
+                out.insert(k.clone(), fp);
+            }
+        }
+        Ok(out)
+    }
+    /// Stores fingerprints (see [`StateStore::fingerprints`]).
+    async fn put_fingerprints(&self, items: &[(String, String)]) -> Result<(), StoreError> {
+        for (k, fp) in items {
+            self.put_config(k, &serde_json::Value::String(fp.clone()))
+                .await?;
+        }
+        Ok(())
+    }
     async fn put_config(&self, key: &str, value: &serde_json::Value) -> Result<(), StoreError>;
 }
 
@@ -363,6 +382,10 @@ pub struct AccountWork {
     pub kind: RunKind,
     pub window_from: Option<DateTime<Utc>>,
     pub window_to: Option<DateTime<Utc>>,
+    /// Orders (Opportunity Ids) of the account whose FNO line items changed in the window
+    /// (planning's FNO query): their line items are read back for the write-back (R20).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fno_changed: Vec<String>,
 }
 
 #[async_trait]

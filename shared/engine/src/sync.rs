@@ -20,6 +20,7 @@ use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+mod group;
 mod outstanding;
 mod withdrawn;
 pub use outstanding::retry_delay;
@@ -299,6 +300,13 @@ pub struct RunReport {
     pub accounts: Vec<AccountOutcome>,
 }
 
+/// Accounts read per bulk Salesforce query (an IN list of 18-character ids stays far below
+/// SOQL's length limit; their contacts, orders and line items fit a page or two).
+pub const BULK_READ: usize = 200;
+
+/// Per Salesforce Account Id, its orders whose FNO line items changed in a window.
+pub type FnoChanged = BTreeMap<String, BTreeSet<String>>;
+
 /// Observes progress of an in-process run: `(accounts done, total)`.
 pub type Progress = Arc<dyn Fn(usize, usize) + Send + Sync>;
 
@@ -444,7 +452,7 @@ impl Engine {
         to: DateTime<Utc>,
         pull: bool,
         config: &Config,
-    ) -> Result<Vec<String>, EngineError> {
+    ) -> Result<(Vec<String>, FnoChanged), EngineError> {
         let from = from.map(|f| f - Duration::minutes(self.settings().lookback_minutes.max(0)));
         let stages = soql::in_list(&config.filters.sync_stages);
         let window = |field: &str| {
@@ -455,6 +463,7 @@ impl Engine {
             w
         };
         let mut ids: Vec<String> = Vec::new();
+        let mut changed = FnoChanged::new();
         let mut seen = BTreeSet::new();
         let mut add = |id: Option<&str>, ids: &mut Vec<String>| {
             if let Some(id) = id.filter(|i| soql::is_id(i)) {
@@ -536,15 +545,22 @@ impl Engine {
             let opps: Vec<String> = opps.into_iter().collect();
             for chunk in opps.chunks(200) {
                 let q = format!(
-                    "SELECT AccountId FROM Opportunity WHERE Id IN {}",
+                    "SELECT Id, AccountId FROM Opportunity WHERE Id IN {}",
                     soql::in_list(chunk)
                 );
                 for r in self.sf.query(&q).await.map_err(EngineError::Salesforce)? {
-                    add(r.get("AccountId").and_then(Value::as_str), &mut ids);
+                    let account = r.get("AccountId").and_then(Value::as_str);
+                    add(account, &mut ids);
+                    if let (Some(a), Some(o)) = (account, r.get("Id").and_then(Value::as_str)) {
+                        changed
+                            .entry(a.to_owned())
+                            .or_default()
+                            .insert(o.to_owned());
+                    }
                 }
             }
         }
-        Ok(ids)
+        Ok((ids, changed))
     }
 
     /// Starts a run: stores its record (status Running) and plans its accounts. For
@@ -593,8 +609,8 @@ impl Engine {
         };
         self.state.put_run(&run).await?;
         self.reset_catalogue().await;
-        let accounts = match (kind, account) {
-            (RunKind::Account, Some(id)) => vec![id.to_owned()],
+        let (accounts, mut fno_changed) = match (kind, account) {
+            (RunKind::Account, Some(id)) => (vec![id.to_owned()], FnoChanged::new()),
             (RunKind::Account, None) => {
                 return Err(EngineError::Stopped(
                     "a single-account sync needs an account id (R23)".into(),
@@ -618,10 +634,14 @@ impl Engine {
             .map(|account_id| AccountWork {
                 v: ACCOUNT_WORK_VERSION,
                 task_id: task_id.clone(),
-                account_id,
                 kind,
                 window_from: from,
                 window_to: Some(to),
+                fno_changed: fno_changed
+                    .remove(&account_id)
+                    .map(|o| o.into_iter().collect())
+                    .unwrap_or_default(),
+                account_id,
             })
             .collect();
         Ok(PlannedRun { run, work })
@@ -636,16 +656,16 @@ impl Engine {
         kind: RunKind,
         pick: OutstandingPick,
         run: &mut RunRecord,
-    ) -> Result<Vec<String>, EngineError> {
-        let mut accounts = if pick == OutstandingPick::Only {
-            Vec::new()
+    ) -> Result<(Vec<String>, FnoChanged), EngineError> {
+        let (mut accounts, changed) = if pick == OutstandingPick::Only {
+            (Vec::new(), FnoChanged::new())
         } else {
             let config = self.load_config().await?;
             self.plan_window(from, to, kind != RunKind::Account, &config)
                 .await?
         };
         let due_by = match pick {
-            OutstandingPick::None => return Ok(accounts),
+            OutstandingPick::None => return Ok((accounts, changed)),
             OutstandingPick::Due => Some(to),
             OutstandingPick::All | OutstandingPick::Only => None,
         };
@@ -665,7 +685,7 @@ impl Engine {
             }
         }
         run.counts.insert("outstanding_replanned".into(), items);
-        Ok(accounts)
+        Ok((accounts, changed))
     }
 
     /// Plans a run and queues one message per account (the cloud fan-out).
@@ -788,35 +808,21 @@ impl Engine {
     /// an outcome, so the message is acknowledged. A returned error is temporary: see its
     /// [`EngineError::disposition`] (retry soon, or wait for the quota or the lease).
     pub async fn process(&self, work: &AccountWork) -> Result<AccountOutcome, EngineError> {
-        if work.v != ACCOUNT_WORK_VERSION {
-            return Err(EngineError::Config {
-                key: "AccountWork.v".into(),
-                detail: format!("version {} is not {}", work.v, ACCOUNT_WORK_VERSION),
-            });
-        }
-        if !soql::is_id(&work.account_id) {
-            return Err(EngineError::Config {
-                key: "account_id".into(),
-                detail: format!("'{}' is not a Salesforce Id", work.account_id),
-            });
-        }
-        let account_id = soql::id18(&work.account_id);
-        let result = match self.quota_guard() {
-            Err(e) => Err(e),
-            Ok(()) => match self.take_lease(&work.task_id, &account_id).await {
-                Err(e) => return Err(e),
-                Ok(owner) => {
-                    let r = self
-                        .sync_account(&work.task_id, &account_id, work.kind)
-                        .await;
-                    self.release_lease(&account_id, &owner).await;
-                    r
-                }
-            },
-        };
-        let Err(e) = result else { return result };
+        self.process_group(std::slice::from_ref(work))
+            .await
+            .pop()
+            .unwrap_or_else(|| Err(EngineError::Stopped("no outcome".into())))
+    }
+
+    /// An account whose sync failed as a whole: kept outstanding; a permanent cause is logged
+    /// and becomes its outcome (the message is acknowledged), a temporary one is returned.
+    async fn settle_failure(
+        &self,
+        work: &AccountWork,
+        e: EngineError,
+    ) -> Result<AccountOutcome, EngineError> {
         if let Err(store) = self.account_failed(work, &e).await {
-            tracing::error!(account_id = %account_id, error = %error_chain(&store), "could not keep the account outstanding");
+            tracing::error!(account_id = %work.account_id, error = %error_chain(&store), "could not keep the account outstanding");
         }
         match e.disposition(&self.settings()) {
             Disposition::Permanent => self.log_account_failure(work, &e).await,
@@ -887,20 +893,23 @@ impl Engine {
         let mut outcomes: Vec<(usize, AccountOutcome)> = Vec::with_capacity(total);
         let mut stop: Option<EngineError> = None;
         {
-            let mut stream = futures::stream::iter(work.iter().enumerate())
-                .map(|(i, w)| async move { (i, self.process_logged(w).await) })
+            // groups of accounts: one bulk read, batched FNO calls and write-back per group
+            let mut stream = futures::stream::iter(work.chunks(BULK_READ).enumerate())
+                .map(|(g, chunk)| async move { (g, self.process_logged(chunk).await) })
                 .buffer_unordered(self.settings().concurrency.max(1));
-            while let Some((i, r)) = stream.next().await {
-                done += 1;
-                if let Some(p) = &self.progress {
-                    p(done, total);
-                }
-                match r {
-                    Ok(o) => outcomes.push((i, o)),
-                    Err(e) => {
-                        stop = Some(e);
-                        break;
+            while let Some((g, results)) = stream.next().await {
+                for (j, r) in results.into_iter().enumerate() {
+                    done += 1;
+                    if let Some(p) = &self.progress {
+                        p(done, total);
                     }
+                    match r {
+                        Ok(o) => outcomes.push((g * BULK_READ + j, o)),
+                        Err(e) => stop = stop.or(Some(e)),
+                    }
+                }
+                if stop.is_some() {
+                    break;
                 }
             }
         }
@@ -920,8 +929,24 @@ impl Engine {
     /// [`Engine::process`], but an account-level failure becomes a log entry instead of an
     /// error (the account stays outstanding); only run-stopping problems (store down, quota
     /// spent, a single-account sync whose account is busy) are returned.
-    async fn process_logged(&self, work: &AccountWork) -> Result<AccountOutcome, EngineError> {
-        match self.process(work).await {
+    async fn process_logged(
+        &self,
+        work: &[AccountWork],
+    ) -> Vec<Result<AccountOutcome, EngineError>> {
+        let results = self.process_group(work).await;
+        let mut out = Vec::with_capacity(results.len());
+        for (w, r) in work.iter().zip(results) {
+            out.push(self.logged(w, r).await);
+        }
+        out
+    }
+
+    async fn logged(
+        &self,
+        work: &AccountWork,
+        r: Result<AccountOutcome, EngineError>,
+    ) -> Result<AccountOutcome, EngineError> {
+        match r {
             Ok(o) => Ok(o),
             Err(EngineError::Store(e)) => Err(EngineError::Store(e)),
             Err(e @ EngineError::Busy { .. }) if work.kind == RunKind::Account => Err(e),
@@ -1018,152 +1043,31 @@ impl Engine {
         self.run_in_process(planned).await
     }
 
-    // ------------------------------------------------------------------ one account (R3, R4)
+    // ------------------------------------------------------------------ accounts (R3, R4)
 
-    /// Syncs one account: push (R3 order) and, unless `kind` is [`RunKind::Account`] (R23),
-    /// pull (R20). Idempotent: sales-order records and stable FNO keys make a re-run update
-    /// instead of create, and recover orders a previous run left half-done.
-    pub async fn sync_account(
+    /// Reads accounts in bulk, [`BULK_READ`] at a time: each chunk's accounts with their
+    /// contacts and opportunities (one relationship query), the opportunities' line items with
+    /// their products (one query), and sold-to accounts outside the chunk (one query, only when
+    /// there are any). An account Salesforce does not return is absent; one whose record
+    /// cannot be read gets its own error.
+    pub(super) async fn read_bundles(
         &self,
-        task_id: &str,
-        account_id: &str,
-        kind: RunKind,
-    ) -> Result<AccountOutcome, EngineError> {
-        if !soql::is_id(account_id) {
-            return Err(EngineError::Config {
-                key: "account_id".into(),
-                detail: format!("'{account_id}' is not a Salesforce Id"),
-            });
+        ids: &[String],
+        config: &Config,
+    ) -> Result<BTreeMap<String, Result<AccountBundle, EngineError>>, EngineError> {
+        let mut out = BTreeMap::new();
+        for chunk in ids.chunks(BULK_READ) {
+            self.read_chunk(chunk, config, &mut out).await?;
         }
-        // Records carry 18-character ids; a 15-character one would not match them (R23).
-        let account_id = soql::id18(account_id);
-        let account_id = account_id.as_str();
-        let config = self.load_config().await?;
-        let mut out = AccountOutcome {
-            account_id: account_id.to_owned(),
-            ..Default::default()
-        };
-        let mut w = LogWriter::new(&*self.log, &self.redactor, task_id, Some(account_id));
-
-        let Some(mut bundle) = self.read_bundle(account_id, &config).await? else {
-            let d = Draft::failed(
-                names::ACCOUNT_SYNC,
-                account_id,
-                format!("Account {account_id} was not found in Salesforce"),
-                format!("Account {account_id} does not exist or is not visible to the integration user (R4)"),
-            );
-            w.write(vec![d], self.clock.now()).await?;
-            out.entries = w.into_entries();
-            return Ok(out);
-        };
-        out.account_name = bundle.account.name.clone();
-        let mut records = self.load_records(&bundle).await?;
-        self.recover_pending(&mut records).await?;
-        let withdrawn = withdrawn::withdrawals(&bundle, &records, &config);
-        let unsettled = self
-            .withdraw(withdrawn, &config, &mut records, &mut w)
-            .await?;
-        let mut sales_orders: Vec<String> = Vec::new();
-        bundle.known = known_from(&records, &bundle);
-        let catalogue = self.catalogue().await?;
-
-        // ---- push: accounts, users, entitlements (R3)
-        let plan = plan_account(&bundle, &catalogue, &config);
-        out.skipped = plan.skipped.clone();
-        let pushed_accounts = self.push_accounts(&plan, &mut w).await?;
-        let owner_ok = pushed_accounts.contains_key(account_id);
-        self.push_users(&plan, &mut w).await?;
-
-        let renewal_ids: BTreeSet<&str> = bundle
-            .opportunities
-            .iter()
-            .filter(|o| {
-                o.fno_renewed_opportunity
-                    .as_deref()
-                    .is_some_and(|s| !s.trim().is_empty())
-            })
-            .map(|o| o.id.as_str())
-            .collect();
-        sales_orders.extend(plan.sales_orders.iter().map(|o| o.opportunity_id.clone()));
-        for order in plan
-            .sales_orders
-            .iter()
-            .filter(|o| !renewal_ids.contains(o.opportunity_id.as_str()))
-        {
-            self.push_order(
-                task_id,
-                &bundle,
-                &order.opportunity_id,
-                &order.outcome,
-                owner_ok,
-                &mut records,
-                &mut out,
-                &mut w,
-            )
-            .await?;
-        }
-        // Renewals after their originals: plan again with what FNO now holds.
-        if !renewal_ids.is_empty() {
-            bundle.known = known_from(&records, &bundle);
-            let plan2 = plan_account(&bundle, &catalogue, &config);
-            for order in plan2
-                .sales_orders
-                .iter()
-                .filter(|o| renewal_ids.contains(o.opportunity_id.as_str()))
-            {
-                self.push_order(
-                    task_id,
-                    &bundle,
-                    &order.opportunity_id,
-                    &order.outcome,
-                    owner_ok,
-                    &mut records,
-                    &mut out,
-                    &mut w,
-                )
-                .await?;
-            }
-        }
-
-        // ---- pull (R20), not for a single-account sync (R23)
-        if kind != RunKind::Account {
-            self.pull(
-                &bundle,
-                &records,
-                &pushed_accounts,
-                &config,
-                &mut out,
-                &mut w,
-            )
-            .await?;
-        }
-        let mut debts = outstanding::order_debts(
-            &bundle,
-            &sales_orders,
-            &records,
-            &w.written,
-            kind == RunKind::Account,
-        );
-        for (opp, what) in unsettled {
-            let reason = format!("withdrawn ({what}) but its FNO change failed; tried again");
-            debts.entry(opp).or_insert(outstanding::OrderDebt {
-                reason,
-                due_now: false,
-            });
-        }
-        out.outstanding = self.settle_account(task_id, account_id, debts).await?;
-        out.entries = w.into_entries();
         Ok(out)
     }
 
-    /// Reads the account with its contacts and opportunities (one relationship query), the
-    /// opportunities' line items with their products (one query), SoldTo accounts and
-    /// renewal originals outside the account (one query each, only when there are any).
-    async fn read_bundle(
+    async fn read_chunk(
         &self,
-        account_id: &str,
+        ids: &[String],
         config: &Config,
-    ) -> Result<Option<AccountBundle>, EngineError> {
+        out: &mut BTreeMap<String, Result<AccountBundle, EngineError>>,
+    ) -> Result<(), EngineError> {
         use mapping::SfObject as O;
         let fields = |o: O| {
             config
@@ -1184,91 +1088,147 @@ impl Engine {
             .map(str::to_owned),
         );
         let opp_fields = opp_fields.into_iter().collect::<Vec<_>>().join(", ");
+        let in_ids = soql::in_list(ids);
         let q = format!(
-            "SELECT {}, (SELECT {} FROM Contacts), (SELECT {opp_fields} FROM Opportunities) FROM Account WHERE Id = {}",
+            "SELECT {}, (SELECT {} FROM Contacts), (SELECT {opp_fields} FROM Opportunities) FROM Account WHERE Id IN {in_ids}",
             fields(O::Account),
             fields(O::Contact),
-            soql::quote(account_id)
         );
-        let rows = self.sf.query(&q).await.map_err(EngineError::Salesforce)?;
-        let Some(row) = rows.into_iter().next() else {
-            return Ok(None);
-        };
-        let mut account: sf::Account = serde_json::from_value(row).map_err(|e| {
-            EngineError::Salesforce(CallFailure::unexpected(
-                "salesforce",
-                format!("the Account {account_id} record could not be read: {e}"),
-            ))
-        })?;
-        let contacts = account
-            .contacts
-            .take()
-            .map(|q| q.records)
-            .unwrap_or_default();
-        let mut opportunities = account
-            .opportunities
-            .take()
-            .map(|q| q.records)
-            .unwrap_or_default();
+        let mut bundles: BTreeMap<String, AccountBundle> = BTreeMap::new();
+        for row in self.sf.query(&q).await.map_err(EngineError::Salesforce)? {
+            let id = row
+                .get("Id")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            match serde_json::from_value::<sf::Account>(row) {
+                Ok(mut account) => {
+                    let contacts = account
+                        .contacts
+                        .take()
+                        .map(|q| q.records)
+                        .unwrap_or_default();
+                    let opportunities = account
+                        .opportunities
+                        .take()
+                        .map(|q| q.records)
+                        .unwrap_or_default();
+                    bundles.insert(
+                        account.id.clone(),
+                        AccountBundle {
+                            account,
+                            contacts,
+                            opportunities,
+                            products: BTreeMap::new(),
+                            related_accounts: BTreeMap::new(),
+                            known: KnownFno::default(),
+                        },
+                    );
+                }
+                Err(e) => {
+                    out.insert(
+                        id.clone(),
+                        Err(EngineError::Salesforce(CallFailure::unexpected(
+                            "salesforce",
+                            format!("the Account {id} record could not be read: {e}"),
+                        ))),
+                    );
+                }
+            }
+        }
+        self.read_line_items(&mut bundles, &in_ids, config).await?;
+        self.read_sold_to(&mut bundles, config).await?;
+        out.extend(bundles.into_iter().map(|(id, b)| (id, Ok(b))));
+        Ok(())
+    }
 
-        // Line items with their products, nested into their opportunities.
+    /// The chunk's line items with their products, nested into their opportunities.
+    async fn read_line_items(
+        &self,
+        bundles: &mut BTreeMap<String, AccountBundle>,
+        in_ids: &str,
+        config: &Config,
+    ) -> Result<(), EngineError> {
+        use mapping::SfObject as O;
+        if bundles.values().all(|b| b.opportunities.is_empty()) {
+            return Ok(());
+        }
         let mut li_fields = config.fields_to_read(O::OpportunityLineItem);
         for f in config.fields_to_read(O::Product2) {
             li_fields.insert(format!("Product2.{f}"));
         }
         let li_fields = li_fields.into_iter().collect::<Vec<_>>().join(", ");
+        let q = format!(
+            "SELECT {li_fields} FROM OpportunityLineItem WHERE Opportunity.AccountId IN {in_ids} ORDER BY OpportunityId, Id"
+        );
         let mut items: BTreeMap<String, Vec<sf::OpportunityLineItem>> = BTreeMap::new();
-        if !opportunities.is_empty() {
-            let q = format!(
-                "SELECT {li_fields} FROM OpportunityLineItem WHERE Opportunity.AccountId = {} ORDER BY OpportunityId, Id",
-                soql::quote(account_id)
-            );
-            for r in self.sf.query(&q).await.map_err(EngineError::Salesforce)? {
-                if let Ok(li) = serde_json::from_value::<sf::OpportunityLineItem>(r) {
-                    if let Some(o) = li.opportunity_id.clone() {
-                        items.entry(o).or_default().push(li);
-                    }
+        for r in self.sf.query(&q).await.map_err(EngineError::Salesforce)? {
+            if let Ok(li) = serde_json::from_value::<sf::OpportunityLineItem>(r) {
+                if let Some(o) = li.opportunity_id.clone() {
+                    items.entry(o).or_default().push(li);
                 }
             }
         }
-        for o in &mut opportunities {
+        for o in bundles
+            .values_mut()
+            .flat_map(|b| b.opportunities.iter_mut())
+        {
             let lis = items.remove(&o.id).unwrap_or_default();
             o.opportunity_line_items = Some(QueryResult::new(lis));
         }
+        Ok(())
+    }
 
-        // SoldTo accounts (R12) outside this account.
-        let sold_to: BTreeSet<String> = opportunities
-            .iter()
-            .filter_map(|o| {
-                let f = config
-                    .sf_field(O::Opportunity, "soldTo")
-                    .unwrap_or("FNO_SoldTo_Account__c");
-                sf::SfRecord::field(o, f).and_then(|v| v.as_str().map(str::to_owned))
-            })
-            .filter(|id| id != account_id && soql::is_id(id))
-            .collect();
-        let mut related_accounts = BTreeMap::new();
-        if !sold_to.is_empty() {
-            let ids: Vec<String> = sold_to.into_iter().collect();
+    /// SoldTo accounts (R12) outside each account, read once for the chunk.
+    async fn read_sold_to(
+        &self,
+        bundles: &mut BTreeMap<String, AccountBundle>,
+        config: &Config,
+    ) -> Result<(), EngineError> {
+        use mapping::SfObject as O;
+        let f = config
+            .sf_field(O::Opportunity, "soldTo")
+            .unwrap_or("FNO_SoldTo_Account__c")
+            .to_owned();
+        let wanted = |b: &AccountBundle| -> BTreeSet<String> {
+            b.opportunities
+                .iter()
+                .filter_map(|o| {
+                    sf::SfRecord::field(o, &f).and_then(|v| v.as_str().map(str::to_owned))
+                })
+                .filter(|id| id != &b.account.id && soql::is_id(id))
+                .collect()
+        };
+        let all: BTreeSet<String> = bundles.values().flat_map(wanted).collect();
+        if all.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<String> = all.into_iter().collect();
+        let fields = config
+            .fields_to_read(O::Account)
+            .into_iter()
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut found: BTreeMap<String, sf::Account> = BTreeMap::new();
+        for chunk in ids.chunks(BULK_READ) {
             let q = format!(
-                "SELECT {} FROM Account WHERE Id IN {}",
-                fields(O::Account),
-                soql::in_list(&ids)
+                "SELECT {fields} FROM Account WHERE Id IN {}",
+                soql::in_list(chunk)
             );
             for r in self.sf.query(&q).await.map_err(EngineError::Salesforce)? {
                 if let Ok(a) = serde_json::from_value::<sf::Account>(r) {
-                    related_accounts.insert(a.id.clone(), a);
+                    found.insert(a.id.clone(), a);
                 }
             }
         }
-        Ok(Some(AccountBundle {
-            account,
-            contacts,
-            opportunities,
-            products: BTreeMap::new(),
-            related_accounts,
-            known: KnownFno::default(),
-        }))
+        for b in bundles.values_mut() {
+            for id in wanted(b) {
+                if let Some(a) = found.get(&id) {
+                    b.related_accounts.insert(id, a.clone());
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The sales-order records of the account (one store query) and of the originals its
@@ -1328,435 +1288,6 @@ impl Engine {
         Ok(())
     }
 
-    async fn push_accounts(
-        &self,
-        plan: &AccountPlan,
-        w: &mut LogWriter<'_>,
-    ) -> Result<BTreeMap<String, String>, EngineError> {
-        let mut drafts = Vec::new();
-        let mut ok_items: Vec<(&str, &fno::Account)> = Vec::new();
-        for a in &plan.accounts {
-            match &a.outcome {
-                Ok(acc) => ok_items.push((a.sf_account_id.as_str(), acc)),
-                Err(errs) => drafts.push(
-                    Draft::failed(
-                        names::ACCOUNT,
-                        &a.sf_account_id,
-                        format!(
-                            "Account {} was not pushed to FlexNet Operations",
-                            a.sf_account_id
-                        ),
-                        join_reasons(errs),
-                    )
-                    .component("mapping"),
-                ),
-            }
-        }
-        let mut pushed = BTreeMap::new();
-        if !ok_items.is_empty() {
-            let models: Vec<fno::Account> = ok_items.iter().map(|(_, a)| (*a).clone()).collect();
-            match self.fno.create_accounts(&models).await {
-                Ok(results) => {
-                    for ((sf_id, acc), r) in ok_items.iter().zip(results) {
-                        let d = if r.ok {
-                            pushed.insert((*sf_id).to_owned(), acc.id.clone());
-                            Draft::completed(
-                                names::ACCOUNT,
-                                sf_id,
-                                format!(
-                                    "FNO account '{}' ({}) created or updated",
-                                    acc.name, acc.id
-                                ),
-                            )
-                        } else {
-                            Draft::failed(
-                                names::ACCOUNT,
-                                sf_id,
-                                format!("FNO refused account '{}' ({})", acc.name, acc.id),
-                                r.reason
-                                    .clone()
-                                    .unwrap_or_else(|| "FlexNet Operations gave no reason".into()),
-                            )
-                            .component("flexnet")
-                        };
-                        drafts.push(d.request(Some(io::to_json(acc))).response(Some(r.response)));
-                    }
-                }
-                Err(f) => {
-                    for (sf_id, acc) in &ok_items {
-                        drafts.push(failure_draft(
-                            names::ACCOUNT,
-                            sf_id,
-                            format!("FNO account {} was not created or updated", acc.id),
-                            &f,
-                            Some(io::to_json(acc)),
-                        ));
-                    }
-                }
-            }
-        }
-        w.write(drafts, self.clock.now()).await?;
-        Ok(pushed)
-    }
-
-    async fn push_users(
-        &self,
-        plan: &AccountPlan,
-        w: &mut LogWriter<'_>,
-    ) -> Result<(), EngineError> {
-        let mut drafts = Vec::new();
-        let mut ok_items: Vec<(&str, &fno::User)> = Vec::new();
-        for u in &plan.users {
-            match &u.outcome {
-                Ok(user) => ok_items.push((u.contact_id.as_str(), user)),
-                Err(errs) => drafts.push(
-                    Draft::failed(
-                        names::CONTACT,
-                        &u.contact_id,
-                        format!("Contact {} was not pushed as an FNO user", u.contact_id),
-                        join_reasons(errs),
-                    )
-                    .component("mapping"),
-                ),
-            }
-        }
-        if !ok_items.is_empty() {
-            let models: Vec<fno::User> = ok_items.iter().map(|(_, u)| (*u).clone()).collect();
-            match self.fno.create_users(&models).await {
-                Ok(results) => {
-                    for ((cid, user), r) in ok_items.iter().zip(results) {
-                        let roles = user
-                            .account_roles
-                            .iter()
-                            .map(|a| format!("{} on {}", a.roles.join(", "), a.account_id))
-                            .collect::<Vec<_>>()
-                            .join("; ");
-                        let d = if r.ok {
-                            Draft::completed(
-                                names::CONTACT,
-                                cid,
-                                format!(
-                                    "FNO user {} {} <{}> created or updated with role {roles}",
-                                    user.first_name, user.last_name, user.email_address
-                                ),
-                            )
-                        } else {
-                            Draft::failed(
-                                names::CONTACT,
-                                cid,
-                                format!("FNO refused user <{}>", user.email_address),
-                                r.reason
-                                    .clone()
-                                    .unwrap_or_else(|| "FlexNet Operations gave no reason".into()),
-                            )
-                            .component("flexnet")
-                        };
-                        drafts.push(
-                            d.request(Some(io::to_json(user)))
-                                .response(Some(r.response)),
-                        );
-                    }
-                }
-                Err(f) => {
-                    for (cid, user) in &ok_items {
-                        drafts.push(failure_draft(
-                            names::CONTACT,
-                            cid,
-                            format!(
-                                "FNO user <{}> was not created or updated",
-                                user.email_address
-                            ),
-                            &f,
-                            Some(io::to_json(user)),
-                        ));
-                    }
-                }
-            }
-        }
-        w.write(drafts, self.clock.now()).await?;
-        Ok(())
-    }
-
-    /// One sales order: skip when unchanged, else record "pending", write to FNO, record the
-    /// result. Failures are log entries; only store trouble is returned.
-    #[allow(clippy::too_many_arguments)]
-    async fn push_order(
-        &self,
-        task_id: &str,
-        bundle: &AccountBundle,
-        opp_id: &str,
-        outcome: &Result<SalesOrder, Vec<mapping::RuleError>>,
-        owner_ok: bool,
-        records: &mut BTreeMap<String, SalesOrderRecord>,
-        out: &mut AccountOutcome,
-        w: &mut LogWriter<'_>,
-    ) -> Result<(), EngineError> {
-        let is_renewal = bundle.opportunities.iter().any(|o| {
-            o.id == opp_id
-                && o.fno_renewed_opportunity
-                    .as_deref()
-                    .is_some_and(|s| !s.trim().is_empty())
-        });
-        let name = if is_renewal {
-            names::RENEWAL_LINE_ITEM
-        } else {
-            names::ENTITLEMENT
-        };
-        let order = match outcome {
-            Err(errs) => {
-                let d = Draft::failed(
-                    name,
-                    opp_id,
-                    format!("Sales order {opp_id} was not pushed to FlexNet Operations"),
-                    join_reasons(errs),
-                )
-                .component("mapping");
-                w.write(vec![d], self.clock.now()).await?;
-                return Ok(());
-            }
-            Ok(o) => o,
-        };
-        if !owner_ok {
-            let d = Draft::failed(
-                name,
-                opp_id,
-                format!("Sales order {opp_id} was not pushed to FlexNet Operations"),
-                format!(
-                    "its Account {} could not be created or updated in FlexNet Operations, so its orders wait for the next sync (R3)",
-                    bundle.account.id
-                ),
-            )
-            .component("engine");
-            w.write(vec![d], self.clock.now()).await?;
-            return Ok(());
-        }
-        let fp = order.fingerprint();
-        let mut rec = records
-            .get(opp_id)
-            .cloned()
-            .unwrap_or_else(|| SalesOrderRecord {
-                opportunity_id: opp_id.to_owned(),
-                account_id: bundle.account.id.clone(),
-                ..Default::default()
-            });
-        if rec.fingerprint.as_deref() == Some(fp.as_str()) {
-            out.unchanged_orders += 1;
-            return Ok(());
-        }
-        // Before FNO: mark pending (a crash from here on is recovered by asking FNO).
-        rec.entitlement_id = Some(order.entitlement_id().to_owned());
-        rec.fingerprint = Some(format!("{PENDING}{fp}"));
-        rec.last_task_id = Some(task_id.to_owned());
-        rec.updated = Some(self.clock.now());
-        rec = self.put_record(rec).await?;
-
-        let opp_name = bundle
-            .opportunities
-            .iter()
-            .find(|o| o.id == opp_id)
-            .and_then(|o| o.name.clone())
-            .unwrap_or_default();
-        let line_ids: Vec<Option<String>> = order
-            .line_items()
-            .iter()
-            .map(|li| li.order_line_number.clone())
-            .collect();
-        let mut drafts = Vec::new();
-        let mut complete = false;
-        match order {
-            SalesOrder::Entitlement { entitlement, state } => {
-                match self.fno.create_entitlement(entitlement).await {
-                    Ok(r) if r.ok => {
-                        drafts.push(
-                        Draft::completed(
-                            names::ENTITLEMENT,
-                            opp_id,
-                            format!(
-                                "Entitlement {} for '{opp_name}' created or updated (sold to {}, {} line item(s))",
-                                entitlement.entitlement_id,
-                                entitlement.sold_to,
-                                entitlement.line_items.len()
-                            ),
-                        )
-                        .request(Some(io::to_json(entitlement)))
-                        .response(Some(r.response.clone())),
-                    );
-                        line_drafts(
-                            &mut drafts,
-                            names::LINE_ITEM,
-                            &entitlement.line_items,
-                            &r.activation_ids,
-                            &mut rec,
-                        );
-                        // R13: the entitlement's state — on an update only when the
-                        // Opportunity asks for one (FNO refuses DEPLOYED → DRAFT, and an
-                        // entitlement deployed in FNO stays deployed).
-                        let existed = bundle.known.entitlements.contains_key(opp_id);
-                        let explicit = bundle.opportunities.iter().any(|o| {
-                            o.id == opp_id
-                                && o.fno_entitlement_state
-                                    .as_deref()
-                                    .is_some_and(|s| !s.trim().is_empty())
-                        });
-                        // won again after `inactivate`: the entitlement is made usable again
-                        // (INACTIVE cannot go back to DRAFT in FNO, so it is deployed)
-                        let revived = rec
-                            .withdrawn
-                            .as_deref()
-                            .is_some_and(|w| w.starts_with(withdrawn::INACTIVATED));
-                        let revive_state;
-                        let state = if revived && state.state == fno::State::Draft {
-                            revive_state = fno::StateChange {
-                                entitlement_id: state.entitlement_id.clone(),
-                                state: fno::State::Deployed,
-                            };
-                            &revive_state
-                        } else {
-                            state
-                        };
-                        let set_state = if existed && !explicit && !revived {
-                            Ok(io::ItemOutcome {
-                                ok: true,
-                                reason: None,
-                                response: Value::Null,
-                            })
-                        } else {
-                            self.fno.set_state(state).await
-                        };
-                        match set_state {
-                            Ok(s) if s.ok && s.response.is_null() => complete = true,
-                            Ok(s) if s.ok => {
-                                complete = true;
-                                drafts.push(
-                                    Draft::completed(
-                                        names::ENTITLEMENT_STATE,
-                                        opp_id,
-                                        format!(
-                                            "Entitlement {} set to {:?}",
-                                            state.entitlement_id, state.state
-                                        ),
-                                    )
-                                    .request(Some(io::to_json(state)))
-                                    .response(Some(s.response)),
-                                );
-                            }
-                            Ok(s) => drafts.push(
-                                Draft::failed(
-                                    names::ENTITLEMENT_STATE,
-                                    opp_id,
-                                    format!(
-                                        "Entitlement {} could not be set to {:?}",
-                                        state.entitlement_id, state.state
-                                    ),
-                                    s.reason.unwrap_or_else(|| {
-                                        "FlexNet Operations gave no reason".into()
-                                    }),
-                                )
-                                .component("flexnet")
-                                .request(Some(io::to_json(state)))
-                                .response(Some(s.response)),
-                            ),
-                            Err(f) => drafts.push(failure_draft(
-                                names::ENTITLEMENT_STATE,
-                                opp_id,
-                                format!(
-                                    "Entitlement {} could not be set to {:?}",
-                                    state.entitlement_id, state.state
-                                ),
-                                &f,
-                                Some(io::to_json(state)),
-                            )),
-                        }
-                    }
-                    Ok(r) => drafts.push(
-                        Draft::failed(
-                            names::ENTITLEMENT,
-                            opp_id,
-                            format!(
-                                "FNO refused entitlement {} for '{opp_name}'",
-                                entitlement.entitlement_id
-                            ),
-                            r.reason
-                                .unwrap_or_else(|| "FlexNet Operations gave no reason".into()),
-                        )
-                        .component("flexnet")
-                        .request(Some(io::to_json(entitlement)))
-                        .response(Some(r.response)),
-                    ),
-                    Err(f) => drafts.push(failure_draft(
-                        names::ENTITLEMENT,
-                        opp_id,
-                        format!(
-                            "Entitlement {} for '{opp_name}' was not created or updated",
-                            entitlement.entitlement_id
-                        ),
-                        &f,
-                        Some(io::to_json(entitlement)),
-                    )),
-                }
-            }
-            SalesOrder::Renewal { add } => match self.fno.add_line_items(add).await {
-                Ok(r) if r.ok => {
-                    complete = true;
-                    line_drafts(
-                        &mut drafts,
-                        names::RENEWAL_LINE_ITEM,
-                        &add.line_items,
-                        &r.activation_ids,
-                        &mut rec,
-                    );
-                    if let Some(first) = drafts.first_mut() {
-                        first.request = Some(io::to_json(add));
-                        first.response = Some(r.response);
-                    }
-                }
-                Ok(r) => drafts.push(
-                    Draft::failed(
-                        names::RENEWAL_LINE_ITEM,
-                        opp_id,
-                        format!(
-                            "FNO refused the renewal line items of '{opp_name}' on entitlement {}",
-                            add.entitlement_id
-                        ),
-                        r.reason
-                            .unwrap_or_else(|| "FlexNet Operations gave no reason".into()),
-                    )
-                    .component("flexnet")
-                    .request(Some(io::to_json(add)))
-                    .response(Some(r.response)),
-                ),
-                Err(f) => drafts.push(failure_draft(
-                    names::RENEWAL_LINE_ITEM,
-                    opp_id,
-                    format!(
-                        "The renewal line items of '{opp_name}' were not added to entitlement {}",
-                        add.entitlement_id
-                    ),
-                    &f,
-                    Some(io::to_json(add)),
-                )),
-            },
-        }
-        // Line items FNO did not return an activation id for: keep the record pending.
-        if line_ids
-            .iter()
-            .flatten()
-            .any(|l| !rec.line_items.contains_key(l))
-        {
-            complete = false;
-        }
-        if complete {
-            rec.fingerprint = Some(fp);
-            rec.withdrawn = None;
-            out.pushed_orders += 1;
-        }
-        rec.updated = Some(self.clock.now());
-        let rec = self.put_record(rec).await?;
-        records.insert(opp_id.to_owned(), rec);
-        w.write(drafts, self.clock.now()).await?;
-        Ok(())
-    }
-
     /// Stores a record (optimistic version); returns it as now stored.
     async fn put_record(&self, rec: SalesOrderRecord) -> Result<SalesOrderRecord, EngineError> {
         self.state.put_sales_order(&rec).await?;
@@ -1764,115 +1295,6 @@ impl Engine {
             version: rec.version + 1,
             ..rec
         })
-    }
-
-    /// R20: read FNO's line items of the account's entitlements and write back what changed,
-    /// in composite batches; one "Salesforce Write-back" entry per record.
-    async fn pull(
-        &self,
-        bundle: &AccountBundle,
-        records: &BTreeMap<String, SalesOrderRecord>,
-        pushed_accounts: &BTreeMap<String, String>,
-        config: &Config,
-        out: &mut AccountOutcome,
-        w: &mut LogWriter<'_>,
-    ) -> Result<(), EngineError> {
-        let mut results = FnoResults {
-            account_ids: pushed_accounts.clone(),
-            ..Default::default()
-        };
-        let line_ids: BTreeSet<&str> = bundle
-            .opportunities
-            .iter()
-            .flat_map(|o| o.line_items())
-            .map(|li| li.id.as_str())
-            .collect();
-        let mut entitlements: BTreeSet<String> = BTreeSet::new();
-        for o in &bundle.opportunities {
-            let ent = records
-                .get(&o.id)
-                .and_then(|r| r.entitlement_id.clone())
-                .or_else(|| {
-                    o.fno_entitlement_id
-                        .clone()
-                        .filter(|s| !s.trim().is_empty())
-                });
-            if let Some(e) = ent {
-                // Only orders FNO really holds: a record that is complete or pending-recovered.
-                let known = records.get(&o.id).is_some_and(|r| !r.line_items.is_empty())
-                    || o.fno_entitlement_id.is_some();
-                if known {
-                    results.entitlements.insert(o.id.clone(), e.clone());
-                    entitlements.insert(e);
-                }
-            }
-        }
-        let mut drafts = Vec::new();
-        for ent in &entitlements {
-            match self.fno.line_items_of_entitlement(ent).await {
-                Ok(items) => {
-                    for li in items {
-                        add_line_result(&mut results, &li, &line_ids);
-                    }
-                }
-                Err(f) => drafts.push(failure_draft(
-                    names::WRITEBACK,
-                    &bundle.account.id,
-                    format!("The line items of entitlement {ent} could not be read from FlexNet Operations"),
-                    &f,
-                    None,
-                )),
-            }
-        }
-        let updates = writeback(bundle, &results, config);
-        for chunk in updates.chunks(200) {
-            match self.sf.update(chunk).await {
-                Ok(saved) => {
-                    for (u, s) in chunk.iter().zip(saved) {
-                        let fields = u.fields.keys().cloned().collect::<Vec<_>>().join(", ");
-                        let d = if s.ok {
-                            out.written_back += 1;
-                            Draft::completed(
-                                names::WRITEBACK,
-                                &u.id,
-                                format!("{} {} updated: {fields}", u.sobject, u.id),
-                            )
-                        } else {
-                            Draft::failed(
-                                names::WRITEBACK,
-                                &u.id,
-                                format!("{} {} was not updated ({fields})", u.sobject, u.id),
-                                s.errors.join("; "),
-                            )
-                            .component("salesforce")
-                        };
-                        drafts.push(
-                            d.request(Some(
-                                json!({"sobject": u.sobject, "id": u.id, "fields": u.fields}),
-                            ))
-                            .response(Some(io::to_json(&s))),
-                        );
-                    }
-                }
-                Err(f) => {
-                    for u in chunk {
-                        drafts.push(failure_draft(
-                            names::WRITEBACK,
-                            &u.id,
-                            format!("{} {} was not updated", u.sobject, u.id),
-                            &f,
-                            Some(json!({"sobject": u.sobject, "id": u.id, "fields": u.fields})),
-                        ));
-                    }
-                    if f.quota_exhausted {
-                        w.write(drafts, self.clock.now()).await?;
-                        return Err(EngineError::Salesforce(f));
-                    }
-                }
-            }
-        }
-        w.write(drafts, self.clock.now()).await?;
-        Ok(())
     }
 }
 

@@ -12,7 +12,7 @@
 
 use crate::http::{ApiError, ApiRequest, ApiResponse};
 use crate::source::{EngineSource, SourceError};
-use crate::sqs::{error_chain, is_salesforce_id, process_batch, BatchError, Delivery};
+use crate::sqs::{error_chain, is_salesforce_id, process_batch_grouped, BatchError, Delivery};
 use crate::window::parse_sync_request;
 use aws_lambda_events::event::apigw::ApiGatewayV2httpRequest;
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
@@ -152,6 +152,15 @@ pub enum ConsumeError {
     Source(#[source] SourceError),
     #[error("the account sync failed")]
     Engine(#[source] EngineError),
+}
+
+/// The same cause for every record of a batch (the backend's chain as text).
+fn copy_source_error(e: &SourceError) -> SourceError {
+    match e {
+        SourceError::NotConnected => SourceError::NotConnected,
+        SourceError::Unusable(s) => SourceError::Unusable(s.clone()),
+        SourceError::Backend(b) => SourceError::Backend(error_chain(b.as_ref()).into()),
+    }
 }
 
 /// The account-sync function's payload: SQS batch or API request (one function, two events).
@@ -463,43 +472,73 @@ impl SyncHandlers {
         if let Ok(engine) = self.engines.engine().await {
             engine.reset_catalogue().await;
         }
-        process_batch(event, self.concurrency, deadline, |work: AccountWork, delivery: Delivery| async move {
-            let span = tracing::info_span!("account", task_id = %work.task_id, account_id = %work.account_id);
-            let engine = self.engines.engine().await.map_err(ConsumeError::Source)?;
-            // per-call timeouts fit the invocation's remaining time
-            engine.set_deadline(deadline);
-            match engine.process(&work).instrument(span.clone()).await {
-                Ok(outcome) => {
-                    if outcome.entries.iter().any(|e| {
-                        e.name == engine::txlog::names::ACCOUNT_SYNC
-                            && e.status != engine::ports::LogStatus::Completed
-                    }) {
-                        // a permanent refusal: maybe the credentials were rotated meanwhile
-                        self.engines.refused();
+        // the batch is one group: one bulk Salesforce read, batched FNO calls and write-back
+        process_batch_grouped(
+            event,
+            deadline,
+            |work: Vec<(AccountWork, Delivery)>| async move {
+                let engine = match self.engines.engine().await {
+                    Ok(e) => e,
+                    Err(e) => {
+                        return work
+                            .iter()
+                            .map(|_| Err(ConsumeError::Source(copy_source_error(&e))))
+                            .collect()
                     }
-                    tracing::info!(
-                        task_id = %work.task_id,
-                        account_id = %work.account_id,
-                        entries = outcome.entries.len(),
-                        failed = outcome.count(engine::ports::LogStatus::Failed),
-                        outstanding = outcome.outstanding.len(),
-                        "account synced"
-                    );
-                    // the account's work is done and idempotent: a failed counter update is
-                    // logged, not retried (a retry would redo the whole account)
-                    if let Err(e) = engine.account_done(&work.task_id, &outcome).await {
-                        tracing::warn!(task_id = %work.task_id, error = %error_chain(&e), "run progress not recorded");
-                    }
-                    Ok(())
+                };
+                // per-call timeouts fit the invocation's remaining time
+                engine.set_deadline(deadline);
+                let items: Vec<AccountWork> = work.iter().map(|(w, _)| w.clone()).collect();
+                let span = tracing::info_span!("batch", accounts = items.len());
+                let results = engine.process_group(&items).instrument(span).await;
+                let mut out = Vec::with_capacity(results.len());
+                for ((w, d), r) in work.iter().zip(results) {
+                    out.push(self.account_result(&engine, w, d, r).await);
                 }
-                Err(e) => {
-                    self.note_remote_failure(&e);
-                    self.wait_if_asked(&engine, &work, &delivery, &e).await;
-                    Err(ConsumeError::Engine(e))
-                }
-            }
-        })
+                out
+            },
+        )
         .await
+    }
+
+    /// One account of a batch: its progress on the run, or why its message is retried.
+    async fn account_result(
+        &self,
+        engine: &Engine,
+        work: &AccountWork,
+        delivery: &Delivery,
+        r: Result<engine::sync::AccountOutcome, EngineError>,
+    ) -> Result<(), ConsumeError> {
+        match r {
+            Ok(outcome) => {
+                if outcome.entries.iter().any(|e| {
+                    e.name == engine::txlog::names::ACCOUNT_SYNC
+                        && e.status != engine::ports::LogStatus::Completed
+                }) {
+                    // a permanent refusal: maybe the credentials were rotated meanwhile
+                    self.engines.refused();
+                }
+                tracing::info!(
+                    task_id = %work.task_id,
+                    account_id = %work.account_id,
+                    entries = outcome.entries.len(),
+                    failed = outcome.count(engine::ports::LogStatus::Failed),
+                    outstanding = outcome.outstanding.len(),
+                    "account synced"
+                );
+                // the account's work is done and idempotent: a failed counter update is
+                // logged, not retried (a retry would redo the whole account)
+                if let Err(e) = engine.account_done(&work.task_id, &outcome).await {
+                    tracing::warn!(task_id = %work.task_id, error = %error_chain(&e), "run progress not recorded");
+                }
+                Ok(())
+            }
+            Err(e) => {
+                self.note_remote_failure(&e);
+                self.wait_if_asked(engine, work, delivery, &e).await;
+                Err(ConsumeError::Engine(e))
+            }
+        }
     }
 
     /// A message that must wait (quota spent, account busy) becomes visible again only then;

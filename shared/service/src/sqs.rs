@@ -86,22 +86,7 @@ where
     E: std::error::Error + Send + Sync + 'static,
 {
     let handler = &handler;
-    let mut outcomes: Vec<(usize, Option<String>, Result<(), String>)> = Vec::new();
-    let mut groups: Vec<(AccountWork, Vec<Delivery>)> = Vec::new();
-    for (index, message) in event.records.into_iter().enumerate() {
-        let d = Delivery {
-            index,
-            message_id: message.message_id.clone(),
-            receipt_handle: message.receipt_handle.clone(),
-        };
-        match parse_work(&message) {
-            Err(e) => outcomes.push((index, d.message_id, Err(error_chain(&e)))),
-            Ok(work) => match groups.iter_mut().find(|(w, _)| same_work(w, &work)) {
-                Some((_, ds)) => ds.push(d),
-                None => groups.push((work, vec![d])),
-            },
-        }
-    }
+    let (mut outcomes, groups) = parse_batch(event);
     let results: Vec<(Vec<Delivery>, Result<(), String>)> = stream::iter(groups)
         .map(|(work, ds)| async move {
             let left = deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));
@@ -123,6 +108,82 @@ where
         .collect()
         .await;
     for (ds, r) in results {
+        for d in ds {
+            outcomes.push((d.index, d.message_id, r.clone()));
+        }
+    }
+    report(outcomes)
+}
+
+/// The failed records so far (unparseable ones) and the batch's distinct work, each with
+/// every delivery that carried it.
+#[allow(clippy::type_complexity)]
+fn parse_batch(
+    event: SqsEvent,
+) -> (
+    Vec<(usize, Option<String>, Result<(), String>)>,
+    Vec<(AccountWork, Vec<Delivery>)>,
+) {
+    let mut outcomes = Vec::new();
+    let mut groups: Vec<(AccountWork, Vec<Delivery>)> = Vec::new();
+    for (index, message) in event.records.into_iter().enumerate() {
+        let d = Delivery {
+            index,
+            message_id: message.message_id.clone(),
+            receipt_handle: message.receipt_handle.clone(),
+        };
+        match parse_work(&message) {
+            Err(e) => outcomes.push((index, d.message_id, Err(error_chain(&e)))),
+            Ok(work) => match groups.iter_mut().find(|(w, _)| same_work(w, &work)) {
+                Some((_, ds)) => ds.push(d),
+                None => groups.push((work, vec![d])),
+            },
+        }
+    }
+    (outcomes, groups)
+}
+
+/// [`process_batch`] for a handler that takes the batch's work at once (one group sync: one
+/// bulk Salesforce read and batched FNO calls for all its accounts) and answers one result
+/// per item, in order. Parsing, duplicates and the deadline are as in [`process_batch`]; a
+/// panic, or a missing result, fails the records concerned.
+pub async fn process_batch_grouped<F, Fut, E>(
+    event: SqsEvent,
+    deadline: Option<std::time::Instant>,
+    handler: F,
+) -> Result<SqsBatchResponse, BatchError>
+where
+    F: FnOnce(Vec<(AccountWork, Delivery)>) -> Fut,
+    Fut: Future<Output = Vec<Result<(), E>>>,
+    E: std::error::Error + Send + Sync + 'static,
+{
+    let (mut outcomes, groups) = parse_batch(event);
+    let left = deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));
+    let results: Vec<Result<(), String>> = if left.is_some_and(|l| l < DEADLINE_MARGIN) {
+        groups
+            .iter()
+            .map(|(w, _)| Err(error_chain(&RecordError::NoTime(w.account_id.clone()))))
+            .collect()
+    } else {
+        let work = groups
+            .iter()
+            .map(|(w, ds)| (w.clone(), ds[0].clone()))
+            .collect();
+        match AssertUnwindSafe(handler(work)).catch_unwind().await {
+            Ok(rs) => rs
+                .into_iter()
+                .map(|r| r.map_err(|e| error_chain(&RecordError::Failed(Box::new(e)))))
+                .collect(),
+            Err(panic) => {
+                let text = error_chain(&RecordError::Panicked(panic_text(&panic)));
+                groups.iter().map(|_| Err(text.clone())).collect()
+            }
+        }
+    };
+    let missing = || Err("the batch handler gave no result for this record".to_owned());
+    let mut results = results.into_iter();
+    for (_, ds) in groups {
+        let r = results.next().unwrap_or_else(missing);
         for d in ds {
             outcomes.push((d.index, d.message_id, r.clone()));
         }
@@ -191,6 +252,7 @@ mod tests {
             kind: RunKind::Scheduled,
             window_from: None,
             window_to: None,
+            fno_changed: Vec::new(),
         })
         .unwrap()
     }

@@ -261,6 +261,7 @@ async fn aws_a_poison_message_is_dead_lettered_after_max_receives_while_the_rest
         kind: RunKind::Scheduled,
         window_from: None,
         window_to: Some("2026-11-20T09:00:00Z".parse().unwrap()),
+        fno_changed: Vec::new(),
     };
     c.wiring.queue.enqueue(&[good]).await.unwrap();
     let poison = r#"{"v":1,"task_id":"sched-x","account_id":"001Wk0000000001IAA","kind":"scheduled","window_from":"#;
@@ -329,6 +330,7 @@ async fn aws_a_warm_account_sync_container_sees_a_product_deployed_since_its_las
         kind: RunKind::Scheduled,
         window_from: None,
         window_to: None,
+        fno_changed: Vec::new(),
     };
     c.wiring.queue.enqueue(&[work("sched-a")]).await.unwrap();
     let (msgs, failed) = c.poll_once().await;

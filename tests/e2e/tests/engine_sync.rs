@@ -208,10 +208,12 @@ async fn kill_and_rerun_leaves_no_duplicates_and_nothing_missing() {
     let expected_sf = clean.salesforce.state();
     clean.stop();
 
-    // The same run, with FNO refusing every call after 25 of them (mid-account), then re-run.
+    // The same run, with FNO refusing every call after 6 of them (the writes are batched: the
+    // planning query, the catalogue, the accounts and users, one list of entitlements), then
+    // re-run.
     let stack = start(&fx).await;
     let mut opts = stack.flexnet.options();
-    opts.expire_credentials_after = Some(25);
+    opts.expire_credentials_after = Some(6);
     stack.flexnet.set_options(opts.clone());
     let broken = stack.engine().unwrap().run_scheduled().await;
     let failed_entries = match &broken {

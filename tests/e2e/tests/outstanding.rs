@@ -198,6 +198,7 @@ fn work(task: &str, kind: RunKind) -> AccountWork {
         kind,
         window_from: None,
         window_to: None,
+        fno_changed: Vec::new(),
     }
 }
 

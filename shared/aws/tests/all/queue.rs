@@ -57,6 +57,7 @@ fn work(i: usize) -> AccountWork {
         kind: RunKind::Scheduled,
         window_from: Some("2026-04-01T00:00:00Z".parse().unwrap()),
         window_to: Some("2026-04-02T00:00:00Z".parse().unwrap()),
+        fno_changed: Vec::new(),
     }
 }
 
