@@ -362,8 +362,8 @@ async fn start(plan: &Plan, seed: u64) -> World {
     // short client timeouts keep the simulated timeouts (held a little longer) cheap; the
     // simulated org's planning queries take longer with its size (debug build)
     let timeout = client_timeout(plan.orders.len());
-    conn["salesforce"]["timeoutSecs"] = json!(timeout.as_secs());
-    conn["flexnet"]["timeoutSecs"] = json!(timeout.as_secs());
+    conn["salesforce"]["timeout_secs"] = json!(timeout.as_secs());
+    conn["flexnet"]["timeout_secs"] = json!(timeout.as_secs());
     let (s, b) = w
         .admin("PUT", "/settings/connection", &[], Some(&conn.to_string()))
         .await;
@@ -752,7 +752,7 @@ impl World {
             println!(
                 "chaos: round {round} ({:.1}s): queued {}, outstanding {} ({} not expected)",
                 t0.elapsed().as_secs_f64(),
-                out["accountsQueued"],
+                out["accounts_queued"],
                 items.len(),
                 others.len()
             );
