@@ -315,6 +315,22 @@ impl SyncHandlers {
         })
     }
 
+    /// [`Self::fan_out`] of an API-started run: recorded as started by `caller`, its errors
+    /// as API errors.
+    async fn fan_out_api(
+        &self,
+        engine: &Engine,
+        mut planned: PlannedRun,
+        caller: Option<&str>,
+    ) -> Result<RunRecord, ApiError> {
+        planned.run.created_by = Some(created_by(caller));
+        self.fan_out(engine, planned).await.map_err(|e| match e {
+            FanOutError::Enqueue(s) => ApiError::internal("queuing the accounts", s),
+            FanOutError::Store(s) => ApiError::from(s),
+            FanOutError::Engine(e) => ApiError::from(e),
+        })
+    }
+
     /// Queue the planned work; then record the run and (scheduled) move the watermark — only
     /// once every message is queued (R21: a failed fan-out leaves the window to the next run).
     async fn fan_out(
@@ -375,19 +391,16 @@ impl SyncHandlers {
             (false, _) => OutstandingPick::None,
         };
         let window = request.window.map(|w| (Some(w.from), w.to));
-        let mut planned = engine
+        let planned = engine
             .plan_run_with(RunKind::Immediate, window, None, pick)
             .await
             .map_err(|e| {
                 self.note_remote_failure(&e);
                 ApiError::from(e)
             })?;
-        planned.run.created_by = Some(created_by(req.caller.as_deref()));
-        let run = self.fan_out(&engine, planned).await.map_err(|e| match e {
-            FanOutError::Enqueue(s) => ApiError::internal("queuing the accounts", s),
-            FanOutError::Store(s) => ApiError::from(s),
-            FanOutError::Engine(e) => ApiError::from(e),
-        })?;
+        let run = self
+            .fan_out_api(&engine, planned, req.caller.as_deref())
+            .await?;
         Ok(ApiResponse::json(
             202,
             json!({
@@ -457,19 +470,14 @@ impl SyncHandlers {
                 }));
             }
         }
-        let mut planned = engine
+        let planned = engine
             .plan_run(RunKind::Account, None, Some(account_id))
             .await
             .map_err(|e| {
                 self.note_remote_failure(&e);
                 ApiError::from(e)
             })?;
-        planned.run.created_by = Some(created_by(caller));
-        let run = self.fan_out(&engine, planned).await.map_err(|e| match e {
-            FanOutError::Enqueue(s) => ApiError::internal("queuing the account", s),
-            FanOutError::Store(s) => ApiError::from(s),
-            FanOutError::Engine(e) => ApiError::from(e),
-        })?;
+        let run = self.fan_out_api(&engine, planned, caller).await?;
         Ok(ApiResponse::json(
             202,
             json!({

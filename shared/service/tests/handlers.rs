@@ -125,6 +125,20 @@ impl Env {
         parse(serde_json::from_value(out).unwrap())
     }
 
+    /// Another worker (of run `task_id`) holds ACC's lease for 15 minutes.
+    async fn hold_account(&self, task_id: &str) -> engine::ports::Lease {
+        let now: DateTime<Utc> = self.fx["now"].as_str().unwrap().parse().unwrap();
+        let held = engine::ports::Lease {
+            account_id: ACC.into(),
+            owner: "another-worker".into(),
+            task_id: task_id.into(),
+            until: now + chrono::Duration::minutes(15),
+        };
+        let taken = self.wiring.state.acquire_lease(&held, now).await.unwrap();
+        assert!(taken.is_none(), "the lease was free");
+        held
+    }
+
     /// Receives what is on the work queue and runs it through the SQS consumer.
     async fn drain_queue(&self) -> usize {
         let arn = self.moto.queue_arn(&self.queue_url()).await.unwrap();
@@ -1000,20 +1014,7 @@ async fn r25_the_secret_is_fetched_once_per_cold_start_and_again_after_a_refusal
 async fn a_leased_account_is_a_409_for_the_api_and_a_delayed_retry_for_the_queue() {
     let env = Env::start(fixture("walkthrough.json"), 30).await;
     env.connect().await;
-    let now: DateTime<Utc> = env.fx["now"].as_str().unwrap().parse().unwrap();
-    let held = engine::ports::Lease {
-        account_id: ACC.into(),
-        owner: "another-worker".into(),
-        task_id: "sched-20261120T090000Z-aaaa1111".into(),
-        until: now + chrono::Duration::minutes(15),
-    };
-    assert!(env
-        .wiring
-        .state
-        .acquire_lease(&held, now)
-        .await
-        .unwrap()
-        .is_none());
+    let held = env.hold_account("sched-20261120T090000Z-aaaa1111").await;
     let fno_calls = env.fno.total_calls(); // the connection check's
 
     let (s, b) = env
@@ -1220,20 +1221,7 @@ async fn issue14_account_sync_answers_202_at_once_and_get_runs_follows_it_to_its
 async fn issue14_a_busy_account_is_409_before_anything_is_queued() {
     let env = Env::start(fixture("walkthrough.json"), 30).await;
     env.connect().await;
-    let now: DateTime<Utc> = env.fx["now"].as_str().unwrap().parse().unwrap();
-    let held = engine::ports::Lease {
-        account_id: ACC.into(),
-        owner: "another-worker".into(),
-        task_id: "sched-20261120T090000Z-bbbb2222".into(),
-        until: now + chrono::Duration::minutes(15),
-    };
-    assert!(env
-        .wiring
-        .state
-        .acquire_lease(&held, now)
-        .await
-        .unwrap()
-        .is_none());
+    let held = env.hold_account("sched-20261120T090000Z-bbbb2222").await;
     let (s, b) = env
         .account_sync_query(&format!("/accounts/{ACC}/sync"), &[])
         .await;
