@@ -627,7 +627,13 @@ impl World {
         let singles =
             futures::future::join_all(picks.iter().enumerate().map(|(k, acc)| async move {
                 tokio::time::sleep(std::time::Duration::from_millis(200 + 150 * k as u64)).await;
-                let ev = api_event("POST", &format!("/accounts/{acc}/sync"), &[], None);
+                // in the request, as before the 202 answer (issue 14): it races the queue's workers
+                let ev = api_event(
+                    "POST",
+                    &format!("/accounts/{acc}/sync"),
+                    &[("wait", "true")],
+                    None,
+                );
                 let out = self.wirings[2 + k % 2]
                     .sync_handlers()
                     .account_sync_event(serde_json::to_value(ev).unwrap(), None)
