@@ -3,8 +3,9 @@
 //! Runs the real sync engine on one machine: the simulated Salesforce org and FNO tenant
 //! (`sim-salesforce`, `sim-flexnet`) on 127.0.0.1, seeded from a fixture file, and the embedded
 //! stores (SQLite through rusqlite, an in-process queue). The binary (`flexbridge`) has three
-//! commands: `demo`, `run` and `licenses`; tests use [`stack::Stack`] directly.
+//! commands: `demo`, `run` and `licenses`, and `admin …` for a deployed stack's API; tests use [`stack::Stack`] directly.
 
+pub mod admin;
 pub mod generate;
 pub mod licenses;
 pub mod report;
@@ -65,6 +66,8 @@ pub enum RunnerError {
     },
     #[error("the run could not complete")]
     Engine(#[from] engine::EngineError),
+    #[error("flexbridge admin")]
+    Admin(#[from] admin::AdminError),
 }
 
 /// The full chain of an error, `outer: inner: …`, for the one line the runner prints.

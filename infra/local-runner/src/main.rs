@@ -4,8 +4,10 @@
 //! * `flexbridge run --fixture F --mode scheduled|immediate|account … --out DIR` — any fixture
 //!   and configuration; writes salesforce.json, flexnet.json, logs.json, summary.json.
 //! * `flexbridge licenses --fixture F` — license information ingestion (R26–R32), as a table.
+//! * `flexbridge admin --api URL <command>` — a deployed stack's admin API, SigV4-signed.
 
 use clap::{Parser, Subcommand, ValueEnum};
+use engine::ports::RunKind;
 use engine::{EngineSettings, RunReport};
 use flexbridge::report::{self, Calls};
 use flexbridge::stack::{self, Stack, StackOptions};
@@ -84,6 +86,13 @@ enum Command {
         concurrency: Option<usize>,
         #[command(flatten)]
         faults: Faults,
+    },
+    /// Call a deployed stack's admin API (SigV4-signed with the standard AWS credentials).
+    Admin {
+        #[command(flatten)]
+        target: flexbridge::admin::Target,
+        #[command(subcommand)]
+        command: flexbridge::admin::AdminCommand,
     },
     /// Ingest license information from a fixture's org and print the license table.
     Licenses {
@@ -260,7 +269,9 @@ async fn execute(args: RunArgs) -> Result<(RunReport, Calls, u128), RunnerError>
         engine = engine.with_progress(p);
     }
     let result = match args.mode {
-        Mode::Scheduled => engine.run_scheduled().await,
+        Mode::Scheduled => {
+            run_as_local(&engine, &*stack.store, RunKind::Scheduled, None, None).await
+        }
         Mode::Immediate => {
             let w = engine::window::parse_window(args.window_body.as_deref(), engine.now())
                 .map_err(|e| {
@@ -273,7 +284,8 @@ async fn execute(args: RunArgs) -> Result<(RunReport, Calls, u128), RunnerError>
                     };
                     RunnerError::Usage(format!("{flag}: {}", e.message))
                 })?;
-            engine.run_immediate(w.from, w.to).await
+            let window = Some((Some(w.from), w.to));
+            run_as_local(&engine, &*stack.store, RunKind::Immediate, window, None).await
         }
         Mode::Account => {
             let id = args.account.as_deref().ok_or_else(|| {
@@ -286,7 +298,7 @@ async fn execute(args: RunArgs) -> Result<(RunReport, Calls, u128), RunnerError>
                     "--account '{id}' is not a Salesforce Account Id (15 or 18 letters and digits) (R23)"
                 )));
             }
-            engine.run_account(id).await
+            run_as_local(&engine, &*stack.store, RunKind::Account, None, Some(id)).await
         }
     };
     let duration = started.elapsed().as_millis();
@@ -422,6 +434,11 @@ async fn main_inner(cli: Cli) -> Result<(), RunnerError> {
                 "{}",
                 report::render(&report, &calls, ms, Some(&outputs(&out)))
             );
+            Ok(())
+        }
+        Command::Admin { target, command } => {
+            let client = flexbridge::admin::Client::from_chain(&target).await?;
+            print!("{}", flexbridge::admin::run(&client, &command).await?);
             Ok(())
         }
         Command::Licenses {
@@ -588,4 +605,22 @@ fn main() -> std::process::ExitCode {
             })
         }
     }
+}
+
+/// Plans a run, records it as started by the local runner (the log's Created By), and runs
+/// it in process.
+async fn run_as_local(
+    engine: &engine::Engine,
+    store: &dyn engine::ports::StateStore,
+    kind: RunKind,
+    window: Option<(
+        Option<chrono::DateTime<chrono::Utc>>,
+        chrono::DateTime<chrono::Utc>,
+    )>,
+    account: Option<&str>,
+) -> Result<engine::RunReport, engine::EngineError> {
+    let mut planned = engine.plan_run(kind, window, account).await?;
+    planned.run.created_by = Some(engine::ports::CREATED_BY_LOCAL.to_owned());
+    store.put_run(&planned.run).await?;
+    engine.run_in_process(planned).await
 }

@@ -213,7 +213,10 @@ impl Stack {
         Ok(Engine::new(EngineParts {
             salesforce: sf,
             flexnet: fno,
-            log: self.store.clone(),
+            log: Arc::new(engine::txlog::CreatedByLog::new(
+                self.store.clone(),
+                self.store.clone(),
+            )),
             state: self.store.clone(),
             clock: self.clock(),
             secrets: vec![self.sf_client_secret.clone(), self.fno_password.clone()],

@@ -123,6 +123,7 @@ CREATE TABLE IF NOT EXISTS log_entries (
     body TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS log_entries_task ON log_entries(task_id, num);
+CREATE TABLE IF NOT EXISTS log_refs (ref TEXT NOT NULL, num INTEGER NOT NULL, PRIMARY KEY (ref, num));
 CREATE TABLE IF NOT EXISTS runs (task_id TEXT PRIMARY KEY, started TEXT NOT NULL, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sales_orders (opportunity_id TEXT PRIMARY KEY, version INTEGER NOT NULL, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS config (key TEXT PRIMARY KEY, body TEXT NOT NULL);
@@ -235,17 +236,32 @@ impl TransactionLog for SqliteStore {
                     detail: "a log number looks like TL-00001".into(),
                 })?;
                 let body = serde_json::to_string(e).map_err(|err| corrupt(&e.log_number, err))?;
-                Ok((num, e.task_id.clone(), ts(&e.created), status_str(e), body))
+                let refs = crate::txlog::related_ids(e);
+                Ok((
+                    num,
+                    e.task_id.clone(),
+                    ts(&e.created),
+                    status_str(e),
+                    body,
+                    refs,
+                ))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         self.db.with("append log entries", move |conn| {
             let tx = conn.transaction().map_err(|e| backend("begin", e))?;
-            for (num, task, created, status, body) in rows {
+            for (num, task, created, status, body, refs) in rows {
                 tx.execute(
                     "INSERT INTO log_entries(num, task_id, created, status, body) VALUES (?1, ?2, ?3, ?4, ?5)",
                     params![num as i64, task, created, status, body],
                 )
                 .map_err(|e| backend("insert log entry", e))?;
+                for r in refs {
+                    tx.execute(
+                        "INSERT OR IGNORE INTO log_refs(ref, num) VALUES (?1, ?2)",
+                        params![r, num as i64],
+                    )
+                    .map_err(|e| backend("insert log reference", e))?;
+                }
             }
             tx.commit().map_err(|e| backend("commit", e))
         })
@@ -266,6 +282,13 @@ impl TransactionLog for SqliteStore {
                 if let Some(t) = &q.task_id {
                     args.push(t.clone().into());
                     sql.push_str(&format!(" AND task_id = ?{}", args.len()));
+                }
+                if let Some(r) = &q.record {
+                    args.push(r.clone().into());
+                    sql.push_str(&format!(
+                        " AND num IN (SELECT num FROM log_refs WHERE ref = ?{})",
+                        args.len()
+                    ));
                 }
                 if let Some(s) = q.status {
                     args.push(status_name(s).to_owned().into());
@@ -311,6 +334,35 @@ impl TransactionLog for SqliteStore {
                         None
                     },
                 })
+            })
+            .await
+    }
+
+    async fn get(&self, log_number: &str) -> Result<Option<LogEntry>, StoreError> {
+        self.log_entry(log_number).await
+    }
+}
+
+impl SqliteStore {
+    /// `TransactionLog::get` for the embedded log.
+    async fn log_entry(&self, log_number: &str) -> Result<Option<LogEntry>, StoreError> {
+        let Some(num) = parse_log_number(log_number) else {
+            return Ok(None);
+        };
+        self.db
+            .with("read a log entry", move |conn| {
+                let body: Option<String> = conn
+                    .query_row(
+                        "SELECT body FROM log_entries WHERE num = ?1",
+                        params![num as i64],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(|e| backend("read log entry", e))?;
+                body.map(|b| {
+                    serde_json::from_str(&b).map_err(|e| corrupt(format_log_number(num), e))
+                })
+                .transpose()
             })
             .await
     }
@@ -795,6 +847,7 @@ mod tests {
             component: None,
             request: Some(serde_json::json!({"a": 1})),
             response: None,
+            created_by: None,
         }
     }
 
@@ -962,6 +1015,7 @@ mod tests {
             accounts_planned: 2,
             counts: BTreeMap::new(),
             detail: None,
+            created_by: None,
         })
         .await
         .unwrap();
@@ -1131,6 +1185,7 @@ mod tests {
                 accounts_planned: 0,
                 counts: BTreeMap::new(),
                 detail: None,
+                created_by: None,
             })
             .await
             .unwrap();

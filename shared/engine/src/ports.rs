@@ -74,7 +74,19 @@ pub struct LogEntry {
     /// Request and response payloads, secrets removed, for troubleshooting.
     pub request: Option<serde_json::Value>,
     pub response: Option<serde_json::Value>,
+    /// Who started the run (the guide's Created By): the IAM caller of an API-started run,
+    /// [`CREATED_BY_SCHEDULE`] for a scheduled one (stamped by [`crate::txlog::CreatedByLog`]
+    /// from the run's [`RunRecord::created_by`]).
+    #[serde(default)]
+    pub created_by: Option<String>,
 }
+
+/// `created_by` of scheduled runs and their entries.
+pub const CREATED_BY_SCHEDULE: &str = "schedule";
+/// `created_by` of an API-started run whose request carried no IAM identity (direct calls).
+pub const CREATED_BY_API: &str = "api";
+/// `created_by` of the local runner's runs.
+pub const CREATED_BY_LOCAL: &str = "local-runner";
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LogQuery {
@@ -84,6 +96,11 @@ pub struct LogQuery {
     pub from: Option<DateTime<Utc>>,
     /// Exclusive upper bound on `created`.
     pub to: Option<DateTime<Utc>>,
+    /// Only entries about this Salesforce or FNO id ([`crate::txlog::related_ids`]): the
+    /// entry's record or account, or an id in its request/response (an order's line items
+    /// carry its Opportunity Id, FNO answers with activation ids). Other filters still apply.
+    #[serde(default)]
+    pub record: Option<String>,
     /// Page size; adapters cap it (e.g. 100).
     pub limit: Option<u32>,
     /// Opaque cursor from the previous page.
@@ -103,6 +120,8 @@ pub trait TransactionLog: Send + Sync {
     async fn allocate_log_numbers(&self, count: u32) -> Result<u64, StoreError>;
     async fn append(&self, entries: &[LogEntry]) -> Result<(), StoreError>;
     async fn query(&self, query: &LogQuery) -> Result<LogPage, StoreError>;
+    /// One entry by its log number (`TL-00042`), with its payloads.
+    async fn get(&self, log_number: &str) -> Result<Option<LogEntry>, StoreError>;
 }
 
 // ---------------------------------------------------------------- sync state
@@ -145,6 +164,10 @@ pub struct RunRecord {
     pub counts: BTreeMap<String, u64>,
     /// Why an aborted run stopped.
     pub detail: Option<String>,
+    /// Who started it: the IAM caller for API-started runs, [`CREATED_BY_SCHEDULE`],
+    /// [`CREATED_BY_LOCAL`]; None for runs recorded before it was kept.
+    #[serde(default)]
+    pub created_by: Option<String>,
 }
 
 /// What flexbridge knows it did for one sales order (Opportunity), keyed by Opportunity Id.

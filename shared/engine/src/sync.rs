@@ -606,6 +606,7 @@ impl Engine {
             accounts_planned: 0,
             counts: BTreeMap::new(),
             detail: None,
+            created_by: None,
         };
         self.state.put_run(&run).await?;
         self.reset_catalogue().await;

@@ -1,6 +1,8 @@
 //! Building transaction-log entries (R24) and writing them through the [`TransactionLog`] port.
 
-use crate::ports::{LogEntry, LogStatus, StoreError, TransactionLog};
+use crate::ports::{
+    LogEntry, LogPage, LogQuery, LogStatus, StateStore, StoreError, TransactionLog,
+};
 use crate::redact::Redactor;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -133,6 +135,7 @@ impl<'a> LogWriter<'a> {
                 component: d.component,
                 request: d.request.map(|v| self.redactor.scrub(&v)),
                 response: d.response.map(|v| self.redactor.scrub(&v)),
+                created_by: None,
             })
             .collect();
         self.log.append(&entries).await?;
@@ -158,4 +161,116 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
         cur = c.source();
     }
     s
+}
+
+/// Most ids [`related_ids`] keeps of one entry.
+pub const MAX_RELATED_IDS: usize = 32;
+
+/// The Salesforce and FNO ids an entry is about, for `GET /logs?record=<id>`: its record and
+/// account, its log number, and the string values of id-like keys of its request and response
+/// (keys ending in `id` or `ids`, any case, and FNO's `orderLineNumber`): a line item's request carries
+/// its Opportunity Id (`orderId`), FNO's answers carry activation and entitlement ids. Each
+/// id is 3–80 letters, digits or `-_.:@` (a redacted value is none); at most
+/// [`MAX_RELATED_IDS`].
+pub fn related_ids(e: &LogEntry) -> std::collections::BTreeSet<String> {
+    fn id_like(v: &str) -> bool {
+        (3..=80).contains(&v.len())
+            && v.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | '@'))
+    }
+    fn id_key(k: &str) -> bool {
+        let k = k.to_ascii_lowercase();
+        k.ends_with("id") || k.ends_with("ids") || k == "orderlinenumber"
+    }
+    fn walk(v: &Value, under_id_key: bool, out: &mut std::collections::BTreeSet<String>) {
+        match v {
+            Value::String(s) if under_id_key && id_like(s) => {
+                out.insert(s.clone());
+            }
+            Value::Array(a) => a.iter().for_each(|x| walk(x, under_id_key, out)),
+            Value::Object(m) => m.iter().for_each(|(k, x)| walk(x, id_key(k), out)),
+            _ => {}
+        }
+    }
+    let mut out = std::collections::BTreeSet::new();
+    out.insert(e.log_number.clone());
+    for id in [&e.record_id, &e.account_id].into_iter().flatten() {
+        if id_like(id) {
+            out.insert(id.clone());
+        }
+    }
+    for payload in [&e.request, &e.response].into_iter().flatten() {
+        walk(payload, false, &mut out);
+    }
+    out.into_iter().take(MAX_RELATED_IDS).collect()
+}
+
+/// The log the engine writes through: stamps each entry's `created_by` with its run's
+/// ([`crate::ports::RunRecord::created_by`], read once per task id) before the store keeps
+/// it. Everything else goes straight to the store.
+pub struct CreatedByLog {
+    inner: std::sync::Arc<dyn TransactionLog>,
+    state: std::sync::Arc<dyn StateStore>,
+    runs: std::sync::Mutex<std::collections::HashMap<String, Option<String>>>,
+}
+
+impl CreatedByLog {
+    /// Runs remembered at most (a warm function sees a few runs; the map is cleared when full).
+    const MAX_RUNS: usize = 256;
+
+    pub fn new(
+        inner: std::sync::Arc<dyn TransactionLog>,
+        state: std::sync::Arc<dyn StateStore>,
+    ) -> Self {
+        CreatedByLog {
+            inner,
+            state,
+            runs: Default::default(),
+        }
+    }
+
+    async fn creator(&self, task_id: &str) -> Result<Option<String>, StoreError> {
+        if let Some(c) = self
+            .runs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(task_id)
+        {
+            return Ok(c.clone());
+        }
+        let c = self
+            .state
+            .get_run(task_id)
+            .await?
+            .and_then(|r| r.created_by);
+        let mut runs = self.runs.lock().unwrap_or_else(|p| p.into_inner());
+        if runs.len() >= Self::MAX_RUNS {
+            runs.clear();
+        }
+        runs.insert(task_id.to_owned(), c.clone());
+        Ok(c)
+    }
+}
+
+#[async_trait::async_trait]
+impl TransactionLog for CreatedByLog {
+    async fn allocate_log_numbers(&self, count: u32) -> Result<u64, StoreError> {
+        self.inner.allocate_log_numbers(count).await
+    }
+
+    async fn append(&self, entries: &[LogEntry]) -> Result<(), StoreError> {
+        let mut stamped = entries.to_vec();
+        for e in stamped.iter_mut().filter(|e| e.created_by.is_none()) {
+            e.created_by = self.creator(&e.task_id).await?;
+        }
+        self.inner.append(&stamped).await
+    }
+
+    async fn query(&self, query: &LogQuery) -> Result<LogPage, StoreError> {
+        self.inner.query(query).await
+    }
+
+    async fn get(&self, log_number: &str) -> Result<Option<LogEntry>, StoreError> {
+        self.inner.get(log_number).await
+    }
 }

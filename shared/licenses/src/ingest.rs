@@ -426,6 +426,7 @@ pub fn run_record(report: &IngestReport, finished: DateTime<Utc>) -> RunRecord {
                 report.first_failure().unwrap_or_default()
             )
         }),
+        created_by: None,
     }
 }
 

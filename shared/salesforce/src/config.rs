@@ -9,21 +9,21 @@ pub const DEFAULT_API_VERSION: &str = "v62.0";
 /// How flexbridge obtains an access token (server-to-server OAuth 2.0 flows; neither returns a
 /// refresh token or an expiry, so the client re-mints on a 401).
 ///
-/// JSON: `{"flow":"client_credentials","clientId":…,"clientSecret":…}` or
-/// `{"flow":"jwt_bearer","clientId":…,"username":…,"privateKeyPem":…,"audience":…}`.
+/// JSON: `{"flow":"client_credentials","client_id":…,"client_secret":…}` or
+/// `{"flow":"jwt_bearer","client_id":…,"username":…,"private_key_pem":…,"audience":…}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "flow", rename_all = "snake_case", deny_unknown_fields)]
 pub enum SalesforceAuth {
     /// `grant_type=client_credentials` with `client_id`/`client_secret` form fields (the
     /// connected/external client app's run-as user). Needs a My Domain login URL.
-    #[serde(rename_all = "camelCase")]
+    #[serde(rename_all = "snake_case")]
     ClientCredentials {
         client_id: String,
         client_secret: Secret,
     },
     /// `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer` with an RS256 assertion
     /// (iss = client id, sub = username, aud = audience or the login URL, exp = now + 3 min).
-    #[serde(rename_all = "camelCase")]
+    #[serde(rename_all = "snake_case")]
     JwtBearer {
         client_id: String,
         username: String,
@@ -40,7 +40,7 @@ pub enum SalesforceAuth {
 ///
 /// Unknown keys are refused (a typo such as `timeoutSec` must not be dropped silently).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub struct SalesforceConfig {
     /// Base of `POST /services/oauth2/token`: the My Domain URL (or a simulator's base URL).
     pub login_url: String,
@@ -117,8 +117,8 @@ mod tests {
     #[test]
     fn client_credentials_json_is_camel_case_with_a_flow_tag_and_defaults() {
         let c: SalesforceConfig = serde_json::from_value(json!({
-            "loginUrl": "https://acme.my.salesforce.com",
-            "auth": {"flow": "client_credentials", "clientId": "3MVG9", "clientSecret": "s3cr3t"}
+            "login_url": "https://acme.my.salesforce.com",
+            "auth": {"flow": "client_credentials", "client_id": "3MVG9", "client_secret": "s3cr3t"}
         }))
         .unwrap();
         assert_eq!(c.api_version, "v62.0");
@@ -136,22 +136,22 @@ mod tests {
         let back = serde_json::to_value(&c).unwrap();
         assert_eq!(back["auth"]["flow"], "client_credentials");
         assert_eq!(
-            back["auth"]["clientSecret"], "s3cr3t",
+            back["auth"]["client_secret"], "s3cr3t",
             "stored as the plain string"
         );
-        assert_eq!(back["loginUrl"], "https://acme.my.salesforce.com");
-        assert_eq!(back["timeoutSecs"], 30);
+        assert_eq!(back["login_url"], "https://acme.my.salesforce.com");
+        assert_eq!(back["timeout_secs"], 30);
         assert!(!format!("{c:?}").contains("s3cr3t"));
     }
 
     #[test]
     fn jwt_bearer_json_round_trips_and_debug_hides_the_key() {
         let v = json!({
-            "loginUrl": "https://login.salesforce.com", "apiVersion": "v61.0",
-            "auth": {"flow": "jwt_bearer", "clientId": "3MVG9", "username": "int@acme.example",
-                     "privateKeyPem": "-----BEGIN PRIVATE KEY-----\nMIIkey\n-----END PRIVATE KEY-----\n",
+            "login_url": "https://login.salesforce.com", "api_version": "v61.0",
+            "auth": {"flow": "jwt_bearer", "client_id": "3MVG9", "username": "int@acme.example",
+                     "private_key_pem": "-----BEGIN PRIVATE KEY-----\nMIIkey\n-----END PRIVATE KEY-----\n",
                      "audience": "https://test.salesforce.com"},
-            "timeoutSecs": 5, "maxRetries": 1, "batchSize": 500
+            "timeout_secs": 5, "max_retries": 1, "batchSize": 500
         });
         let c: SalesforceConfig = serde_json::from_value(v.clone()).unwrap();
         assert_eq!(serde_json::to_value(&c).unwrap(), v);
@@ -163,8 +163,8 @@ mod tests {
     #[test]
     fn certificate_checks_cannot_be_switched_off_from_json_and_typos_are_refused() {
         let base = json!({
-            "loginUrl": "https://acme.my.salesforce.com",
-            "auth": {"flow": "client_credentials", "clientId": "a", "clientSecret": "b"}
+            "login_url": "https://acme.my.salesforce.com",
+            "auth": {"flow": "client_credentials", "client_id": "a", "client_secret": "b"}
         });
         let mut insecure = base.clone();
         insecure["acceptInvalidCerts"] = json!(true);
@@ -191,7 +191,7 @@ mod tests {
     #[test]
     fn an_unknown_flow_is_refused() {
         let e = serde_json::from_value::<SalesforceConfig>(json!({
-            "loginUrl": "https://x.example", "auth": {"flow": "password", "clientId": "a"}
+            "login_url": "https://x.example", "auth": {"flow": "password", "client_id": "a"}
         }))
         .unwrap_err();
         assert!(e.to_string().contains("password"), "{e}");

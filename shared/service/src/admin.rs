@@ -83,6 +83,7 @@ impl Admin {
             ("GET", ["filters"]) => self.get_filters().await,
             ("PUT", ["filters"]) => self.put_filters(req).await,
             ("GET", ["logs"]) => self.get_logs(req).await,
+            ("GET", ["logs", log_number]) => self.get_log(log_number).await,
             ("GET", ["runs"]) => self.get_runs(req).await,
             ("GET", ["runs", task_id]) => self.get_run(task_id).await,
             ("GET", ["outstanding"]) => self.get_outstanding(req).await,
@@ -251,16 +252,78 @@ impl Admin {
                     })?,
             ),
         };
-        let query = LogQuery {
+        let record = match q.get("record").map(String::as_str) {
+            None | Some("") => None,
+            Some(r) if is_record_id(r) => Some(r.to_owned()),
+            Some(_) => {
+                return Err(ApiError::bad_request(
+                    "record",
+                    "a Salesforce or FNO id is 3 to 80 letters, digits or -_.:@ (e.g. 006Dm0000000049IAA)",
+                ))
+            }
+        };
+        let csv = match q.get("format").map(String::as_str) {
+            None | Some("") | Some("json") => false,
+            Some("csv") => true,
+            Some(_) => return Err(ApiError::bad_request("format", "is json (default) or csv")),
+        };
+        let mut query = LogQuery {
             task_id: q.get("task").filter(|t| !t.is_empty()).cloned(),
             status,
             from: parse_time(q.get("from"), "from")?,
             to: parse_time(q.get("to"), "to")?,
+            record,
             limit,
             cursor: q.get("cursor").filter(|c| !c.is_empty()).cloned(),
         };
+        if csv {
+            return self.logs_csv(query).await;
+        }
         let page = self.log.query(&query).await?;
-        Ok(ApiResponse::json(200, page))
+        query.cursor = None;
+        let entries: Vec<serde_json::Value> = page.entries.iter().map(entry_summary).collect();
+        Ok(ApiResponse::json(
+            200,
+            serde_json::json!({"entries": entries, "next_cursor": page.next_cursor}),
+        ))
+    }
+
+    /// `GET /logs/{log_number}`: one entry with its request and response (secrets removed
+    /// when it was written, and scrubbed again on the way out).
+    async fn get_log(&self, log_number: &str) -> Result<ApiResponse, ApiError> {
+        let ok = log_number.len() <= 24
+            && log_number
+                .strip_prefix("TL-")
+                .is_some_and(|d| !d.is_empty() && d.chars().all(|c| c.is_ascii_digit()));
+        if !ok {
+            return Err(ApiError::bad_request(
+                "log_number",
+                "a log number looks like TL-00042 (R24)",
+            ));
+        }
+        match self.log.get(log_number).await? {
+            Some(e) => Ok(ApiResponse::json(200, e)),
+            None => Err(ApiError::NotFound(format!("log entry {log_number}"))),
+        }
+    }
+
+    /// `GET /logs?format=csv`: every entry the filters select (pages followed up to
+    /// [`MAX_CSV_ROWS`]; beyond that the `x-next-cursor` header continues), one row each,
+    /// without payloads.
+    async fn logs_csv(&self, mut query: LogQuery) -> Result<ApiResponse, ApiError> {
+        let mut rows = Vec::new();
+        let next = loop {
+            let page = self.log.query(&query).await?;
+            rows.extend(page.entries);
+            match page.next_cursor {
+                Some(c) if rows.len() < MAX_CSV_ROWS => query.cursor = Some(c),
+                other => break other,
+            }
+        };
+        Ok(
+            ApiResponse::text(200, "text/csv; charset=utf-8", crate::csv::log_csv(&rows))
+                .with_header("x-next-cursor", next),
+        )
     }
 
     async fn get_runs(&self, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
@@ -285,14 +348,48 @@ impl Admin {
                 .all(|c| c.is_ascii_alphanumeric() || c == '-')
         {
             return Err(ApiError::bad_request(
-                "taskId",
+                "task_id",
                 "a task id is letters, digits and '-' (e.g. sched-20261120T090000Z-1a2b3c4d)",
             ));
         }
-        match self.state.get_run(task_id).await? {
-            Some(run) => Ok(ApiResponse::json(200, run)),
-            None => Err(ApiError::NotFound(format!("run {task_id}"))),
+        let Some(run) = self.state.get_run(task_id).await? else {
+            return Err(ApiError::NotFound(format!("run {task_id}")));
+        };
+        // progress: accounts done of planned; the result: what did not complete, by entry
+        let done = run.counts.get(engine::ACCOUNTS_DONE).copied().unwrap_or(0);
+        let planned = u64::from(run.accounts_planned);
+        let mut failures = Vec::new();
+        for status in [LogStatus::Failed, LogStatus::Error] {
+            let page = self
+                .log
+                .query(&LogQuery {
+                    task_id: Some(task_id.to_owned()),
+                    status: Some(status),
+                    limit: Some(MAX_RUN_FAILURES as u32),
+                    ..Default::default()
+                })
+                .await?;
+            failures.extend(page.entries.iter().map(entry_summary));
         }
+        failures.truncate(MAX_RUN_FAILURES);
+        let mut v =
+            serde_json::to_value(&run).map_err(|e| ApiError::internal("serialising the run", e))?;
+        if let Some(m) = v.as_object_mut() {
+            m.insert(
+                "progress".into(),
+                serde_json::json!({
+                    "accounts_planned": planned,
+                    "accounts_done": done,
+                    "finished": run.status != engine::ports::RunStatus::Running,
+                }),
+            );
+            m.insert("failures".into(), serde_json::Value::Array(failures));
+            m.insert(
+                "entries".into(),
+                serde_json::json!(format!("GET /logs?task={task_id}")),
+            );
+        }
+        Ok(ApiResponse::from_value(200, v))
     }
 
     /// `GET /outstanding[?due=true][&limit=N][&cursor=C]`: the orders (and accounts) that
@@ -332,6 +429,31 @@ impl Admin {
         let page = self.state.list_outstanding(due_by, limit, cursor).await?;
         Ok(ApiResponse::json(200, page))
     }
+}
+
+/// Failed and Error entries `GET /runs/{task_id}` shows (the rest: `GET /logs?task=`).
+pub const MAX_RUN_FAILURES: usize = 20;
+
+/// Most rows one `GET /logs?format=csv` answers.
+pub const MAX_CSV_ROWS: usize = 5000;
+
+/// An entry as `GET /logs` lists it: everything but the payloads (`GET /logs/{log_number}`
+/// has them; a page of payloads could pass Lambda's 6 MB response limit).
+fn entry_summary(e: &engine::ports::LogEntry) -> serde_json::Value {
+    let mut v = serde_json::to_value(e).unwrap_or_default();
+    if let Some(m) = v.as_object_mut() {
+        let has = m.remove("request").is_some_and(|r| !r.is_null())
+            | m.remove("response").is_some_and(|r| !r.is_null());
+        m.insert("has_payloads".into(), serde_json::Value::Bool(has));
+    }
+    v
+}
+
+/// A Salesforce or FNO id as `GET /logs?record=` takes it.
+fn is_record_id(s: &str) -> bool {
+    (3..=80).contains(&s.len())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | '@'))
 }
 
 fn parse_object(s: &str) -> Result<SfObject, ApiError> {

@@ -77,17 +77,26 @@ pub fn to_api_request(event: ApiGatewayV2httpRequest) -> Result<ApiRequest, ApiE
 /// configuration an admin should not find in a cache), scrubbed of every secret this process
 /// knows (an upstream error could echo one).
 pub fn to_gateway_response(response: ApiResponse) -> ApiGatewayV2httpResponse {
-    let response = ApiResponse {
-        status: response.status,
-        body: engine::redact::global().scrub(&response.body),
-    };
+    let redactor = engine::redact::global();
     let mut out = ApiGatewayV2httpResponse::default();
     out.status_code = i64::from(response.status);
+    let (content_type, text) = match &response.text {
+        Some(t) => (t.content_type, redactor.scrub_str(&t.text)),
+        None => (
+            "application/json",
+            redactor.scrub(&response.body).to_string(),
+        ),
+    };
     out.headers
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     out.headers
         .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    out.body = Some(Body::Text(response.body.to_string()));
+    for (name, value) in &response.headers {
+        if let Ok(v) = HeaderValue::from_str(&redactor.scrub_str(value)) {
+            out.headers.insert(*name, v);
+        }
+    }
+    out.body = Some(Body::Text(text));
     out.is_base64_encoded = false;
     out
 }

@@ -3,15 +3,15 @@
 //!
 //! ```json
 //! {
-//!   "salesforce": {"loginUrl": "https://acme.my.salesforce.com", "apiVersion": "v62.0",
-//!                  "auth": {"flow": "client_credentials", "clientId": "3MVG9…", "clientSecret": "…"}},
-//!   "flexnet":    {"baseUrl": "https://acme-uat.flexnetoperations.com", "username": "flexbridge",
+//!   "salesforce": {"login_url": "https://acme.my.salesforce.com", "api_version": "v62.0",
+//!                  "auth": {"flow": "client_credentials", "client_id": "3MVG9…", "client_secret": "…"}},
+//!   "flexnet":    {"base_url": "https://acme-uat.flexnetoperations.com", "username": "flexbridge",
 //!                  "password": "…"}
 //! }
 //! ```
-//! `salesforce` is [`salesforce::SalesforceConfig`] (also `{"flow":"jwt_bearer","clientId",
-//! "username","privateKeyPem","audience"?}`, and optional `timeoutSecs`, `maxRetries`,
-//! `batchSize`); `flexnet` is [`FlexnetSettings`].
+//! `salesforce` is [`salesforce::SalesforceConfig`] (also `{"flow":"jwt_bearer","client_id",
+//! "username","private_key_pem","audience"?}`, and optional `timeout_secs`, `max_retries`,
+//! `batch_size`); `flexnet` is [`FlexnetSettings`].
 //!
 //! A `PUT` is verified against both systems before anything is stored (FNO with one cheap
 //! authenticated query, Salesforce with a fresh login and `GET /limits`); a `GET` never shows
@@ -36,7 +36,7 @@ use std::sync::Arc;
 
 /// FNO connection (R25: username, password, tenant URL).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub struct FlexnetSettings {
     /// `https://<siteID>-uat.flexnetoperations.com`, or without `-uat` for production.
     pub base_url: String,
@@ -57,7 +57,7 @@ fn default_fno_retries() -> u32 {
 
 /// The whole secret. `Debug` shows no secret (they are [`Secret`]s).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub struct ConnectionSettings {
     pub salesforce: SalesforceConfig,
     pub flexnet: FlexnetSettings,
@@ -93,8 +93,8 @@ impl ConnectionSettings {
                 client_secret,
             } => json!({
                 "flow": "client_credentials",
-                "clientId": client_id,
-                "clientSecretSet": !client_secret.is_empty(),
+                "client_id": client_id,
+                "client_secret_set": !client_secret.is_empty(),
             }),
             SalesforceAuth::JwtBearer {
                 client_id,
@@ -103,27 +103,27 @@ impl ConnectionSettings {
                 audience,
             } => json!({
                 "flow": "jwt_bearer",
-                "clientId": client_id,
+                "client_id": client_id,
                 "username": username,
                 "audience": audience,
-                "privateKeyPemSet": !private_key_pem.is_empty(),
+                "private_key_pem_set": !private_key_pem.is_empty(),
             }),
         };
         json!({
             "salesforce": {
-                "loginUrl": sf.login_url,
-                "apiVersion": sf.api_version,
+                "login_url": sf.login_url,
+                "api_version": sf.api_version,
                 "auth": auth,
-                "timeoutSecs": sf.timeout_secs,
-                "maxRetries": sf.max_retries,
-                "batchSize": sf.batch_size,
+                "timeout_secs": sf.timeout_secs,
+                "max_retries": sf.max_retries,
+                "batch_size": sf.batch_size,
             },
             "flexnet": {
-                "baseUrl": self.flexnet.base_url,
+                "base_url": self.flexnet.base_url,
                 "username": self.flexnet.username,
-                "passwordSet": !self.flexnet.password.is_empty(),
-                "timeoutSecs": self.flexnet.timeout_secs,
-                "maxRetries": self.flexnet.max_retries,
+                "password_set": !self.flexnet.password.is_empty(),
+                "timeout_secs": self.flexnet.timeout_secs,
+                "max_retries": self.flexnet.max_retries,
             },
         })
     }
@@ -252,7 +252,11 @@ impl Connector {
         let engine = Engine::new(EngineParts {
             salesforce: salesforce.clone(),
             flexnet,
-            log: Arc::clone(&self.log),
+            // every entry carries its run's Created By (issue 14)
+            log: Arc::new(engine::txlog::CreatedByLog::new(
+                Arc::clone(&self.log),
+                Arc::clone(&self.state),
+            )),
             state: Arc::clone(&self.state),
             clock: Arc::clone(&self.clock),
             secrets: settings.secret_values(),
@@ -404,13 +408,13 @@ impl ConnectionRoutes {
 /// Strings of a connection body: bounded (secrets up to 16 kB, a PEM key has newlines).
 fn check_strings(body: &Value) -> Result<(), ApiError> {
     let mut rest = body.clone();
-    if let Some(pem) = rest.pointer_mut("/salesforce/auth/privateKeyPem") {
+    if let Some(pem) = rest.pointer_mut("/salesforce/auth/private_key_pem") {
         if pem
             .as_str()
             .is_some_and(|p| p.len() > crate::endpoints::MAX_SECRET)
         {
             return Err(ApiError::bad_request(
-                "salesforce.auth.privateKeyPem",
+                "salesforce.auth.private_key_pem",
                 format!(
                     "is longer than {} bytes (R25)",
                     crate::endpoints::MAX_SECRET
@@ -514,7 +518,7 @@ pub async fn verify(
         .unwrap_or(Value::Null);
     Ok(json!({
         "flexnet": "ok",
-        "salesforce": {"status": "ok", "dailyApiRequests": daily},
+        "salesforce": {"status": "ok", "daily_api_requests": daily},
     }))
 }
 
@@ -523,7 +527,7 @@ fn fno_problem(e: FlexnetError, url: &str) -> ApiError {
         FlexnetError::Unauthorized => ApiError::bad_request("flexnet.password", format!("{e}")),
         FlexnetError::Config(_) => ApiError::bad_request("flexnet", format!("{e} (R25)")),
         FlexnetError::Transport { .. } => ApiError::bad_request(
-            "flexnet.baseUrl",
+            "flexnet.base_url",
             format!(
                 "could not reach FNO at {url}: {} (R25)",
                 crate::sqs::error_chain(&e)
@@ -531,7 +535,7 @@ fn fno_problem(e: FlexnetError, url: &str) -> ApiError {
         ),
         FlexnetError::Http { status, .. } if *status == 404 || *status == 403 => {
             ApiError::bad_request(
-                "flexnet.baseUrl",
+                "flexnet.base_url",
                 format!("{url} does not serve the FNO SOAP services: {e} (R25)"),
             )
         }
@@ -549,7 +553,7 @@ fn salesforce_problem(e: SalesforceError, url: &str) -> ApiError {
         }
         SalesforceError::Config(_) => ApiError::bad_request("salesforce", format!("{e} (R25)")),
         SalesforceError::Transport { .. } => ApiError::bad_request(
-            "salesforce.loginUrl",
+            "salesforce.login_url",
             format!(
                 "could not reach Salesforce at {url}: {} (R25)",
                 crate::sqs::error_chain(&e)
@@ -565,9 +569,9 @@ mod tests {
 
     fn settings() -> ConnectionSettings {
         parse_settings(json!({
-            "salesforce": {"loginUrl": "https://acme.my.salesforce.com",
-                           "auth": {"flow": "client_credentials", "clientId": "3MVG9", "clientSecret": "sf-secret-1"}},
-            "flexnet": {"baseUrl": "https://acme-uat.flexnetoperations.com", "username": "fb", "password": "fno-secret-1"}
+            "salesforce": {"login_url": "https://acme.my.salesforce.com",
+                           "auth": {"flow": "client_credentials", "client_id": "3MVG9", "client_secret": "sf-secret-1"}},
+            "flexnet": {"base_url": "https://acme-uat.flexnetoperations.com", "username": "fb", "password": "fno-secret-1"}
         }))
         .unwrap()
     }
@@ -581,7 +585,7 @@ mod tests {
             "{v}"
         );
         assert!(
-            v.contains(r#""clientSecretSet":true"#) && v.contains(r#""passwordSet":true"#),
+            v.contains(r#""client_secret_set":true"#) && v.contains(r#""password_set":true"#),
             "{v}"
         );
         assert!(!format!("{s:?}").contains("secret-1"));
@@ -597,7 +601,7 @@ mod tests {
         assert_eq!(s.flexnet.username, "fb");
         let m = merge_settings(
             base,
-            json!({"salesforce": {"auth": {"flow": "jwt_bearer", "clientId": "c", "username": "u@x", "privateKeyPem": "k"}}}),
+            json!({"salesforce": {"auth": {"flow": "jwt_bearer", "client_id": "c", "username": "u@x", "private_key_pem": "k"}}}),
         );
         let s = parse_settings(m).unwrap();
         assert!(matches!(
@@ -608,30 +612,30 @@ mod tests {
 
     #[test]
     fn r25_bad_settings_name_the_field_and_never_quote_a_value() {
-        let e = parse_settings(json!({"salesforce": {"loginUrl": "x", "auth": {"flow": "client_credentials", "clientId": "c", "clientSecret": "s"}},
-                                      "flexnet": {"baseUrl": "u", "username": "fb"}}))
+        let e = parse_settings(json!({"salesforce": {"login_url": "x", "auth": {"flow": "client_credentials", "client_id": "c", "client_secret": "s"}},
+                                      "flexnet": {"base_url": "u", "username": "fb"}}))
         .unwrap_err();
         assert!(
             matches!(&e, ApiError::BadRequest { field, .. } if field == "flexnet.password"),
             "{e:?}"
         );
-        let e = parse_settings(json!({"salesforce": {"loginUrl": "x", "auth": {"flow": "client_credentials", "clientId": "c", "clientSecret": "s"}},
-                                      "flexnet": {"baseUrl": "u", "username": "fb", "password": 987654321}}))
+        let e = parse_settings(json!({"salesforce": {"login_url": "x", "auth": {"flow": "client_credentials", "client_id": "c", "client_secret": "s"}},
+                                      "flexnet": {"base_url": "u", "username": "fb", "password": 987654321}}))
         .unwrap_err();
         assert!(!format!("{e} {e:?}").contains("987654321"), "{e:?}");
-        let e = parse_settings(json!({"salesforce": {"loginUrl": "x", "auth": {"flow": "password", "clientId": "c"}},
-                                      "flexnet": {"baseUrl": "u", "username": "fb", "password": "p"}}))
+        let e = parse_settings(json!({"salesforce": {"login_url": "x", "auth": {"flow": "password", "client_id": "c"}},
+                                      "flexnet": {"base_url": "u", "username": "fb", "password": "p"}}))
         .unwrap_err();
         assert!(e.to_string().contains("jwt_bearer"), "{e}");
-        let e = parse_settings(json!({"salesforce": {"loginUrl": "x", "auth": {"flow": "client_credentials", "clientId": "c", "clientSecret": "s"}},
-                                      "flexnet": {"baseUrl": "u", "username": "fb", "password": "p", "pasword": "p"}}))
+        let e = parse_settings(json!({"salesforce": {"login_url": "x", "auth": {"flow": "client_credentials", "client_id": "c", "client_secret": "s"}},
+                                      "flexnet": {"base_url": "u", "username": "fb", "password": "p", "pasword": "p"}}))
         .unwrap_err();
         assert!(
             matches!(&e, ApiError::BadRequest { field, .. } if field == "flexnet.pasword"),
             "{e:?}"
         );
-        let e = parse_settings(json!({"salesforce": {"loginUrl": "x", "auth": {"flow": "client_credentials", "clientId": "c", "clientSecret": "s", "extra": 1}},
-                                      "flexnet": {"baseUrl": "u", "username": "fb", "password": "p"}}))
+        let e = parse_settings(json!({"salesforce": {"login_url": "x", "auth": {"flow": "client_credentials", "client_id": "c", "client_secret": "s", "extra": 1}},
+                                      "flexnet": {"base_url": "u", "username": "fb", "password": "p"}}))
         .unwrap_err();
         assert!(
             matches!(&e, ApiError::BadRequest { field, .. } if field == "salesforce.auth.extra"),

@@ -98,21 +98,25 @@ impl EndpointPolicy {
     pub fn check(&self, s: &ConnectionSettings) -> Result<(), ApiError> {
         let sf = &s.salesforce;
         self.check_url(
-            "salesforce.loginUrl",
+            "salesforce.login_url",
             &sf.login_url,
             &endpoint::SALESFORCE_DOMAINS,
         )?;
         self.check_url(
-            "flexnet.baseUrl",
+            "flexnet.base_url",
             &s.flexnet.base_url,
             &endpoint::FLEXNET_DOMAINS,
         )?;
-        check_number("salesforce.timeoutSecs", sf.timeout_secs, &TIMEOUT_SECS)?;
-        check_number("salesforce.maxRetries", sf.max_retries, &MAX_RETRIES)?;
-        check_number("flexnet.timeoutSecs", s.flexnet.timeout_secs, &TIMEOUT_SECS)?;
-        check_number("flexnet.maxRetries", s.flexnet.max_retries, &MAX_RETRIES)?;
+        check_number("salesforce.timeout_secs", sf.timeout_secs, &TIMEOUT_SECS)?;
+        check_number("salesforce.max_retries", sf.max_retries, &MAX_RETRIES)?;
+        check_number(
+            "flexnet.timeout_secs",
+            s.flexnet.timeout_secs,
+            &TIMEOUT_SECS,
+        )?;
+        check_number("flexnet.max_retries", s.flexnet.max_retries, &MAX_RETRIES)?;
         if let Some(n) = sf.batch_size {
-            check_number("salesforce.batchSize", n, &salesforce::BATCH_SIZE_RANGE)?;
+            check_number("salesforce.batch_size", n, &salesforce::BATCH_SIZE_RANGE)?;
         }
         for (field, text, max) in texts(s) {
             if text.len() > max {
@@ -121,7 +125,7 @@ impl EndpointPolicy {
                     format!("is longer than {max} bytes (R25)"),
                 ));
             }
-            if text.chars().any(char::is_control) && field != "salesforce.auth.privateKeyPem" {
+            if text.chars().any(char::is_control) && field != "salesforce.auth.private_key_pem" {
                 return Err(ApiError::bad_request(
                     field,
                     "must not contain control characters (R25)",
@@ -157,9 +161,9 @@ fn check_number<T: PartialOrd + std::fmt::Display>(
 fn texts(s: &ConnectionSettings) -> Vec<(&'static str, &str, usize)> {
     let sf = &s.salesforce;
     let mut v = vec![
-        ("salesforce.loginUrl", sf.login_url.as_str(), MAX_TEXT),
-        ("salesforce.apiVersion", sf.api_version.as_str(), 16),
-        ("flexnet.baseUrl", s.flexnet.base_url.as_str(), MAX_TEXT),
+        ("salesforce.login_url", sf.login_url.as_str(), MAX_TEXT),
+        ("salesforce.api_version", sf.api_version.as_str(), 16),
+        ("flexnet.base_url", s.flexnet.base_url.as_str(), MAX_TEXT),
         ("flexnet.username", s.flexnet.username.as_str(), 256),
         ("flexnet.password", s.flexnet.password.expose(), MAX_SECRET),
     ];
@@ -168,9 +172,9 @@ fn texts(s: &ConnectionSettings) -> Vec<(&'static str, &str, usize)> {
             client_id,
             client_secret,
         } => {
-            v.push(("salesforce.auth.clientId", client_id, 256));
+            v.push(("salesforce.auth.client_id", client_id, 256));
             v.push((
-                "salesforce.auth.clientSecret",
+                "salesforce.auth.client_secret",
                 client_secret.expose(),
                 MAX_SECRET,
             ));
@@ -181,10 +185,10 @@ fn texts(s: &ConnectionSettings) -> Vec<(&'static str, &str, usize)> {
             private_key_pem,
             audience,
         } => {
-            v.push(("salesforce.auth.clientId", client_id, 256));
+            v.push(("salesforce.auth.client_id", client_id, 256));
             v.push(("salesforce.auth.username", username, 256));
             v.push((
-                "salesforce.auth.privateKeyPem",
+                "salesforce.auth.private_key_pem",
                 private_key_pem.expose(),
                 MAX_SECRET,
             ));
@@ -201,13 +205,13 @@ const DESTINATIONS: [(&str, &[&str]); 2] = [
     (
         "salesforce",
         &[
-            "/salesforce/loginUrl",
+            "/salesforce/login_url",
             "/salesforce/auth/flow",
-            "/salesforce/auth/clientId",
+            "/salesforce/auth/client_id",
             "/salesforce/auth/username",
         ],
     ),
-    ("flexnet", &["/flexnet/baseUrl", "/flexnet/username"]),
+    ("flexnet", &["/flexnet/base_url", "/flexnet/username"]),
 ];
 
 /// "A body that changes a host must carry the secret again" (house rules, R25): for each side
@@ -246,9 +250,9 @@ fn secret_in_patch(side: &str, saved: &Value, patch: &Value) -> (String, bool) {
             .or_else(|| saved.pointer("/salesforce/auth/flow"))
             .and_then(Value::as_str);
         if flow == Some("jwt_bearer") {
-            "/salesforce/auth/privateKeyPem"
+            "/salesforce/auth/private_key_pem"
         } else {
-            "/salesforce/auth/clientSecret"
+            "/salesforce/auth/client_secret"
         }
     };
     let present = patch
@@ -265,9 +269,9 @@ mod tests {
 
     fn saved() -> Value {
         json!({
-            "salesforce": {"loginUrl": "https://acme.my.salesforce.com",
-                           "auth": {"flow": "client_credentials", "clientId": "3MVG9", "clientSecret": "sf-1"}},
-            "flexnet": {"baseUrl": "https://acme-uat.flexnetoperations.com", "username": "fb", "password": "fno-1"}
+            "salesforce": {"login_url": "https://acme.my.salesforce.com",
+                           "auth": {"flow": "client_credentials", "client_id": "3MVG9", "client_secret": "sf-1"}},
+            "flexnet": {"base_url": "https://acme-uat.flexnetoperations.com", "username": "fb", "password": "fno-1"}
         })
     }
 
@@ -283,7 +287,7 @@ mod tests {
         let s = saved();
         let cases = [
             (
-                json!({"flexnet": {"baseUrl": "https://evil.flexnetoperations.com"}}),
+                json!({"flexnet": {"base_url": "https://evil.flexnetoperations.com"}}),
                 "flexnet.password",
             ),
             (
@@ -291,20 +295,20 @@ mod tests {
                 "flexnet.password",
             ),
             (
-                json!({"salesforce": {"loginUrl": "https://evil.my.salesforce.com"}}),
-                "salesforce.auth.clientSecret",
+                json!({"salesforce": {"login_url": "https://evil.my.salesforce.com"}}),
+                "salesforce.auth.client_secret",
             ),
             (
-                json!({"salesforce": {"auth": {"clientId": "other"}}}),
-                "salesforce.auth.clientSecret",
+                json!({"salesforce": {"auth": {"client_id": "other"}}}),
+                "salesforce.auth.client_secret",
             ),
             (
-                json!({"salesforce": {"auth": {"flow": "jwt_bearer", "clientId": "3MVG9", "username": "u@x"}}}),
-                "salesforce.auth.privateKeyPem",
+                json!({"salesforce": {"auth": {"flow": "jwt_bearer", "client_id": "3MVG9", "username": "u@x"}}}),
+                "salesforce.auth.private_key_pem",
             ),
             // the other side's secret does not count
             (
-                json!({"flexnet": {"baseUrl": "https://x.flexnetoperations.com"}, "salesforce": {"auth": {"clientSecret": "s"}}}),
+                json!({"flexnet": {"base_url": "https://x.flexnetoperations.com"}, "salesforce": {"auth": {"client_secret": "s"}}}),
                 "flexnet.password",
             ),
         ];
@@ -313,10 +317,10 @@ mod tests {
             assert_eq!(field_of(e), want, "{patch}");
         }
         let ok = [
-            json!({"flexnet": {"baseUrl": "https://x.flexnetoperations.com", "password": "p"}}),
-            json!({"flexnet": {"baseUrl": "https://acme-uat.flexnetoperations.com"}}), // unchanged
-            json!({"flexnet": {"timeoutSecs": 5}, "salesforce": {"maxRetries": 1}}),
-            json!({"salesforce": {"loginUrl": "https://y.my.salesforce.com", "auth": {"clientSecret": "s"}}}),
+            json!({"flexnet": {"base_url": "https://x.flexnetoperations.com", "password": "p"}}),
+            json!({"flexnet": {"base_url": "https://acme-uat.flexnetoperations.com"}}), // unchanged
+            json!({"flexnet": {"timeout_secs": 5}, "salesforce": {"max_retries": 1}}),
+            json!({"salesforce": {"login_url": "https://y.my.salesforce.com", "auth": {"client_secret": "s"}}}),
         ];
         for patch in ok {
             assert!(
@@ -328,8 +332,8 @@ mod tests {
 
     fn settings(sf_url: &str, fno_url: &str) -> ConnectionSettings {
         let mut v = saved();
-        v["salesforce"]["loginUrl"] = json!(sf_url);
-        v["flexnet"]["baseUrl"] = json!(fno_url);
+        v["salesforce"]["login_url"] = json!(sf_url);
+        v["flexnet"]["base_url"] = json!(fno_url);
         serde_json::from_value(v).unwrap()
     }
 
@@ -340,20 +344,20 @@ mod tests {
         let sf = "https://acme.my.salesforce.com";
         assert!(strict.check(&settings(sf, fno)).is_ok());
         for (sf_url, fno_url, want) in [
-            ("http://acme.my.salesforce.com", fno, "salesforce.loginUrl"),
-            (sf, "http://acme.flexnetoperations.com", "flexnet.baseUrl"),
-            ("https://evil.example", fno, "salesforce.loginUrl"),
+            ("http://acme.my.salesforce.com", fno, "salesforce.login_url"),
+            (sf, "http://acme.flexnetoperations.com", "flexnet.base_url"),
+            ("https://evil.example", fno, "salesforce.login_url"),
             (
                 sf,
                 "https://flexnetoperations.com.evil.example",
-                "flexnet.baseUrl",
+                "flexnet.base_url",
             ),
-            (sf, "https://acme.salesforce.com", "flexnet.baseUrl"),
-            (sf, "http://127.0.0.1:8080", "flexnet.baseUrl"),
+            (sf, "https://acme.salesforce.com", "flexnet.base_url"),
+            (sf, "http://127.0.0.1:8080", "flexnet.base_url"),
             (
                 "https://u:p@acme.my.salesforce.com",
                 fno,
-                "salesforce.loginUrl",
+                "salesforce.login_url",
             ),
         ] {
             assert_eq!(
@@ -386,13 +390,13 @@ mod tests {
             "https://acme.flexnetoperations.com",
         );
         s.salesforce.timeout_secs = 100_000;
-        assert_eq!(field_of(p.check(&s)), "salesforce.timeoutSecs");
+        assert_eq!(field_of(p.check(&s)), "salesforce.timeout_secs");
         s.salesforce.timeout_secs = 30;
         s.flexnet.max_retries = 1000;
-        assert_eq!(field_of(p.check(&s)), "flexnet.maxRetries");
+        assert_eq!(field_of(p.check(&s)), "flexnet.max_retries");
         s.flexnet.max_retries = 3;
         s.flexnet.timeout_secs = 0;
-        assert_eq!(field_of(p.check(&s)), "flexnet.timeoutSecs");
+        assert_eq!(field_of(p.check(&s)), "flexnet.timeout_secs");
         s.flexnet.timeout_secs = 60;
         s.flexnet.username = "x".repeat(300);
         assert_eq!(field_of(p.check(&s)), "flexnet.username");

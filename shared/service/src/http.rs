@@ -40,18 +40,56 @@ impl ApiRequest {
     }
 }
 
+/// A route's answer: JSON (`body`), or a text document (`text`, e.g. the log as CSV).
+///
+/// JSON casing: every key the admin API reads or writes is snake_case (issue 14).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiResponse {
     pub status: u16,
     pub body: serde_json::Value,
+    /// When set, the body sent instead of `body`.
+    pub text: Option<TextBody>,
+    /// Extra response headers (lower-case names).
+    pub headers: Vec<(&'static str, String)>,
+}
+
+/// A non-JSON response body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextBody {
+    pub content_type: &'static str,
+    pub text: String,
 }
 
 impl ApiResponse {
     pub fn json(status: u16, body: impl Serialize) -> Self {
         match serde_json::to_value(body) {
-            Ok(body) => ApiResponse { status, body },
+            Ok(body) => ApiResponse::from_value(status, body),
             Err(e) => ApiError::internal("serialising the response", e).into_response(),
         }
+    }
+
+    pub fn from_value(status: u16, body: serde_json::Value) -> Self {
+        ApiResponse {
+            status,
+            body,
+            text: None,
+            headers: Vec::new(),
+        }
+    }
+
+    pub fn text(status: u16, content_type: &'static str, text: String) -> Self {
+        ApiResponse {
+            text: Some(TextBody { content_type, text }),
+            ..ApiResponse::from_value(status, serde_json::Value::Null)
+        }
+    }
+
+    /// Adds a header when `value` is Some.
+    pub fn with_header(mut self, name: &'static str, value: Option<String>) -> Self {
+        if let Some(v) = value {
+            self.headers.push((name, v));
+        }
+        self
     }
 }
 
@@ -140,7 +178,7 @@ impl ApiError {
                 serde_json::json!({"error": "internal", "message": "internal error; see the function's logs"})
             }
         };
-        ApiResponse { status, body }
+        ApiResponse::from_value(status, body)
     }
 }
 
@@ -169,23 +207,38 @@ impl From<engine::EngineError> for ApiError {
     }
 }
 
-/// Every API route (template.yaml's events) and its methods; `{x}` is one path segment.
-pub const ROUTES: [(&str, &[&str]); 14] = [
+/// Every API route (template.yaml's events, the OpenAPI document's paths) and its methods;
+/// `{x}` is one path segment. A test keeps the three equal.
+pub const ROUTES: [(&str, &[&str]); 25] = [
     ("/settings/connection", &["GET", "PUT"]),
     ("/settings/engine", &["GET", "PUT"]),
     ("/mappings", &["GET"]),
     ("/mappings/{object}", &["GET", "PUT", "DELETE"]),
     ("/filters", &["GET", "PUT"]),
     ("/logs", &["GET"]),
+    ("/logs/{log_number}", &["GET"]),
     ("/runs", &["GET"]),
+    ("/runs/{task_id}", &["GET"]),
+    ("/outstanding", &["GET"]),
     ("/schedule", &["GET", "PUT", "DELETE"]),
-    ("/licenses", &["GET"]),
+    ("/licenses", &["GET", "POST"]),
     ("/licenses/ingest", &["POST"]),
     ("/licenses/task", &["GET", "PUT"]),
     ("/licenses/{id}/manual", &["PUT"]),
+    ("/licenses/skus", &["GET"]),
+    ("/licenses/skus/{name}", &["GET", "PUT", "DELETE"]),
+    ("/licenses/users", &["GET"]),
+    ("/licenses/{id}/users", &["GET"]),
+    ("/licenses/{id}/history", &["GET"]),
+    ("/licenses/org/history", &["GET"]),
+    ("/licenses/unused", &["GET"]),
+    ("/openapi.json", &["GET"]),
     ("/sync", &["POST"]),
     ("/accounts/{id}/sync", &["POST"]),
 ];
+
+/// The OpenAPI 3 document of every route (`GET /openapi.json`).
+pub const OPENAPI: &str = include_str!("../openapi.json");
 
 /// The error for a request no handler took: 405 naming the method when the path is a route
 /// that takes other methods, else 404 naming the path.

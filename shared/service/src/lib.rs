@@ -14,6 +14,7 @@
 pub mod admin;
 pub mod apigw;
 pub mod connection;
+pub mod csv;
 pub mod diagnostic;
 pub mod endpoints;
 pub mod http;

@@ -123,7 +123,7 @@ pub fn parse_schedule_event(payload: &Value, task: &str) -> Result<ScheduleFire,
 
 /// What a scheduled firing did (the function's response; visible in the Lambda console).
 #[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "snake_case")]
 pub struct ScheduledOutcome {
     pub task_id: Option<String>,
     pub accounts_queued: usize,
@@ -301,13 +301,14 @@ impl SyncHandlers {
             attempt = fire.attempt.as_deref().unwrap_or("-"),
             "scheduled sync fired"
         );
-        let planned = engine
+        let mut planned = engine
             .plan_run(RunKind::Scheduled, None, None)
             .await
             .map_err(|e| {
                 self.note_remote_failure(&e);
                 ScheduledError::Engine(e)
             })?;
+        planned.run.created_by = Some(engine::ports::CREATED_BY_SCHEDULE.to_owned());
         tracing::Span::current().record("task_id", planned.run.task_id.as_str());
         let run = self.fan_out(engine, planned).await.map_err(|e| match e {
             FanOutError::Enqueue(s) => ScheduledError::Enqueue(s),
@@ -320,6 +321,22 @@ impl SyncHandlers {
             window_from: run.window_from,
             window_to: run.window_to,
             skipped: None,
+        })
+    }
+
+    /// [`Self::fan_out`] of an API-started run: recorded as started by `caller`, its errors
+    /// as API errors.
+    async fn fan_out_api(
+        &self,
+        engine: &Engine,
+        mut planned: PlannedRun,
+        caller: Option<&str>,
+    ) -> Result<RunRecord, ApiError> {
+        planned.run.created_by = Some(created_by(caller));
+        self.fan_out(engine, planned).await.map_err(|e| match e {
+            FanOutError::Enqueue(s) => ApiError::internal("queuing the accounts", s),
+            FanOutError::Store(s) => ApiError::from(s),
+            FanOutError::Engine(e) => ApiError::from(e),
         })
     }
 
@@ -350,6 +367,7 @@ impl SyncHandlers {
             .insert("accounts_queued".into(), work.len() as u64);
         if work.is_empty() {
             // nothing to do: the run is complete now (and a scheduled one moves the watermark)
+            self.state.put_run(&run).await.map_err(FanOutError::Store)?;
             return engine
                 .finish_run(run, &[])
                 .await
@@ -389,16 +407,14 @@ impl SyncHandlers {
                 self.note_remote_failure(&e);
                 ApiError::from(e)
             })?;
-        let run = self.fan_out(&engine, planned).await.map_err(|e| match e {
-            FanOutError::Enqueue(s) => ApiError::internal("queuing the accounts", s),
-            FanOutError::Store(s) => ApiError::from(s),
-            FanOutError::Engine(e) => ApiError::from(e),
-        })?;
+        let run = self
+            .fan_out_api(&engine, planned, req.caller.as_deref())
+            .await?;
         Ok(ApiResponse::json(
             202,
             json!({
-                "taskId": run.task_id,
-                "accountsQueued": run.accounts_planned,
+                "task_id": run.task_id,
+                "accounts_queued": run.accounts_planned,
                 "window": request.window.map(|w| json!({"from": w.from, "to": w.to})),
                 "outstanding": request.outstanding,
                 "status": run.status,
@@ -406,21 +422,103 @@ impl SyncHandlers {
         ))
     }
 
-    /// R23: `POST /accounts/{id}/sync` — one account, push only, answered when done.
+    /// R23: `POST /accounts/{id}/sync[?wait=true]` — one account, push only. Answers
+    /// `202 {"task_id", …}` at once and leaves the work to the queue consumer (the guide: "a
+    /// message will indicate that the syncing has started"; `GET /runs/{task_id}` follows it);
+    /// `?wait=true` syncs in this invocation and answers with the outcome (for scripts).
     #[tracing::instrument(skip_all, fields(account_id = %account_id))]
-    pub async fn account(&self, account_id: &str) -> Result<ApiResponse, ApiError> {
-        // the id goes into SOQL: only a well-formed Salesforce id gets that far
-        if !is_salesforce_id(account_id) {
+    pub async fn account(
+        &self,
+        req: &ApiRequest,
+        account_id: &str,
+    ) -> Result<ApiResponse, ApiError> {
+        crate::http::check_query(req)?;
+        let wait = match req.query.get("wait").map(String::as_str) {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(other) => {
+                return Err(ApiError::bad_request(
+                    "wait",
+                    format!(
+                        "'{}' is not true or false",
+                        other.chars().take(40).collect::<String>()
+                    ),
+                ))
+            }
+        };
+        if let Some(k) = req.query.keys().find(|k| *k != "wait") {
             return Err(ApiError::bad_request(
-                "id",
-                format!(
-                    "'{}' is not a Salesforce Account Id (15 or 18 letters and digits) (R23)",
-                    account_id.chars().take(40).collect::<String>()
-                ),
+                k,
+                "unknown query parameter; this route takes only wait=true|false",
             ));
         }
+        check_account_id(account_id)?;
+        if wait {
+            self.account_now(account_id, req.caller.as_deref()).await
+        } else {
+            self.account_queued(account_id, req.caller.as_deref()).await
+        }
+    }
+
+    /// The asynchronous single-account sync: the run is recorded and its one message queued;
+    /// the account-sync function's SQS side does the work (push only, R23).
+    async fn account_queued(
+        &self,
+        account_id: &str,
+        caller: Option<&str>,
+    ) -> Result<ApiResponse, ApiError> {
         let engine = self.engines.engine().await?;
-        let report = engine.run_account(account_id).await.map_err(|e| {
+        // a worker holds the account: say so now rather than queue a message that must wait
+        let id18 = engine::soql::id18(account_id);
+        if let Some(lease) = self.state.lease(&id18).await? {
+            if lease.until > self.clock.now() {
+                return Err(ApiError::from(EngineError::Busy {
+                    account_id: id18,
+                    task_id: lease.task_id,
+                    until: lease.until,
+                }));
+            }
+        }
+        let planned = engine
+            .plan_run(RunKind::Account, None, Some(account_id))
+            .await
+            .map_err(|e| {
+                self.note_remote_failure(&e);
+                ApiError::from(e)
+            })?;
+        let run = self.fan_out_api(&engine, planned, caller).await?;
+        Ok(ApiResponse::json(
+            202,
+            json!({
+                "task_id": run.task_id,
+                "account_id": account_id,
+                "status": run.status,
+                "message": format!(
+                    "The sync of account {account_id} with FlexNet Operations has started (push only, R23); task {}",
+                    run.task_id
+                ),
+                "progress": format!("GET /runs/{}", run.task_id),
+            }),
+        ))
+    }
+
+    /// `?wait=true`: one account synced in this invocation, answered with its entries.
+    async fn account_now(
+        &self,
+        account_id: &str,
+        caller: Option<&str>,
+    ) -> Result<ApiResponse, ApiError> {
+        let engine = self.engines.engine().await?;
+        let report = async {
+            let mut planned = engine
+                .plan_run(RunKind::Account, None, Some(account_id))
+                .await?;
+            planned.run.created_by = Some(created_by(caller));
+            self.state.put_run(&planned.run).await?;
+            engine.run_in_process(planned).await
+        }
+        .await
+        .map_err(|e| {
             self.note_remote_failure(&e);
             ApiError::from(e)
         })?;
@@ -434,17 +532,17 @@ impl SyncHandlers {
             .iter()
             .map(|e| {
                 json!({
-                    "logNumber": e.log_number, "name": e.name, "status": e.status,
-                    "recordId": e.record_id, "message": e.message, "reason": e.reason,
+                    "log_number": e.log_number, "name": e.name, "status": e.status,
+                    "record_id": e.record_id, "message": e.message, "reason": e.reason,
                 })
             })
             .collect();
         Ok(ApiResponse::json(
             200,
             json!({
-                "taskId": report.run.task_id,
-                "accountId": account_id,
-                "accountName": outcome.account_name,
+                "task_id": report.run.task_id,
+                "account_id": account_id,
+                "account_name": outcome.account_name,
                 "direction": "Salesforce → FlexNet Operations (push only, R23)",
                 "status": report.run.status,
                 "counts": report.run.counts,
@@ -586,7 +684,7 @@ impl SyncHandlers {
     /// Routes of the account-sync function.
     pub async fn route_account(&self, req: ApiRequest) -> Result<ApiResponse, ApiError> {
         match (req.method.as_str(), req.segments().as_slice()) {
-            ("POST", ["accounts", id, "sync"]) => self.account(id).await,
+            ("POST", ["accounts", id, "sync"]) => self.account(&req, id).await,
             _ => Err(no_route(&req)),
         }
     }
@@ -643,6 +741,29 @@ enum FanOutError {
     Enqueue(StoreError),
     Store(StoreError),
     Engine(EngineError),
+}
+
+/// R23: only a well-formed Salesforce id gets as far as SOQL.
+fn check_account_id(account_id: &str) -> Result<(), ApiError> {
+    if is_salesforce_id(account_id) {
+        return Ok(());
+    }
+    Err(ApiError::bad_request(
+        "id",
+        format!(
+            "'{}' is not a Salesforce Account Id (15 or 18 letters and digits) (R23)",
+            account_id.chars().take(40).collect::<String>()
+        ),
+    ))
+}
+
+/// Who started a run (the log's Created By): the IAM principal that signed the API request,
+/// or [`engine::ports::CREATED_BY_API`] for a direct call without one.
+pub fn created_by(caller: Option<&str>) -> String {
+    caller
+        .filter(|c| !c.trim().is_empty())
+        .unwrap_or(engine::ports::CREATED_BY_API)
+        .to_owned()
 }
 
 fn no_route(req: &ApiRequest) -> ApiError {

@@ -19,7 +19,7 @@ pub struct ScheduleRoutes {
 
 /// `PUT /schedule` body; at least one field.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
 struct ScheduleBody {
     /// true = pause, false = resume.
     paused: Option<bool>,
@@ -136,9 +136,9 @@ impl ScheduleRoutes {
                     (false, false) => "ENABLED",
                 },
                 // R21: "last batch fire time" = the end of the last scheduled window
-                "lastBatchFireTime": last_fire,
+                "last_batch_fire_time": last_fire,
                 // None when paused or deleted, or when the next firing is not computed here
-                "nextRun": next,
+                "next_run": next,
             }),
         ))
     }

@@ -325,17 +325,17 @@ pub fn connection_json(
 ) -> Value {
     json!({
         "salesforce": {
-            "loginUrl": salesforce_url,
-            "auth": {"flow": "client_credentials", "clientId": client_id, "clientSecret": client_secret},
-            "timeoutSecs": 10,
-            "maxRetries": 1
+            "login_url": salesforce_url,
+            "auth": {"flow": "client_credentials", "client_id": client_id, "client_secret": client_secret},
+            "timeout_secs": 10,
+            "max_retries": 1
         },
         "flexnet": {
-            "baseUrl": flexnet_url,
+            "base_url": flexnet_url,
             "username": fno_user,
             "password": fno_password,
-            "timeoutSecs": 10,
-            "maxRetries": 1
+            "timeout_secs": 10,
+            "max_retries": 1
         }
     })
 }
@@ -398,4 +398,43 @@ impl MotoStack {
         }
         Ok(())
     }
+}
+
+/// Keys whose values are data, not API fields: their own keys keep the spelling of the
+/// system they come from (transaction names in `counts`, Salesforce's limit names, the
+/// payloads FNO and Salesforce exchanged, stored mapping rows' attribute names).
+pub const DATA_KEYS: [&str; 5] = [
+    "counts",
+    "daily_api_requests",
+    "request",
+    "response",
+    "attributes",
+];
+
+/// Every key of an admin API body that is not snake_case (the API's one casing), with its
+/// path; the values under [`DATA_KEYS`] are not looked into.
+pub fn non_snake_case_keys(v: &serde_json::Value) -> Vec<String> {
+    fn walk(v: &serde_json::Value, path: &str, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, x) in m {
+                    let p = format!("{path}.{k}");
+                    let snake = k
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+                    if !snake {
+                        out.push(p.clone());
+                    }
+                    if !DATA_KEYS.contains(&k.as_str()) {
+                        walk(x, &p, out);
+                    }
+                }
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, path, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(v, "", &mut out);
+    out
 }

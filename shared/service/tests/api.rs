@@ -206,6 +206,7 @@ fn entry(task: &str, n: u64, status: LogStatus, minute: u32) -> LogEntry {
         component: None,
         request: None,
         response: None,
+        created_by: Some("schedule".into()),
     }
 }
 

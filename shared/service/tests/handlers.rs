@@ -114,10 +114,46 @@ impl Env {
         assert_eq!(status, 200, "{body}");
     }
 
+    /// `POST /accounts/{id}/sync?wait=true`: the synchronous answer (for scripts).
     async fn account_sync_http(&self, path: &str) -> (u16, Value) {
-        let event = serde_json::to_value(api_event("POST", path, &[], None)).unwrap();
+        self.account_sync_query(path, &[("wait", "true")]).await
+    }
+
+    async fn account_sync_query(&self, path: &str, query: &[(&str, &str)]) -> (u16, Value) {
+        let event = serde_json::to_value(api_event("POST", path, query, None)).unwrap();
         let out = self.sync().account_sync_event(event, None).await.unwrap();
         parse(serde_json::from_value(out).unwrap())
+    }
+
+    /// Another worker (of run `task_id`) holds ACC's lease for 15 minutes.
+    async fn hold_account(&self, task_id: &str) -> engine::ports::Lease {
+        let now: DateTime<Utc> = self.fx["now"].as_str().unwrap().parse().unwrap();
+        let held = engine::ports::Lease {
+            account_id: ACC.into(),
+            owner: "another-worker".into(),
+            task_id: task_id.into(),
+            until: now + chrono::Duration::minutes(15),
+        };
+        let taken = self.wiring.state.acquire_lease(&held, now).await.unwrap();
+        assert!(taken.is_none(), "the lease was free");
+        held
+    }
+
+    /// Receives what is on the work queue and runs it through the SQS consumer.
+    async fn drain_queue(&self) -> usize {
+        let arn = self.moto.queue_arn(&self.queue_url()).await.unwrap();
+        let msgs = self.moto.receive(&self.queue_url()).await.unwrap();
+        let r = self
+            .sync()
+            .consume(sqs_event(&msgs, &arn), None)
+            .await
+            .unwrap();
+        assert!(
+            r.batch_item_failures.is_empty(),
+            "{:?}",
+            r.batch_item_failures
+        );
+        msgs.len()
     }
 
     async fn immediate(&self, body: Option<&str>) -> (u16, Value) {
@@ -153,6 +189,9 @@ fn parse(r: ApiGatewayV2httpResponse) -> (u16, Value) {
         Some(Body::Text(t)) => serde_json::from_str(&t).unwrap(),
         other => panic!("unexpected body {other:?}"),
     };
+    // one casing across the admin API: snake_case keys everywhere (issue 14)
+    let odd = service::testing::non_snake_case_keys(&body);
+    assert!(odd.is_empty(), "keys not in snake_case: {odd:?} in {body}");
     (r.status_code as u16, body)
 }
 
@@ -221,7 +260,7 @@ async fn r25_put_connection_verifies_both_systems_stores_in_secrets_manager_and_
 
     // wrong Salesforce client secret: refused by the token endpoint
     let mut bad = good.clone();
-    bad["salesforce"]["auth"]["clientSecret"] = json!("wrong-sf-secret");
+    bad["salesforce"]["auth"]["client_secret"] = json!("wrong-sf-secret");
     let (s, b) = env
         .admin("PUT", "/settings/connection", &[], Some(&bad.to_string()))
         .await;
@@ -229,11 +268,11 @@ async fn r25_put_connection_verifies_both_systems_stores_in_secrets_manager_and_
 
     // unreachable tenant URL
     let mut bad = good.clone();
-    bad["flexnet"]["baseUrl"] = json!("http://127.0.0.1:9");
+    bad["flexnet"]["base_url"] = json!("http://127.0.0.1:9");
     let (s, b) = env
         .admin("PUT", "/settings/connection", &[], Some(&bad.to_string()))
         .await;
-    assert_eq!((s, field(&b)), (400, "flexnet.baseUrl"), "{b}");
+    assert_eq!((s, field(&b)), (400, "flexnet.base_url"), "{b}");
 
     // missing field, bad body
     let (s, b) = env
@@ -241,7 +280,7 @@ async fn r25_put_connection_verifies_both_systems_stores_in_secrets_manager_and_
             "PUT",
             "/settings/connection",
             &[],
-            Some(r#"{"flexnet": {"baseUrl": "x"}}"#),
+            Some(r#"{"flexnet": {"base_url": "x"}}"#),
         )
         .await;
     assert_eq!(s, 400, "{b}");
@@ -258,7 +297,7 @@ async fn r25_put_connection_verifies_both_systems_stores_in_secrets_manager_and_
     assert_eq!(b["verified"]["flexnet"], "ok");
     assert_eq!(b["verified"]["salesforce"]["status"], "ok");
     assert!(
-        b["verified"]["salesforce"]["dailyApiRequests"]["Max"].is_number(),
+        b["verified"]["salesforce"]["daily_api_requests"]["Max"].is_number(),
         "{b}"
     );
     let stored = env
@@ -274,14 +313,14 @@ async fn r25_put_connection_verifies_both_systems_stores_in_secrets_manager_and_
         .unwrap();
     let stored: Value = serde_json::from_str(&stored).unwrap();
     assert_eq!(stored["flexnet"]["password"], env.fno_password());
-    assert_eq!(stored["salesforce"]["auth"]["clientSecret"], SF_SECRET);
+    assert_eq!(stored["salesforce"]["auth"]["client_secret"], SF_SECRET);
 
     // GET shows which secrets are set, never their values
     let (s, b) = env.admin("GET", "/settings/connection", &[], None).await;
     assert_eq!(s, 200);
     assert_eq!(b["saved"], true);
-    assert_eq!(b["flexnet"]["passwordSet"], true);
-    assert_eq!(b["salesforce"]["auth"]["clientSecretSet"], true);
+    assert_eq!(b["flexnet"]["password_set"], true);
+    assert_eq!(b["salesforce"]["auth"]["client_secret_set"], true);
     assert_eq!(
         b["flexnet"]["username"],
         env.fx["flexnet"]["credentials"]["username"]
@@ -307,12 +346,12 @@ async fn r25_put_connection_verifies_both_systems_stores_in_secrets_manager_and_
             "PUT",
             "/settings/connection",
             &[],
-            Some(r#"{"flexnet": {"timeoutSecs": 20}}"#),
+            Some(r#"{"flexnet": {"timeout_secs": 20}}"#),
         )
         .await;
     assert_eq!(s, 200, "{b}");
-    assert_eq!(b["flexnet"]["timeoutSecs"], 20);
-    assert_eq!(b["flexnet"]["passwordSet"], true);
+    assert_eq!(b["flexnet"]["timeout_secs"], 20);
+    assert_eq!(b["flexnet"]["password_set"], true);
 
     // nothing above wrote a secret to any log line, at any level
     let logs = captured();
@@ -337,9 +376,9 @@ async fn r21_schedule_shows_last_fire_and_next_run_pauses_resumes_reschedules() 
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["expression"], "cron(0 2 * * ? *)");
     assert_eq!(b["paused"], false);
-    assert!(b["lastBatchFireTime"].is_null());
+    assert!(b["last_batch_fire_time"].is_null());
     // the fixture's now is 2026-11-20T09:00Z: the next 02:00 UTC is tomorrow's
-    assert_eq!(b["nextRun"], "2026-11-21T02:00:00Z");
+    assert_eq!(b["next_run"], "2026-11-21T02:00:00Z");
 
     env.wiring
         .state
@@ -354,8 +393,8 @@ async fn r21_schedule_shows_last_fire_and_next_run_pauses_resumes_reschedules() 
         (b["paused"].as_bool(), b["state"].as_str()),
         (Some(true), Some("PAUSED"))
     );
-    assert!(b["nextRun"].is_null(), "a paused schedule has no next run");
-    assert_eq!(b["lastBatchFireTime"], "2026-11-20T02:00:05Z");
+    assert!(b["next_run"].is_null(), "a paused schedule has no next run");
+    assert_eq!(b["last_batch_fire_time"], "2026-11-20T02:00:05Z");
 
     let (s, b) = env
         .admin(
@@ -375,7 +414,7 @@ async fn r21_schedule_shows_last_fire_and_next_run_pauses_resumes_reschedules() 
         .await;
     assert_eq!(s, 200);
     // rate(6 hours) from the last fire: 08:00:05, 14:00:05 → the next after 09:00
-    assert_eq!(b["nextRun"], "2026-11-20T14:00:05Z");
+    assert_eq!(b["next_run"], "2026-11-20T14:00:05Z");
     // and EventBridge Scheduler (moto) holds it
     let sched = env
         .wiring
@@ -411,7 +450,10 @@ async fn r21_delete_schedule_then_get_says_deleted_and_a_put_recreates_it() {
         (b["deleted"].as_bool(), b["state"].as_str()),
         (Some(true), Some("DELETED"))
     );
-    assert!(b["nextRun"].is_null(), "a deleted schedule has no next run");
+    assert!(
+        b["next_run"].is_null(),
+        "a deleted schedule has no next run"
+    );
     // EventBridge Scheduler (moto) no longer has it
     let gone = scheduler.get_schedule().name(&name).send().await;
     assert!(
@@ -427,7 +469,7 @@ async fn r21_delete_schedule_then_get_says_deleted_and_a_put_recreates_it() {
         (b["deleted"].as_bool(), b["expression"].as_str()),
         (Some(true), Some("cron(0 2 * * ? *)"))
     );
-    assert!(b["nextRun"].is_null());
+    assert!(b["next_run"].is_null());
     // deleting again is idempotent
     let (s, b) = env.admin("DELETE", "/schedule", &[], None).await;
     assert_eq!((s, b["deleted"].as_bool()), (200, Some(true)), "{b}");
@@ -445,7 +487,7 @@ async fn r21_delete_schedule_then_get_says_deleted_and_a_put_recreates_it() {
         ),
         (Some(false), Some("ENABLED"), Some("cron(0 2 * * ? *)"))
     );
-    assert_eq!(b["nextRun"], "2026-11-21T02:00:00Z");
+    assert_eq!(b["next_run"], "2026-11-21T02:00:00Z");
     let raw = scheduler.get_schedule().name(&name).send().await.unwrap();
     let target = raw.target.unwrap();
     assert_eq!(
@@ -500,9 +542,9 @@ async fn r22_post_sync_answers_202_with_the_task_and_queues_one_message_per_acco
     env.connect().await;
     let (s, b) = env.immediate(Some(r#"{"hours": 48}"#)).await;
     assert_eq!(s, 202, "{b}");
-    let task = b["taskId"].as_str().unwrap().to_owned();
+    let task = b["task_id"].as_str().unwrap().to_owned();
     assert!(task.starts_with("imm-"), "{task}");
-    assert_eq!(b["accountsQueued"], 1);
+    assert_eq!(b["accounts_queued"], 1);
     let msgs = env.moto.receive(&env.queue_url()).await.unwrap();
     assert_eq!(msgs.len(), 1);
     let work: Value = serde_json::from_str(msgs[0].body.as_deref().unwrap()).unwrap();
@@ -521,7 +563,7 @@ async fn r22_post_sync_answers_202_with_the_task_and_queues_one_message_per_acco
     let (s, b) = env
         .immediate(Some(r#"{"start": "2020-01-01", "end": "2020-01-02"}"#))
         .await;
-    assert_eq!((s, b["accountsQueued"].as_u64()), (202, Some(0)), "{b}");
+    assert_eq!((s, b["accounts_queued"].as_u64()), (202, Some(0)), "{b}");
     assert_eq!(b["status"], "completed");
 }
 
@@ -558,8 +600,8 @@ async fn r23_post_account_sync_refuses_bad_ids_before_any_query_and_pushes_one_a
         .account_sync_http(&format!("/accounts/{ACC}/sync"))
         .await;
     assert_eq!(s, 200, "{b}");
-    assert!(b["taskId"].as_str().unwrap().starts_with("acct-"));
-    assert_eq!(b["accountName"], "SF-DemoAccount");
+    assert!(b["task_id"].as_str().unwrap().starts_with("acct-"));
+    assert_eq!(b["account_name"], "SF-DemoAccount");
     let names: Vec<&str> = b["entries"]
         .as_array()
         .unwrap()
@@ -672,7 +714,7 @@ async fn logs_filter_and_page_runs_list_and_bad_queries_name_the_parameter() {
     let (_, b) = env
         .account_sync_http(&format!("/accounts/{ACC}/sync"))
         .await;
-    let task = b["taskId"].as_str().unwrap().to_owned();
+    let task = b["task_id"].as_str().unwrap().to_owned();
     let total = b["entries"].as_array().unwrap().len();
     assert!(total >= 3, "{b}");
 
@@ -972,20 +1014,7 @@ async fn r25_the_secret_is_fetched_once_per_cold_start_and_again_after_a_refusal
 async fn a_leased_account_is_a_409_for_the_api_and_a_delayed_retry_for_the_queue() {
     let env = Env::start(fixture("walkthrough.json"), 30).await;
     env.connect().await;
-    let now: DateTime<Utc> = env.fx["now"].as_str().unwrap().parse().unwrap();
-    let held = engine::ports::Lease {
-        account_id: ACC.into(),
-        owner: "another-worker".into(),
-        task_id: "sched-20261120T090000Z-aaaa1111".into(),
-        until: now + chrono::Duration::minutes(15),
-    };
-    assert!(env
-        .wiring
-        .state
-        .acquire_lease(&held, now)
-        .await
-        .unwrap()
-        .is_none());
+    let held = env.hold_account("sched-20261120T090000Z-aaaa1111").await;
     let fno_calls = env.fno.total_calls(); // the connection check's
 
     let (s, b) = env
@@ -1110,4 +1139,194 @@ async fn two_deliveries_of_one_firing_queue_its_accounts_once() {
         .await
         .unwrap();
     assert!(again.skipped.unwrap().contains("already handled"));
+}
+
+// ------------------------------------------------------------------ issue 14: the admin's day
+
+const CALLER: &str = "arn:aws:sts::123456789012:assumed-role/FlexbridgeAdmin/admin";
+
+#[tokio::test]
+async fn issue14_account_sync_answers_202_at_once_and_get_runs_follows_it_to_its_result() {
+    let env = Env::start(fixture("walkthrough.json"), 30).await;
+    env.connect().await;
+    let fno_before = env.fno.total_calls();
+
+    let (s, b) = env
+        .account_sync_query(&format!("/accounts/{ACC}/sync"), &[])
+        .await;
+    assert_eq!(s, 202, "{b}");
+    let task = b["task_id"].as_str().unwrap().to_owned();
+    assert!(task.starts_with("acct-"), "{b}");
+    assert!(
+        b["message"].as_str().unwrap().contains("has started"),
+        "{b}"
+    );
+    assert_eq!(env.fno.total_calls(), fno_before, "nothing synced yet");
+
+    // queued, not done: GET /runs/{task_id} says so
+    let (s, run) = env.admin("GET", &format!("/runs/{task}"), &[], None).await;
+    assert_eq!(s, 200, "{run}");
+    assert_eq!(run["status"], "running", "{run}");
+    assert_eq!(run["created_by"], CALLER);
+    assert_eq!(run["progress"]["accounts_planned"], 1);
+    assert_eq!(run["progress"]["accounts_done"], 0);
+    assert_eq!(run["progress"]["finished"], false);
+
+    // the queue consumer does the work (push only, R23)
+    assert_eq!(env.drain_queue().await, 1);
+    let (s, run) = env.admin("GET", &format!("/runs/{task}"), &[], None).await;
+    assert_eq!(s, 200, "{run}");
+    assert_eq!(run["status"], "completed", "{run}");
+    assert_eq!(run["progress"]["accounts_done"], 1);
+    assert_eq!(run["progress"]["finished"], true);
+    assert!(run["counts"]["completed"].as_u64().unwrap() > 0, "{run}");
+    assert!(run["failures"].as_array().unwrap().is_empty(), "{run}");
+    let fno = env.fno.state();
+    let ents = fno
+        .pointer("/flexnet/entitlements")
+        .or_else(|| fno.pointer("/entitlements"))
+        .unwrap();
+    assert!(ents
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["entitlementId"] == OPP));
+    let opp = env.sf.record("Opportunity", OPP).unwrap();
+    assert!(opp["FNO_Entitlement_ID__c"].is_null(), "R23: push only");
+
+    // every entry of the run carries who started it
+    let (_, page) = env.admin("GET", "/logs", &[("task", &task)], None).await;
+    let entries = page["entries"].as_array().unwrap();
+    assert!(!entries.is_empty());
+    assert!(entries.iter().all(|e| e["created_by"] == CALLER), "{page}");
+
+    // bad query parameters are named
+    let (s, b) = env
+        .account_sync_query(&format!("/accounts/{ACC}/sync"), &[("wait", "soon")])
+        .await;
+    assert_eq!((s, field(&b)), (400, "wait"), "{b}");
+    let (s, b) = env
+        .account_sync_query(&format!("/accounts/{ACC}/sync"), &[("dry", "1")])
+        .await;
+    assert_eq!((s, field(&b)), (400, "dry"), "{b}");
+    let (s, b) = env.admin("GET", "/runs/nope!", &[], None).await;
+    assert_eq!((s, field(&b)), (400, "task_id"), "{b}");
+    let (s, _) = env
+        .admin("GET", "/runs/acct-20991231T000000Z-00000000", &[], None)
+        .await;
+    assert_eq!(s, 404);
+}
+
+#[tokio::test]
+async fn issue14_a_busy_account_is_409_before_anything_is_queued() {
+    let env = Env::start(fixture("walkthrough.json"), 30).await;
+    env.connect().await;
+    let held = env.hold_account("sched-20261120T090000Z-bbbb2222").await;
+    let (s, b) = env
+        .account_sync_query(&format!("/accounts/{ACC}/sync"), &[])
+        .await;
+    assert_eq!(s, 409, "{b}");
+    assert!(
+        b["message"].as_str().unwrap().contains(&held.task_id),
+        "{b}"
+    );
+    assert!(env.moto.receive(&env.queue_url()).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn issue14_logs_by_log_number_by_record_and_as_csv_with_created_by() {
+    let mut fx = fixture("walkthrough.json");
+    // one failure to find: a product that is not flagged for the sync (R6)
+    fx["salesforce"]["Product2"][0]["FNO_Include_In_Sync__c"] = json!(false);
+    let env = Env::start(fx, 30).await;
+    env.connect().await;
+    // a scheduled run: its entries are the schedule's
+    env.sync()
+        .scheduled(json!({"source": "flexbridge.schedule", "task": "scheduled-sync"}))
+        .await
+        .unwrap();
+    env.drain_queue().await;
+    let (s, page) = env.admin("GET", "/logs", &[], None).await;
+    assert_eq!(s, 200, "{page}");
+    let entries = page["entries"].as_array().unwrap().clone();
+    assert!(!entries.is_empty());
+    assert!(
+        entries.iter().all(|e| e["created_by"] == "schedule"),
+        "{page}"
+    );
+    // the list leaves the payloads to GET /logs/{log_number}
+    assert!(entries.iter().all(|e| e.get("request").is_none()), "{page}");
+    let with_payload = entries
+        .iter()
+        .find(|e| e["has_payloads"] == true)
+        .expect("an entry with payloads");
+    let n = with_payload["log_number"].as_str().unwrap();
+    let (s, one) = env.admin("GET", &format!("/logs/{n}"), &[], None).await;
+    assert_eq!(s, 200, "{one}");
+    assert_eq!(one["log_number"], n);
+    assert!(
+        !one["request"].is_null() || !one["response"].is_null(),
+        "{one}"
+    );
+    assert!(
+        !one.to_string().contains(SF_SECRET),
+        "no secret in a payload"
+    );
+    assert!(!one.to_string().contains(env.fno_password()));
+    let (s, _) = env.admin("GET", "/logs/TL-99999999", &[], None).await;
+    assert_eq!(s, 404);
+    let (s, b) = env.admin("GET", "/logs/42", &[], None).await;
+    assert_eq!((s, field(&b)), (400, "log_number"), "{b}");
+
+    // everything about the order: its entitlement, its line items, across runs
+    let (s, about) = env.admin("GET", "/logs", &[("record", OPP)], None).await;
+    assert_eq!(s, 200, "{about}");
+    let about = about["entries"].as_array().unwrap();
+    assert!(!about.is_empty());
+    assert!(about.len() < entries.len(), "only the order's entries");
+    for e in &entries {
+        let of_order = e["record_id"] == OPP;
+        let listed = about.iter().any(|a| a["log_number"] == e["log_number"]);
+        if of_order {
+            assert!(listed, "{e} is about {OPP}");
+        }
+    }
+    // and the account's: every entry of the account
+    let (_, acct) = env.admin("GET", "/logs", &[("record", ACC)], None).await;
+    let n_acct = entries.iter().filter(|e| e["account_id"] == ACC).count();
+    assert_eq!(acct["entries"].as_array().unwrap().len(), n_acct, "{acct}");
+    // with a status filter too
+    let (_, failed) = env
+        .admin(
+            "GET",
+            "/logs",
+            &[("record", ACC), ("status", "Failed")],
+            None,
+        )
+        .await;
+    assert!(failed["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["status"] == "Failed"));
+    let (s, b) = env.admin("GET", "/logs", &[("record", "a b")], None).await;
+    assert_eq!((s, field(&b)), (400, "record"), "{b}");
+
+    // CSV export: a header and a row per entry
+    let api = env.wiring.admin_api();
+    let r = service::apigw::serve(api_event("GET", "/logs", &[("format", "csv")], None), |r| {
+        api.handle(r)
+    })
+    .await;
+    assert_eq!(r.status_code, 200);
+    assert_eq!(r.headers["content-type"], "text/csv; charset=utf-8");
+    let Some(Body::Text(csv)) = r.body else {
+        panic!("a text body")
+    };
+    let lines: Vec<&str> = csv.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines[0], service::csv::COLUMNS.join(","));
+    assert_eq!(lines.len(), entries.len() + 1, "{csv}");
+    assert!(lines[1..].iter().all(|l| l.contains(",schedule,")), "{csv}");
+    let (s, b) = env.admin("GET", "/logs", &[("format", "xml")], None).await;
+    assert_eq!((s, field(&b)), (400, "format"), "{b}");
 }

@@ -304,13 +304,13 @@ fn malformed_and_wrong_types() -> Vec<Case> {
         case(
             "PUT",
             "/settings/connection",
-            Some(r#"{"flexnet": {"timeoutSecs": "10"}}"#),
-            "flexnet.timeoutSecs",
+            Some(r#"{"flexnet": {"timeout_secs": "10"}}"#),
+            "flexnet.timeout_secs",
         ),
         case(
             "PUT",
             "/settings/connection",
-            Some(r#"{"salesforce": {"auth": {"clientSecret": 12345}}}"#),
+            Some(r#"{"salesforce": {"auth": {"client_secret": 12345}}}"#),
             "",
         ),
         case("PUT", &manual, Some(r#"{"amount": true}"#), "amount"),
@@ -501,9 +501,9 @@ fn ids_and_injections() -> Vec<Case> {
             "PUT",
             "/settings/connection",
             Some(
-                r#"{"flexnet": {"baseUrl": "https://evil.example/<soap:Envelope>", "password": "p"}}"#,
+                r#"{"flexnet": {"base_url": "https://evil.example/<soap:Envelope>", "password": "p"}}"#,
             ),
-            "flexnet.baseUrl",
+            "flexnet.base_url",
         ),
         case(
             "PUT",
@@ -557,8 +557,8 @@ fn controls_numbers_and_destinations() -> Vec<Case> {
         case(
             "PUT",
             "/settings/connection",
-            Some(r#"{"salesforce": {"apiVersion": "v62.0\n"}}"#),
-            "salesforce.apiVersion",
+            Some(r#"{"salesforce": {"api_version": "v62.0\n"}}"#),
+            "salesforce.api_version",
         ),
         case(
             "PUT",
@@ -589,26 +589,26 @@ fn controls_numbers_and_destinations() -> Vec<Case> {
         case(
             "PUT",
             "/settings/connection",
-            Some(r#"{"salesforce": {"timeoutSecs": 99999999}}"#),
-            "salesforce.timeoutSecs",
+            Some(r#"{"salesforce": {"timeout_secs": 99999999}}"#),
+            "salesforce.timeout_secs",
         ),
         case(
             "PUT",
             "/settings/connection",
-            Some(r#"{"flexnet": {"maxRetries": -1}}"#),
-            "flexnet.maxRetries",
+            Some(r#"{"flexnet": {"max_retries": -1}}"#),
+            "flexnet.max_retries",
         ),
         case(
             "PUT",
             "/settings/connection",
-            Some(r#"{"flexnet": {"maxRetries": 1000}}"#),
-            "flexnet.maxRetries",
+            Some(r#"{"flexnet": {"max_retries": 1000}}"#),
+            "flexnet.max_retries",
         ),
         case(
             "PUT",
             "/settings/connection",
-            Some(r#"{"salesforce": {"batchSize": 5}}"#),
-            "salesforce.batchSize",
+            Some(r#"{"salesforce": {"batch_size": 5}}"#),
+            "salesforce.batch_size",
         ),
         query("GET", "/logs", "limit", "-1", "limit"),
         query("GET", "/runs", "limit", "99999999999", "limit"),
@@ -617,38 +617,38 @@ fn controls_numbers_and_destinations() -> Vec<Case> {
         case(
             "PUT",
             "/settings/connection",
-            Some(r#"{"flexnet": {"baseUrl": "https://evil.flexnetoperations.com"}}"#),
+            Some(r#"{"flexnet": {"base_url": "https://evil.flexnetoperations.com"}}"#),
             "flexnet.password",
         ),
         case(
             "PUT",
             "/settings/connection",
-            Some(r#"{"salesforce": {"loginUrl": "https://evil.my.salesforce.com"}}"#),
-            "salesforce.auth.clientSecret",
+            Some(r#"{"salesforce": {"login_url": "https://evil.my.salesforce.com"}}"#),
+            "salesforce.auth.client_secret",
         ),
         case(
             "PUT",
             "/settings/connection",
             Some(
-                r#"{"salesforce": {"auth": {"flow": "jwt_bearer", "clientId": "c", "username": "u@x.example"}}}"#,
+                r#"{"salesforce": {"auth": {"flow": "jwt_bearer", "client_id": "c", "username": "u@x.example"}}}"#,
             ),
-            "salesforce.auth.privateKeyPem",
+            "salesforce.auth.private_key_pem",
         ),
         case(
             "PUT",
             "/settings/connection",
             Some(
-                r#"{"salesforce": {"loginUrl": "http://attacker.example", "auth": {"clientSecret": "x"}}}"#,
+                r#"{"salesforce": {"login_url": "http://attacker.example", "auth": {"client_secret": "x"}}}"#,
             ),
-            "salesforce.loginUrl",
+            "salesforce.login_url",
         ),
         case(
             "PUT",
             "/settings/connection",
             Some(
-                r#"{"flexnet": {"baseUrl": "http://acme.flexnetoperations.com", "password": "x"}}"#,
+                r#"{"flexnet": {"base_url": "http://acme.flexnetoperations.com", "password": "x"}}"#,
             ),
-            "flexnet.baseUrl",
+            "flexnet.base_url",
         ),
     ]
 }
@@ -786,15 +786,21 @@ async fn r24_secrets_with_every_special_character_reach_no_log_payload_response_
         (
             "PUT",
             "/settings/connection".to_owned(),
-            Some(r#"{"flexnet": {"baseUrl": "http://127.0.0.1:9", "password": "p&<>\"'%+/=q"}}"#),
+            Some(r#"{"flexnet": {"base_url": "http://127.0.0.1:9", "password": "p&<>\"'%+/=q"}}"#),
         ),
         (
             "PUT",
             "/settings/connection".to_owned(),
-            Some(r#"{"salesforce": {"auth": {"clientSecret": "s&<>\"'%+/=t"}}}"#),
+            Some(r#"{"salesforce": {"auth": {"client_secret": "s&<>\"'%+/=t"}}}"#),
         ),
     ] {
-        let (s, b) = env.call(m, &p, &[], body).await;
+        // the account syncs run in the request (?wait=true), so their entries exist now
+        let wait: &[(&str, &str)] = if p.starts_with("/accounts/") {
+            &[("wait", "true")]
+        } else {
+            &[]
+        };
+        let (s, b) = env.call(m, &p, wait, body).await;
         record(&format!("{m} {p}"), s, &b);
     }
     for (route, methods) in service::http::ROUTES {

@@ -64,7 +64,9 @@ async fn every_admin_route_of_the_template_is_routed_by_its_function() {
             .unwrap()
             .replace("{object}", "Account")
             .replace("{name}", "Sales-Cloud")
-            .replace("{id}", "100000000000001AAA");
+            .replace("{id}", "100000000000001AAA")
+            .replace("{task_id}", "acct-20261120T090000Z-1a2b3c4d")
+            .replace("{log_number}", "TL-00001");
         let event = service::testing::api_event(method, &path, &[], Some("{}"));
         let r = service::apigw::serve(event, |r| api.handle(r)).await;
         let body = match r.body {
@@ -231,7 +233,11 @@ fn issue11_iam_statements_grant_each_function_only_the_calls_it_makes() {
             "AdminApiFunction",
             set(&[
                 &state[..],
-                &["dynamodb:GetItem@LogTable", "dynamodb:Query@LogTable"],
+                &[
+                    "dynamodb:GetItem@LogTable",
+                    "dynamodb:Query@LogTable",
+                    "dynamodb:BatchGetItem@LogTable",
+                ],
                 &licenses[..],
             ]
             .concat()),
@@ -364,4 +370,80 @@ async fn issue11_each_function_answers_only_the_events_the_template_wires_to_it(
     )
     .await;
     assert_eq!(r.status_code, 404);
+}
+
+// ------------------------------------------------------------------ issue 14: OpenAPI
+
+/// `METHOD /path` of every HttpApi event of every function of the template.
+fn template_routes(t: &Value) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    for (_, r) in t["Resources"].as_object().unwrap() {
+        for (_, e) in r["Properties"]["Events"].as_object().into_iter().flatten() {
+            if e["Type"] == "HttpApi" {
+                out.insert(format!(
+                    "{} {}",
+                    e["Properties"]["Method"].as_str().unwrap(),
+                    e["Properties"]["Path"].as_str().unwrap()
+                ));
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn issue14_the_openapi_document_lists_every_route_of_the_template_and_the_router() {
+    let t = template();
+    let doc: Value = serde_json::from_str(service::http::OPENAPI).unwrap();
+    assert_eq!(doc["openapi"], "3.0.3");
+    let mut documented = std::collections::BTreeSet::new();
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            documented.insert(format!("{} {path}", method.to_uppercase()));
+            assert!(
+                op["responses"].as_object().is_some_and(|r| !r.is_empty()),
+                "{method} {path}"
+            );
+            // every path parameter is declared
+            for seg in path.split('/').filter(|s| s.starts_with('{')) {
+                let name = seg.trim_matches(|c| c == '{' || c == '}');
+                assert!(
+                    op["parameters"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .any(|p| p["name"] == name && p["in"] == "path"),
+                    "{method} {path} declares {name}"
+                );
+            }
+        }
+    }
+    let routes: std::collections::BTreeSet<String> = service::http::ROUTES
+        .iter()
+        .flat_map(|(p, ms)| ms.iter().map(move |m| format!("{m} {p}")))
+        .collect();
+    assert_eq!(documented, template_routes(&t), "OpenAPI vs template.yaml");
+    assert_eq!(routes, documented, "http::ROUTES vs OpenAPI");
+    // every $ref resolves
+    let text = doc.to_string();
+    for r in text.split("\"$ref\":\"#/").skip(1) {
+        let pointer = format!("/{}", r.split('"').next().unwrap());
+        assert!(doc.pointer(&pointer).is_some(), "{pointer}");
+    }
+    // and the admin API serves it
+    let stack = service::testing::MotoStack::create(30).await.unwrap();
+    let api = stack
+        .wiring(std::sync::Arc::new(engine::ports::SystemClock))
+        .admin_api();
+    let r = service::apigw::serve(
+        service::testing::api_event("GET", "/openapi.json", &[], None),
+        |r| api.handle(r),
+    )
+    .await;
+    assert_eq!(r.status_code, 200);
+    let Some(aws_lambda_events::encodings::Body::Text(body)) = r.body else {
+        panic!("a body")
+    };
+    let served: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(served, doc);
 }

@@ -203,7 +203,7 @@ async fn aws_scheduled_sync_fans_out_through_sqs_account_sync_pushes_and_get_log
     );
     let (_, sched) = c.admin("GET", "/schedule", &[], None).await;
     assert_eq!(
-        sched["lastBatchFireTime"],
+        sched["last_batch_fire_time"],
         json!(out.window_to.unwrap()),
         "R21: the last batch fire time is the run's window end"
     );

@@ -362,8 +362,8 @@ async fn start(plan: &Plan, seed: u64) -> World {
     // short client timeouts keep the simulated timeouts (held a little longer) cheap; the
     // simulated org's planning queries take longer with its size (debug build)
     let timeout = client_timeout(plan.orders.len());
-    conn["salesforce"]["timeoutSecs"] = json!(timeout.as_secs());
-    conn["flexnet"]["timeoutSecs"] = json!(timeout.as_secs());
+    conn["salesforce"]["timeout_secs"] = json!(timeout.as_secs());
+    conn["flexnet"]["timeout_secs"] = json!(timeout.as_secs());
     let (s, b) = w
         .admin("PUT", "/settings/connection", &[], Some(&conn.to_string()))
         .await;
@@ -626,7 +626,13 @@ impl World {
         let singles =
             futures::future::join_all(picks.iter().enumerate().map(|(k, acc)| async move {
                 tokio::time::sleep(std::time::Duration::from_millis(200 + 150 * k as u64)).await;
-                let ev = api_event("POST", &format!("/accounts/{acc}/sync"), &[], None);
+                // in the request, as before the 202 answer (issue 14): it races the queue's workers
+                let ev = api_event(
+                    "POST",
+                    &format!("/accounts/{acc}/sync"),
+                    &[("wait", "true")],
+                    None,
+                );
                 let out = self.wirings[2 + k % 2]
                     .sync_handlers()
                     .account_sync_event(serde_json::to_value(ev).unwrap(), None)
@@ -759,7 +765,7 @@ impl World {
             println!(
                 "chaos: round {round} ({:.1}s): queued {}, outstanding {} ({} not expected)",
                 t0.elapsed().as_secs_f64(),
-                out["accountsQueued"],
+                out["accounts_queued"],
                 items.len(),
                 others.len()
             );

@@ -7,6 +7,13 @@
 //! log number, so index order is time order and ties break by log number. Entries carry
 //! `expires_at` (epoch seconds, TTL) = write time + retention.
 //!
+//! Reference items, `task_id = "#ref#<id>", log_no = N`, one per id an entry is about
+//! ([`engine::txlog::related_ids`]: its record, account, log number, the ids in its payloads),
+//! each holding `entry_task` (the entry's own partition) and the entry's TTL: "everything
+//! about this id" is one Query of the id's partition (in log-number order) and a BatchGetItem
+//! of the entries; "the entry with this log number" is the same with the log number as id.
+//! They carry no `status` or `day`, so the indexes never see them.
+//!
 //! One extra item, `task_id = "#meta", log_no = 0`, holds the log-number counter (`next_log`,
 //! advanced atomically with `UpdateItem ADD`) and the first/last day written, which bound
 //! time queries that give no `from`/`to`.
@@ -29,6 +36,10 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 const META_TASK: &str = "#meta";
+/// Partition prefix of the reference items.
+const REF_PREFIX: &str = "#ref#";
+/// BatchGetItem takes at most this many keys.
+const BATCH_GET_MAX: usize = 100;
 /// Request/response payloads above this many bytes are stored truncated (items are ≤ 400 KB).
 pub const MAX_PAYLOAD_BYTES: usize = 100 * 1024;
 /// DynamoDB calls one `query` may make before it returns a short page with a cursor.
@@ -215,6 +226,164 @@ impl DynamoTransactionLog {
     }
 }
 
+impl DynamoTransactionLog {
+    /// One Query of an id's reference partition, in log-number order: (entry task, log_no).
+    async fn refs_once(
+        &self,
+        id: &str,
+        start: Option<Item>,
+        limit: i32,
+    ) -> Result<(Vec<(String, u64)>, Option<Item>), StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("task_id = :r")
+            .expression_attribute_values(":r", s(format!("{REF_PREFIX}{id}")))
+            .set_exclusive_start_key(start)
+            .limit(limit)
+            .send()
+            .await
+            .map_err(|e| StoreError::backend("dynamodb Query transaction-log references", e))?;
+        let refs = out
+            .items
+            .unwrap_or_default()
+            .iter()
+            .map(|i| {
+                Ok((
+                    req_s(i, "entry_task", "log reference")?,
+                    req_n(i, "log_no", "log reference")?,
+                ))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok((refs, out.last_evaluated_key))
+    }
+
+    /// The entries of `refs` (BatchGetItem, unprocessed keys retried), in the order given.
+    async fn entries_of(&self, refs: &[(String, u64)]) -> Result<Vec<LogEntry>, StoreError> {
+        let mut found: BTreeMap<u64, LogEntry> = BTreeMap::new();
+        for chunk in refs.chunks(BATCH_GET_MAX) {
+            let keys: Vec<Item> = chunk
+                .iter()
+                .map(|(task, no)| {
+                    Item::from([
+                        ("task_id".to_owned(), s(task)),
+                        ("log_no".to_owned(), n(*no)),
+                    ])
+                })
+                .collect();
+            let mut pending = Some(
+                aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .build()
+                    .map_err(|e| StoreError::backend("dynamodb BatchGetItem transaction log", e))?,
+            );
+            for attempt in 0..8u32 {
+                let Some(ka) = pending.take() else { break };
+                if attempt > 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt.min(5)))
+                        .await;
+                }
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, ka)
+                    .send()
+                    .await
+                    .map_err(|e| StoreError::backend("dynamodb BatchGetItem transaction log", e))?;
+                for item in out
+                    .responses
+                    .unwrap_or_default()
+                    .remove(&self.table)
+                    .unwrap_or_default()
+                {
+                    let e = item_to_entry(&item)?;
+                    if let Some(no) = parse_log_number(&e.log_number) {
+                        found.insert(no, e);
+                    }
+                }
+                pending = out
+                    .unprocessed_keys
+                    .unwrap_or_default()
+                    .remove(&self.table)
+                    .filter(|k| !k.keys.is_empty());
+            }
+            if pending.is_some() {
+                return Err(corrupt(
+                    "transaction log",
+                    "DynamoDB left keys unprocessed after 8 attempts",
+                ));
+            }
+        }
+        Ok(refs.iter().filter_map(|(_, no)| found.remove(no)).collect())
+    }
+
+    /// `GET /logs?record=<id>`: the id's references in log-number order, the entries fetched
+    /// and filtered by the query's other conditions.
+    async fn query_record(&self, id: &str, query: &LogQuery) -> Result<LogPage, StoreError> {
+        let limit = query
+            .limit
+            .unwrap_or(Self::DEFAULT_PAGE)
+            .clamp(1, Self::MAX_PAGE) as usize;
+        let mut start = match &query.cursor {
+            Some(raw) => {
+                let c = Cursor::decode(raw)?;
+                if c.a != "record" {
+                    return Err(corrupt(
+                        "cursor",
+                        "the paging cursor belongs to a different query",
+                    ));
+                }
+                c.start_key()
+            }
+            None => None,
+        };
+        let keep = |e: &LogEntry| {
+            query.task_id.as_ref().is_none_or(|t| &e.task_id == t)
+                && query.status.is_none_or(|st| e.status == st)
+                && query.from.is_none_or(|f| e.created >= f)
+                && query.to.is_none_or(|t| e.created < t)
+        };
+        let mut entries: Vec<LogEntry> = Vec::new();
+        let mut next = None;
+        for _ in 0..MAX_CALLS_PER_PAGE {
+            let want = (limit - entries.len()) as i32;
+            let (refs, lek) = self.refs_once(id, start.take(), want).await?;
+            let last = refs.last().cloned();
+            entries.extend(self.entries_of(&refs).await?.into_iter().filter(keep));
+            match lek {
+                None => {
+                    next = None;
+                    break;
+                }
+                Some(k) => {
+                    next = last.map(|(_, no)| {
+                        Cursor::key_to_map(&Item::from([
+                            ("task_id".to_owned(), s(format!("{REF_PREFIX}{id}"))),
+                            ("log_no".to_owned(), n(no)),
+                        ]))
+                    });
+                    start = Some(k);
+                }
+            }
+            if entries.len() >= limit {
+                break;
+            }
+        }
+        Ok(LogPage {
+            entries,
+            next_cursor: next.map(|k| {
+                Cursor {
+                    a: "record".to_owned(),
+                    d: None,
+                    k: Some(k),
+                }
+                .encode()
+            }),
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 enum Access {
     Run(String),
@@ -384,7 +553,27 @@ fn entry_to_item(
     put_opt(&mut item, "component", e.component.as_ref().map(s));
     put_opt(&mut item, "request", e.request.as_ref().map(payload_attr));
     put_opt(&mut item, "response", e.response.as_ref().map(payload_attr));
+    put_opt(&mut item, "created_by", e.created_by.as_ref().map(s));
     Ok(item)
+}
+
+/// The reference items of an entry (see the module's doc).
+fn ref_items(e: &LogEntry, now: DateTime<Utc>, retention: Duration) -> Vec<Item> {
+    let Some(log_no) = parse_log_number(&e.log_number) else {
+        return Vec::new();
+    };
+    let expires = e.created.max(now) + retention;
+    engine::txlog::related_ids(e)
+        .into_iter()
+        .map(|id| {
+            Item::from([
+                ("task_id".to_owned(), s(format!("{REF_PREFIX}{id}"))),
+                ("log_no".to_owned(), n(log_no)),
+                ("entry_task".to_owned(), s(&e.task_id)),
+                ("expires_at".to_owned(), n(expires.timestamp())),
+            ])
+        })
+        .collect()
 }
 
 fn item_to_entry(item: &Item) -> Result<LogEntry, StoreError> {
@@ -406,6 +595,7 @@ fn item_to_entry(item: &Item) -> Result<LogEntry, StoreError> {
         component: opt_s(item, "component", key)?,
         request: opt_json(item, "request", key)?,
         response: opt_json(item, "response", key)?,
+        created_by: opt_s(item, "created_by", key)?,
     })
 }
 
@@ -434,10 +624,15 @@ impl TransactionLog for DynamoTransactionLog {
             return Ok(());
         }
         let now = Utc::now();
-        let items = entries
+        let mut items = entries
             .iter()
             .map(|e| entry_to_item(e, now, self.retention))
             .collect::<Result<Vec<_>, _>>()?;
+        items.extend(
+            entries
+                .iter()
+                .flat_map(|e| ref_items(e, now, self.retention)),
+        );
         let requests = items
             .into_iter()
             .map(|item| {
@@ -464,7 +659,18 @@ impl TransactionLog for DynamoTransactionLog {
         self.widen_day_bounds(&first, &last).await
     }
 
+    async fn get(&self, log_number: &str) -> Result<Option<LogEntry>, StoreError> {
+        if parse_log_number(log_number).is_none() {
+            return Ok(None);
+        }
+        let (refs, _) = self.refs_once(log_number, None, 1).await?;
+        Ok(self.entries_of(&refs).await?.into_iter().next())
+    }
+
     async fn query(&self, query: &LogQuery) -> Result<LogPage, StoreError> {
+        if let Some(record) = &query.record {
+            return self.query_record(record, query).await;
+        }
         let limit = query
             .limit
             .unwrap_or(Self::DEFAULT_PAGE)

@@ -110,6 +110,7 @@ fn run_to_item(run: &RunRecord) -> Item {
         run.finished.as_ref().map(|t| s(time_key(t))),
     );
     put_opt(&mut item, "detail", run.detail.as_ref().map(s));
+    put_opt(&mut item, "created_by", run.created_by.as_ref().map(s));
     item
 }
 
@@ -141,6 +142,7 @@ fn item_to_run(item: &Item) -> Result<RunRecord, StoreError> {
         accounts_planned: req_n(item, "accounts_planned", k)?,
         counts,
         detail: opt_s(item, "detail", k)?,
+        created_by: opt_s(item, "created_by", k)?,
         task_id,
     })
 }

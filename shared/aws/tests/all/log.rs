@@ -20,8 +20,13 @@ fn entry(task: &str, no: u64, created: DateTime<Utc>, status: LogStatus) -> LogE
         reason: (status != LogStatus::Completed)
             .then(|| "R7: ProductCode X is not a deployed part number".into()),
         component: (status == LogStatus::Error).then(|| "flexnet".into()),
-        request: Some(serde_json::json!({ "n": no })),
+        request: Some(serde_json::json!({ "n": no, "orderId": format!("006000000000{no:03}AAA") })),
         response: None,
+        created_by: Some(if no.is_multiple_of(2) {
+            "schedule".into()
+        } else {
+            "arn:aws:iam::123456789012:user/admin".into()
+        }),
     }
 }
 
@@ -327,4 +332,108 @@ async fn r24_a_time_range_wider_than_the_log_walks_only_days_with_entries() {
     let page = log.query(&q).await.unwrap();
     assert_eq!(page.entries, entries, "one page, not years of empty days");
     assert_eq!(page.next_cursor, None);
+}
+
+// ------------------------------------------------------------------ issue 14
+
+#[tokio::test]
+async fn issue14_an_entry_by_its_log_number_with_payloads_and_created_by() {
+    let (log, entries) = seeded().await;
+    for e in [&entries[0], &entries[7]] {
+        let got = log.get(&e.log_number).await.unwrap();
+        assert_eq!(
+            got.as_ref(),
+            Some(e),
+            "every field, payloads and created_by"
+        );
+    }
+    assert_eq!(log.get("TL-00099").await.unwrap(), None);
+    assert_eq!(log.get("banana").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn issue14_everything_about_one_record_across_runs_in_log_number_order() {
+    let (log, entries) = seeded().await;
+    // an entry about the account of run A and one of run B mention the same order id
+    let log2 = log;
+    let extra_no = 11;
+    log2.allocate_log_numbers(1).await.unwrap();
+    let mut extra = entry("run-C", extra_no, t0(), LogStatus::Error);
+    extra.record_id = Some("006000000000003AAA".into());
+    extra.response = Some(serde_json::json!({"activationIds": ["ACT-1", "ACT-2"]}));
+    log2.append(std::slice::from_ref(&extra)).await.unwrap();
+
+    // by the record id of entry 3 and by the order id in entry 3's payload: entries 3 and 11
+    let q = LogQuery {
+        record: Some("006000000000003AAA".into()),
+        ..Default::default()
+    };
+    let (got, _) = all_pages(&log2, q.clone()).await;
+    assert_eq!(numbers(&got), ["TL-00003", "TL-00011"]);
+    assert_eq!(got[0], entries[2], "whole entries");
+    // an FNO id in a response
+    let (got, _) = all_pages(
+        &log2,
+        LogQuery {
+            record: Some("ACT-2".into()),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(numbers(&got), ["TL-00011"]);
+    // the account of every entry: all of them, paged one by one, each once
+    let (got, pages) = all_pages(
+        &log2,
+        LogQuery {
+            record: Some("001000000000001AAA".into()),
+            limit: Some(3),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(got.len(), 11);
+    assert!(pages >= 4, "{pages} pages");
+    let mut sorted = numbers(&got);
+    sorted.dedup();
+    assert_eq!(sorted.len(), 11);
+    // other filters apply too
+    let (got, _) = all_pages(
+        &log2,
+        LogQuery {
+            record: Some("001000000000001AAA".into()),
+            status: Some(LogStatus::Failed),
+            task_id: Some("run-A".into()),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(numbers(&got), ["TL-00003", "TL-00006"]);
+    // the reference items stay out of every other query path
+    let (all, _) = all_pages(&log2, LogQuery::default()).await;
+    assert_eq!(all.len(), 11);
+    let (failed, _) = all_pages(
+        &log2,
+        LogQuery {
+            status: Some(LogStatus::Failed),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(numbers(&failed), ["TL-00003", "TL-00006", "TL-00009"]);
+    // a cursor of another path is refused
+    let page = log2
+        .query(&LogQuery {
+            limit: Some(1),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let e = log2
+        .query(&LogQuery {
+            record: Some("001000000000001AAA".into()),
+            cursor: page.next_cursor,
+            ..Default::default()
+        })
+        .await;
+    assert!(e.is_err());
 }

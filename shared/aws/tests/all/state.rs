@@ -66,6 +66,7 @@ fn run(id: &str, started: DateTime<Utc>) -> RunRecord {
         accounts_planned: 3,
         counts: BTreeMap::from([("completed".into(), 7), ("failed".into(), 1)]),
         detail: None,
+        created_by: None,
     }
 }
 
@@ -203,6 +204,7 @@ async fn run_progress_adds_atomically_and_completes_the_run_when_every_account_i
         accounts_planned: 4,
         counts: BTreeMap::from([("accounts_queued".to_owned(), 4)]),
         detail: None,
+        created_by: None,
     };
     store.put_run(&run).await.unwrap();
     let at: DateTime<Utc> = "2026-11-20T09:05:00Z".parse().unwrap();
@@ -260,6 +262,7 @@ fn running(id: &str) -> RunRecord {
         accounts_planned: 0,
         counts: BTreeMap::from([("kept".to_owned(), 5)]),
         detail: None,
+        created_by: None,
     }
 }
 
