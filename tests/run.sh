@@ -58,7 +58,7 @@ check "cargo clippy --workspace --all-targets -- -D warnings" \
 
 # ---------------------------------------------------------------- Rust tests
 step "cargo test --workspace (moto at $MOTO_ENDPOINT)"
-# The chaos suite (tests/e2e/tests/chaos.rs) runs here like every test, once; libtest hides a
+# The chaos suite (tests/e2e/tests/all/chaos.rs) runs here like every test, once; libtest hides a
 # passing test's output, so it also writes its one-line result to $CHAOS_REPORT, echoed below.
 # CHAOS_ORDERS / CHAOS_SEED pass through (size, replay).
 export CHAOS_REPORT="$LOGDIR/chaos.txt"
@@ -74,9 +74,9 @@ if [ "$cargo_rc" -ne 0 ] && [ "$rf" -eq 0 ]; then bad "cargo test (build or harn
 [ "$rf" -gt 0 ] && failures+=("$rf Rust test(s), see $LOGDIR/cargo-test.log")
 
 # ---------------------------------------------------------------- issue 11: the admin API's bad-input corpus
-step "admin API bad-input corpus (shared/service/tests/security.rs)"
+step "admin API bad-input corpus (shared/service/tests/all/security.rs)"
 corpus_ok() {
-    cargo test --quiet -p service --test security admin_bad_inputs -- --nocapture >"$LOGDIR/bad-inputs.log" 2>&1
+    cargo test --quiet -p service --test all security::admin_bad_inputs -- --nocapture >"$LOGDIR/bad-inputs.log" 2>&1
     local line
     line=$(grep -m1 -E '^admin bad inputs: ' "$LOGDIR/bad-inputs.log")
     echo "${line:-admin bad inputs: the corpus did not run, see $LOGDIR/bad-inputs.log}"
