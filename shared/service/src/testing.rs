@@ -194,6 +194,25 @@ impl<A: std::io::Write, B: std::io::Write> std::io::Write for Tee<A, B> {
     }
 }
 
+/// The binary's metrics lines ([`crate::metrics`]), one EMF JSON object per line, from the
+/// first call on.
+pub fn capture_metrics() -> LogBuffer {
+    static LINES: std::sync::OnceLock<LogBuffer> = std::sync::OnceLock::new();
+    LINES
+        .get_or_init(|| {
+            let buf = LogBuffer::default();
+            let w = buf.clone();
+            let installed = crate::metrics::set_sink(Box::new(move |line: &str| {
+                let mut b = w.0.lock().unwrap_or_else(|p| p.into_inner());
+                b.extend_from_slice(line.as_bytes());
+                b.push(b'\n');
+            }));
+            assert!(installed, "another metrics sink was installed first");
+            buf
+        })
+        .clone()
+}
+
 impl LogBuffer {
     /// Everything written so far.
     pub fn text(&self) -> String {

@@ -14,7 +14,7 @@ use service::testing::{
 use service::wiring::Wiring;
 use std::sync::Arc;
 
-const ACC: &str = "001Wk0000000001IAA";
+pub(crate) const ACC: &str = "001Wk0000000001IAA";
 const OPP: &str = "006Wk0000000001IAA";
 const SF_SECRET: &str = "demo-secret";
 
@@ -31,21 +31,21 @@ fn captured() -> String {
 
 // ------------------------------------------------------------------ the stack
 
-fn fixture(name: &str) -> Value {
+pub(crate) fn fixture(name: &str) -> Value {
     let p = format!("{}/../../tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
 }
 
-struct Env {
-    moto: MotoStack,
-    wiring: Wiring,
+pub(crate) struct Env {
+    pub(crate) moto: MotoStack,
+    pub(crate) wiring: Wiring,
     sf: sim_salesforce::RunningSim,
     fno: sim_flexnet::RunningSim,
     fx: Value,
 }
 
 impl Env {
-    async fn start(fx: Value, queue_visibility: u32) -> Env {
+    pub(crate) async fn start(fx: Value, queue_visibility: u32) -> Env {
         logs();
         let now: DateTime<Utc> = fx["now"].as_str().unwrap().parse().unwrap();
         let sf = sim_salesforce::SalesforceSim::start(&fx, Default::default())
@@ -84,12 +84,12 @@ impl Env {
             .unwrap()
     }
 
-    fn sync(&self) -> SyncHandlers {
+    pub(crate) fn sync(&self) -> SyncHandlers {
         self.wiring.sync_handlers()
     }
 
     /// A request through the admin-api function's handler.
-    async fn admin(
+    pub(crate) async fn admin(
         &self,
         method: &str,
         path: &str,
@@ -102,7 +102,7 @@ impl Env {
         parse(r)
     }
 
-    async fn connect(&self) {
+    pub(crate) async fn connect(&self) {
         let (status, body) = self
             .admin(
                 "PUT",
@@ -114,13 +114,13 @@ impl Env {
         assert_eq!(status, 200, "{body}");
     }
 
-    async fn account_sync_http(&self, path: &str) -> (u16, Value) {
+    pub(crate) async fn account_sync_http(&self, path: &str) -> (u16, Value) {
         let event = serde_json::to_value(api_event("POST", path, &[], None)).unwrap();
         let out = self.sync().account_sync_event(event, None).await.unwrap();
         parse(serde_json::from_value(out).unwrap())
     }
 
-    async fn immediate(&self, body: Option<&str>) -> (u16, Value) {
+    pub(crate) async fn immediate(&self, body: Option<&str>) -> (u16, Value) {
         let sync = self.sync();
         let r = service::apigw::serve(api_event("POST", "/sync", &[], body), |r| {
             sync.route_immediate(r)
@@ -129,7 +129,7 @@ impl Env {
         parse(r)
     }
 
-    fn queue_url(&self) -> String {
+    pub(crate) fn queue_url(&self) -> String {
         self.wiring.config.work_queue_url.clone()
     }
 

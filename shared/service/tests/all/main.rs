@@ -5,5 +5,6 @@
 
 mod api;
 mod handlers;
+mod metrics;
 mod security;
 mod template;
