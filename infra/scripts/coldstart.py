@@ -98,7 +98,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.server.first_next = time.monotonic()
         if self.server.served:
             self.server.stop.wait(30)
-            return self.send_error(410)
+            try:
+                self.send_error(410)
+            except OSError:
+                pass  # the process was stopped while it waited: expected
+            return
         self.server.served = True
         body = json.dumps(self.server.event).encode()
         self.send_response(200)
