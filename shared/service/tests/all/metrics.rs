@@ -3,12 +3,12 @@
 //! value against what the stores hold, and the lines against template.yaml's alarms and
 //! dashboard, both ways.
 
-use crate::handlers::{fixture, Env, ACC};
+use crate::handlers::{fixture, license_fixture, Env, ACC};
 use chrono::Duration;
 use engine::ports::StateStore;
 use serde_json::{json, Value};
 use service::metrics::{Metric, NAMESPACE};
-use service::testing::{capture_metrics, schedule_event, sqs_event};
+use service::testing::capture_metrics;
 use std::collections::BTreeSet;
 
 /// The captured lines of one task (property `TaskId`, or listed in `TaskIds`).
@@ -88,11 +88,7 @@ async fn a_sync_and_a_license_ingest_emit_emf_lines_the_alarms_and_dashboard_rea
     env.connect().await;
 
     // the first firing: no watermark yet, nothing outstanding, one account queued
-    let out = env
-        .sync()
-        .scheduled(schedule_event("2026-11-20T09:00:00Z", 1))
-        .await
-        .unwrap();
+    let out = env.fire("2026-11-20T09:00:00Z").await;
     let task = out.task_id.clone().unwrap();
     let started = line(&lines_of(&task), "scheduled-sync", Metric::RunsStarted).clone();
     check_emf(&started);
@@ -110,13 +106,7 @@ async fn a_sync_and_a_license_ingest_emit_emf_lines_the_alarms_and_dashboard_rea
     );
 
     // its account, consumed from SQS
-    let msgs = env.moto.receive(&env.queue_url()).await.unwrap();
-    let arn = env.moto.queue_arn(&env.queue_url()).await.unwrap();
-    let r = env
-        .sync()
-        .consume(sqs_event(&msgs, &arn), None)
-        .await
-        .unwrap();
+    let r = env.consume_queued().await;
     assert!(r.batch_item_failures.is_empty(), "{r:?}");
     let run = env.wiring.state.get_run(&task).await.unwrap().unwrap();
     let lines = lines_of(&task);
@@ -166,11 +156,7 @@ async fn a_sync_and_a_license_ingest_emit_emf_lines_the_alarms_and_dashboard_rea
         .unwrap()
         .items
         .len();
-    let next = env
-        .sync()
-        .scheduled(schedule_event("2026-11-21T09:00:00Z", 1))
-        .await
-        .unwrap();
+    let next = env.fire("2026-11-21T09:00:00Z").await;
     let elapsed = (env.wiring.clock.now() - wm).num_seconds() as f64 / 3600.0;
     let next_lines = lines_of(next.task_id.as_deref().unwrap());
     let fired = line(&next_lines, "scheduled-sync", Metric::WatermarkAgeHours);
@@ -179,20 +165,13 @@ async fn a_sync_and_a_license_ingest_emit_emf_lines_the_alarms_and_dashboard_rea
     assert_eq!(num(fired, Metric::OutstandingOrders), outstanding as f64);
 
     // a license ingest
-    let mut fx = fixture("licenses/before.json");
-    fx["flexnet"] = fixture("walkthrough.json")["flexnet"].clone();
-    fx["now"] = json!("2026-11-27T09:00:00Z");
-    let lic = Env::start(fx, 30).await;
+    let lic = Env::start(license_fixture(), 30).await;
     lic.connect().await;
     // a stack whose last batch fire time is 30 hours old (the watermark only moves forward:
     // set once, on a fresh stack)
     let old = lic.wiring.clock.now() - Duration::hours(30);
     lic.wiring.state.set_watermark(old).await.unwrap();
-    let late = lic
-        .sync()
-        .scheduled(schedule_event("2026-11-27T02:00:00Z", 1))
-        .await
-        .unwrap();
+    let late = lic.fire("2026-11-27T02:00:00Z").await;
     let late_lines = lines_of(late.task_id.as_deref().unwrap());
     let fired = line(&late_lines, "scheduled-sync", Metric::WatermarkAgeHours);
     let age = num(fired, Metric::WatermarkAgeHours);
