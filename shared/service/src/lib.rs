@@ -20,6 +20,7 @@ pub mod endpoints;
 pub mod http;
 pub mod licenses;
 pub mod logging;
+pub mod metrics;
 pub mod router;
 pub mod runs;
 pub mod schedule;

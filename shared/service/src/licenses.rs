@@ -213,6 +213,18 @@ pub async fn post_ingest(
     options: licenses::IngestOptions,
 ) -> Result<ApiResponse, ApiError> {
     let report = licenses::ingest_with(source, store, log, now, task_id, options).await?;
+    let captured = report.discovered + report.updated + report.reappeared + report.unchanged;
+    crate::metrics::Emf::new(crate::metrics::function::LICENSE_INFO)
+        .prop("TaskId", task_id)
+        .put(
+            crate::metrics::Metric::LicensesCaptured,
+            f64::from(captured),
+        )
+        .put(
+            crate::metrics::Metric::LicenseFailedObjects,
+            report.failed_objects.len() as f64,
+        )
+        .emit(now);
     let run = licenses::run_record(&report, now);
     state.put_run(&run).await?;
     // Nothing read: the run's record says why (run_record words it).

@@ -11,6 +11,7 @@
 //!   push only (R23), answered with its outcomes.
 
 use crate::http::{ApiError, ApiRequest, ApiResponse};
+use crate::metrics::{self, function, Calls, Emf, Metric};
 use crate::source::{EngineSource, SourceError};
 use crate::sqs::{error_chain, is_salesforce_id, process_batch_grouped, BatchError, Delivery};
 use crate::window::parse_sync_request;
@@ -26,6 +27,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use tracing::Instrument;
+
+/// Page size of the outstanding list when it is counted for its metric.
+const OUTSTANDING_PAGE: u32 = 1000;
 
 /// Time kept back from an API invocation's deadline to record how its run ended.
 pub const FINISH_MARGIN: std::time::Duration = std::time::Duration::from_secs(5);
@@ -301,6 +305,11 @@ impl SyncHandlers {
             attempt = fire.attempt.as_deref().unwrap_or("-"),
             "scheduled sync fired"
         );
+        // read before the run moves the watermark and queues accounts (they are outstanding too)
+        let emf = Emf::new(function::SCHEDULED_SYNC)
+            .put_some(Metric::WatermarkAgeHours, self.watermark_age().await)
+            .put_some(Metric::OutstandingOrders, self.outstanding_count().await);
+        let before = Calls::of(engine);
         let mut planned = engine
             .plan_run(RunKind::Scheduled, None, None)
             .await
@@ -310,11 +319,14 @@ impl SyncHandlers {
             })?;
         planned.run.created_by = Some(engine::ports::CREATED_BY_SCHEDULE.to_owned());
         tracing::Span::current().record("task_id", planned.run.task_id.as_str());
-        let run = self.fan_out(engine, planned).await.map_err(|e| match e {
-            FanOutError::Enqueue(s) => ScheduledError::Enqueue(s),
-            FanOutError::Store(s) => ScheduledError::Store(s),
-            FanOutError::Engine(e) => ScheduledError::Engine(e),
-        })?;
+        let run = self
+            .start_run(engine, planned, before, emf)
+            .await
+            .map_err(|e| match e {
+                FanOutError::Enqueue(s) => ScheduledError::Enqueue(s),
+                FanOutError::Store(s) => ScheduledError::Store(s),
+                FanOutError::Engine(e) => ScheduledError::Engine(e),
+            })?;
         Ok(ScheduledOutcome {
             task_id: Some(run.task_id.clone()),
             accounts_queued: run.accounts_planned as usize,
@@ -324,20 +336,89 @@ impl SyncHandlers {
         })
     }
 
-    /// [`Self::fan_out`] of an API-started run: recorded as started by `caller`, its errors
+    /// [`Self::start_run`] of an API-started run: recorded as started by `caller`, its errors
     /// as API errors.
     async fn fan_out_api(
         &self,
         engine: &Engine,
         mut planned: PlannedRun,
         caller: Option<&str>,
+        (before, emf): (Calls, Emf),
     ) -> Result<RunRecord, ApiError> {
         planned.run.created_by = Some(created_by(caller));
-        self.fan_out(engine, planned).await.map_err(|e| match e {
-            FanOutError::Enqueue(s) => ApiError::internal("queuing the accounts", s),
-            FanOutError::Store(s) => ApiError::from(s),
-            FanOutError::Engine(e) => ApiError::from(e),
-        })
+        self.start_run(engine, planned, before, emf)
+            .await
+            .map_err(|e| match e {
+                FanOutError::Enqueue(s) => ApiError::internal("queuing the accounts", s),
+                FanOutError::Store(s) => ApiError::from(s),
+                FanOutError::Engine(e) => ApiError::from(e),
+            })
+    }
+
+    /// [`Self::fan_out`], measured: the run started (or aborted, or completed at once when it
+    /// has no accounts), the accounts it queued and the calls its planning made, on top of
+    /// what `emf` (the function's line) already holds.
+    async fn start_run(
+        &self,
+        engine: &Engine,
+        planned: PlannedRun,
+        before: Calls,
+        emf: Emf,
+    ) -> Result<RunRecord, FanOutError> {
+        let f = emf.function();
+        let emf = emf
+            .kind(planned.run.kind)
+            .prop("TaskId", planned.run.task_id.as_str());
+        let queued = planned.work.len() as f64;
+        let result = self.fan_out(engine, planned).await;
+        let now = self.clock.now();
+        let emf = before.since(engine, emf);
+        match &result {
+            Ok(run) => {
+                emf.put(Metric::RunsStarted, 1.0)
+                    .put(Metric::AccountsQueued, queued)
+                    .emit(now);
+                metrics::run_finished(f, run).emit(now);
+            }
+            Err(FanOutError::Enqueue(_)) => emf.put(Metric::RunsAborted, 1.0).emit(now),
+            Err(_) => emf.emit(now),
+        }
+        result
+    }
+
+    /// Hours since the last batch fire time (None before the first run, or unreadable).
+    async fn watermark_age(&self) -> Option<f64> {
+        match self.state.watermark().await {
+            Ok(w) => w.map(|w| (self.clock.now() - w).num_seconds().max(0) as f64 / 3600.0),
+            Err(e) => {
+                tracing::warn!(error = %error_chain(&e), "watermark not read for its age metric");
+                None
+            }
+        }
+    }
+
+    /// Items on the outstanding list (read in pages of [`OUTSTANDING_PAGE`]).
+    async fn outstanding_count(&self) -> Option<f64> {
+        let (mut n, mut cursor) = (0usize, None);
+        loop {
+            match self
+                .state
+                .list_outstanding(None, OUTSTANDING_PAGE, cursor)
+                .await
+            {
+                Ok(page) => {
+                    n += page.items.len();
+                    cursor = page.next_cursor;
+                    if cursor.is_none() {
+                        return Some(n as f64);
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %error_chain(&e), "outstanding list not counted");
+                    return None;
+                }
+            }
+        }
     }
 
     /// Queue the planned work; then record the run and (scheduled) move the watermark — only
@@ -400,6 +481,7 @@ impl SyncHandlers {
             (false, _) => OutstandingPick::None,
         };
         let window = request.window.map(|w| (Some(w.from), w.to));
+        let before = Calls::of(&engine);
         let planned = engine
             .plan_run_with(RunKind::Immediate, window, None, pick)
             .await
@@ -407,8 +489,9 @@ impl SyncHandlers {
                 self.note_remote_failure(&e);
                 ApiError::from(e)
             })?;
+        let emf = Emf::new(function::IMMEDIATE_SYNC);
         let run = self
-            .fan_out_api(&engine, planned, req.caller.as_deref())
+            .fan_out_api(&engine, planned, req.caller.as_deref(), (before, emf))
             .await?;
         Ok(ApiResponse::json(
             202,
@@ -479,6 +562,7 @@ impl SyncHandlers {
                 }));
             }
         }
+        let before = Calls::of(&engine);
         let planned = engine
             .plan_run(RunKind::Account, None, Some(account_id))
             .await
@@ -486,7 +570,10 @@ impl SyncHandlers {
                 self.note_remote_failure(&e);
                 ApiError::from(e)
             })?;
-        let run = self.fan_out_api(&engine, planned, caller).await?;
+        let emf = Emf::new(function::ACCOUNT_SYNC);
+        let run = self
+            .fan_out_api(&engine, planned, caller, (before, emf))
+            .await?;
         Ok(ApiResponse::json(
             202,
             json!({
@@ -509,6 +596,7 @@ impl SyncHandlers {
         caller: Option<&str>,
     ) -> Result<ApiResponse, ApiError> {
         let engine = self.engines.engine().await?;
+        let (before, started) = (Calls::of(&engine), std::time::Instant::now());
         let report = async {
             let mut planned = engine
                 .plan_run(RunKind::Account, None, Some(account_id))
@@ -523,6 +611,19 @@ impl SyncHandlers {
             ApiError::from(e)
         })?;
         let outcome = report.accounts.into_iter().next().unwrap_or_default();
+        let (f, now) = (function::ACCOUNT_SYNC, self.clock.now());
+        metrics::account(
+            f,
+            RunKind::Account,
+            &report.run.task_id,
+            &outcome,
+            started.elapsed(),
+        )
+        .emit(now);
+        metrics::run_finished(f, &report.run).emit(now);
+        before
+            .since(&engine, Emf::new(f).kind(RunKind::Account))
+            .emit(now);
         if outcome.count(engine::ports::LogStatus::Completed) < outcome.entries.len() {
             // something failed: maybe credentials changed; re-read the settings next time
             self.engines.refused();
@@ -567,11 +668,15 @@ impl SyncHandlers {
     ) -> Result<SqsBatchResponse, BatchError> {
         // A warm container keeps its engine: each invocation reads the FNO catalogue afresh,
         // so a product deployed since the last one makes its waiting orders eligible.
-        if let Ok(engine) = self.engines.engine().await {
+        let engine = self.engines.engine().await.ok();
+        if let Some(engine) = &engine {
             engine.reset_catalogue().await;
         }
+        let before = engine.as_deref().map(Calls::of);
+        let tasks = std::sync::Mutex::new(std::collections::BTreeSet::new());
+        let tasks_seen = &tasks;
         // the batch is one group: one bulk Salesforce read, batched FNO calls and write-back
-        process_batch_grouped(
+        let response = process_batch_grouped(
             event,
             deadline,
             |work: Vec<(AccountWork, Delivery)>| async move {
@@ -584,19 +689,35 @@ impl SyncHandlers {
                             .collect()
                     }
                 };
+                tasks_seen
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .extend(work.iter().map(|(w, _)| w.task_id.clone()));
                 // per-call timeouts fit the invocation's remaining time
                 engine.set_deadline(deadline);
                 let items: Vec<AccountWork> = work.iter().map(|(w, _)| w.clone()).collect();
                 let span = tracing::info_span!("batch", accounts = items.len());
+                let started = std::time::Instant::now();
                 let results = engine.process_group(&items).instrument(span).await;
                 let mut out = Vec::with_capacity(results.len());
                 for ((w, d), r) in work.iter().zip(results) {
-                    out.push(self.account_result(&engine, w, d, r).await);
+                    out.push(self.account_result(&engine, w, d, r, started).await);
                 }
                 out
             },
         )
-        .await
+        .await;
+        // the invocation's calls (its accounts share the engine, so they are counted together)
+        if let (Some(engine), Some(before)) = (engine, before) {
+            let tasks: Vec<String> = tasks
+                .into_inner()
+                .unwrap_or_else(|p| p.into_inner())
+                .into_iter()
+                .collect();
+            let emf = Emf::new(function::ACCOUNT_SYNC).prop("TaskIds", tasks);
+            before.since(&engine, emf).emit(self.clock.now());
+        }
+        response
     }
 
     /// One account of a batch: its progress on the run, or why its message is retried.
@@ -606,9 +727,13 @@ impl SyncHandlers {
         work: &AccountWork,
         delivery: &Delivery,
         r: Result<engine::sync::AccountOutcome, EngineError>,
+        started: std::time::Instant,
     ) -> Result<(), ConsumeError> {
         match r {
             Ok(outcome) => {
+                let f = function::ACCOUNT_SYNC;
+                metrics::account(f, work.kind, &work.task_id, &outcome, started.elapsed())
+                    .emit(self.clock.now());
                 if outcome.entries.iter().any(|e| {
                     e.name == engine::txlog::names::ACCOUNT_SYNC
                         && e.status != engine::ports::LogStatus::Completed
@@ -626,8 +751,14 @@ impl SyncHandlers {
                 );
                 // the account's work is done and idempotent: a failed counter update is
                 // logged, not retried (a retry would redo the whole account)
-                if let Err(e) = engine.account_done(&work.task_id, &outcome).await {
-                    tracing::warn!(task_id = %work.task_id, error = %error_chain(&e), "run progress not recorded");
+                match engine.account_done(&work.task_id, &outcome).await {
+                    Ok(Some(run)) if just_completed(&run) => {
+                        metrics::run_finished(f, &run).emit(self.clock.now());
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(task_id = %work.task_id, error = %error_chain(&e), "run progress not recorded");
+                    }
                 }
                 Ok(())
             }
@@ -764,6 +895,13 @@ pub fn created_by(caller: Option<&str>) -> String {
         .filter(|c| !c.trim().is_empty())
         .unwrap_or(engine::ports::CREATED_BY_API)
         .to_owned()
+}
+
+/// The run was completed by the account just done: its count of accounts done reached the
+/// plan exactly (a message delivered again after that counts past it, and is not reported).
+fn just_completed(run: &RunRecord) -> bool {
+    run.status == RunStatus::Completed
+        && run.counts.get(ACCOUNTS_DONE).copied() == Some(u64::from(run.accounts_planned))
 }
 
 fn no_route(req: &ApiRequest) -> ApiError {

@@ -159,30 +159,58 @@ impl std::io::Write for LogBuffer {
     }
 }
 
-/// One TRACE subscriber (JSON lines) for the whole test binary, writing into the returned
-/// buffer — through the functions' secret scrubber when `scrubbed` (as in production), raw
-/// otherwise. The first call decides; scoped subscribers would miss callsites that other test
-/// threads registered first.
+/// One TRACE subscriber (JSON lines) for the whole test binary, writing every line twice:
+/// raw, and through the functions' secret scrubber (as in production). `scrubbed` picks which
+/// of the two buffers a test reads, so suites of both kinds can share one test binary (a
+/// process has one global subscriber; scoped ones would miss callsites that other test
+/// threads registered first).
 pub fn capture_logs(scrubbed: bool) -> LogBuffer {
-    static LOGS: std::sync::OnceLock<LogBuffer> = std::sync::OnceLock::new();
-    LOGS.get_or_init(|| {
-        let buf = LogBuffer::default();
-        let w = buf.clone();
-        let make = move || -> Box<dyn std::io::Write> {
-            if scrubbed {
-                Box::new(engine::redact::ScrubWriter(w.clone()))
-            } else {
-                Box::new(w.clone())
-            }
-        };
+    static LOGS: std::sync::OnceLock<(LogBuffer, LogBuffer)> = std::sync::OnceLock::new();
+    let (raw, clean) = LOGS.get_or_init(|| {
+        let (raw, clean) = (LogBuffer::default(), LogBuffer::default());
+        let (r, c) = (raw.clone(), clean.clone());
         tracing_subscriber::fmt()
             .with_max_level(tracing::Level::TRACE)
             .json()
-            .with_writer(make)
+            .with_writer(move || Tee(r.clone(), engine::redact::ScrubWriter(c.clone())))
             .init();
-        buf
-    })
-    .clone()
+        (raw, clean)
+    });
+    if scrubbed { clean } else { raw }.clone()
+}
+
+/// Writes each line to both of its writers.
+struct Tee<A, B>(A, B);
+
+impl<A: std::io::Write, B: std::io::Write> std::io::Write for Tee<A, B> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write_all(buf)?;
+        self.1.write_all(buf)?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()?;
+        self.1.flush()
+    }
+}
+
+/// The binary's metrics lines ([`crate::metrics`]), one EMF JSON object per line, from the
+/// first call on.
+pub fn capture_metrics() -> LogBuffer {
+    static LINES: std::sync::OnceLock<LogBuffer> = std::sync::OnceLock::new();
+    LINES
+        .get_or_init(|| {
+            let buf = LogBuffer::default();
+            let w = buf.clone();
+            let installed = crate::metrics::set_sink(Box::new(move |line: &str| {
+                let mut b = w.0.lock().unwrap_or_else(|p| p.into_inner());
+                b.extend_from_slice(line.as_bytes());
+                b.push(b'\n');
+            }));
+            assert!(installed, "another metrics sink was installed first");
+            buf
+        })
+        .clone()
 }
 
 impl LogBuffer {

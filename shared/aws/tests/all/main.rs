@@ -2,6 +2,7 @@
 //! plus checks that template.yaml declares what the code expects. One test binary.
 
 mod common;
+mod licenses;
 mod log;
 mod queue;
 mod schedule;

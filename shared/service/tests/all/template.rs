@@ -5,7 +5,7 @@
 use serde_json::Value;
 use service::runs::{parse_schedule_event, SCHEDULED_SYNC_TASK};
 
-fn template() -> Value {
+pub(crate) fn template() -> Value {
     let p = format!("{}/../../template.yaml", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(p).unwrap();
     // CloudFormation short-form tags (!Ref, !Sub…) are not YAML serde knows: neutralise them

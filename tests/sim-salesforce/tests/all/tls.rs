@@ -1,8 +1,6 @@
 //! `tls: true`: HTTPS with a throwaway CA that clients must trust.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use sim_salesforce::SimOptions;
 
 #[tokio::test]

@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 const CLIENT_ID: &str = "3MVG9-flexbridge-test-app";
 const CLIENT_SECRET: &str = "cs-Xq7!never-print-9931";
 const USERNAME: &str = "integration@example.com";
-const KEY_PEM: &str = include_str!("data/jwt_key.pem");
-const CERT_PEM: &str = include_str!("data/jwt_cert.pem");
-const OTHER_KEY_PEM: &str = include_str!("data/other_key.pem");
+const KEY_PEM: &str = include_str!("../data/jwt_key.pem");
+const CERT_PEM: &str = include_str!("../data/jwt_cert.pem");
+const OTHER_KEY_PEM: &str = include_str!("../data/other_key.pem");
 
 const ACME: &str = "001000000000001AAA";
 const GLOBEX: &str = "001000000000002AAA";

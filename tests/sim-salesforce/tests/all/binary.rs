@@ -1,8 +1,6 @@
 //! The `sim-salesforce` binary: flags reach SimOptions, the base URL line, --cert-out.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 

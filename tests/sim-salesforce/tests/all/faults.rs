@@ -1,8 +1,6 @@
 //! Each fault kind of SimOptions over raw HTTP.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 use sim_salesforce::SimOptions;
 use std::time::{Duration, Instant};

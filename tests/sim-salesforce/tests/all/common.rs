@@ -1,5 +1,4 @@
 //! Shared helpers for the raw-HTTP tests (reqwest, no production client).
-#![allow(dead_code)]
 
 use serde_json::{json, Value};
 use sim_salesforce::{RunningSim, SalesforceSim, SimOptions};

@@ -1,14 +1,12 @@
 //! JWT bearer flow: RS256 assertions verified with the fixture certificate's public key.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
 use sim_salesforce::{RunningSim, SalesforceSim, SimOptions};
 
-const KEY: &str = include_str!("keys/jwt_key.pem");
-const OTHER_KEY: &str = include_str!("keys/other_key.pem");
+const KEY: &str = include_str!("../keys/jwt_key.pem");
+const OTHER_KEY: &str = include_str!("../keys/other_key.pem");
 
 fn now() -> i64 {
     chrono::Utc::now().timestamp()
@@ -150,7 +148,7 @@ async fn without_a_certificate_jwt_is_refused_and_a_public_key_also_works() {
     assert_eq!((s, v["error"].clone()), (400, json!("invalid_grant")));
 
     let fx = json!({"salesforce": {"credentials": {"clientId": CLIENT_ID, "username": USERNAME,
-                    "publicKey": include_str!("keys/jwt_pub.pem")}}});
+                    "publicKey": include_str!("../keys/jwt_pub.pem")}}});
     let sim = SalesforceSim::start(&fx, SimOptions::default())
         .await
         .expect("start");
@@ -160,7 +158,7 @@ async fn without_a_certificate_jwt_is_refused_and_a_public_key_also_works() {
 
 #[test]
 fn certificate_public_key_extraction() {
-    let der = sim_salesforce::jwt::pem_block(include_str!("keys/jwt_cert.pem"), "CERTIFICATE")
+    let der = sim_salesforce::jwt::pem_block(include_str!("../keys/jwt_cert.pem"), "CERTIFICATE")
         .expect("pem");
     let key = sim_salesforce::jwt::rsa_key_from_cert_der(&der).expect("rsa key");
     assert_eq!(key[0], 0x30, "PKCS#1 RSAPublicKey is a SEQUENCE");

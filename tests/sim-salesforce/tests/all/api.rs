@@ -1,10 +1,8 @@
 //! Every endpoint over raw HTTP (reqwest), checked against the wire shapes of
 //! shared/reference/salesforce-rest.md.
 
-mod common;
-
+use crate::common::*;
 use chrono::{TimeZone, Utc};
-use common::*;
 use serde_json::{json, Value};
 use sim_salesforce::SimOptions;
 
@@ -777,7 +775,7 @@ async fn the_repo_fixtures_load_and_answer_the_sync_queries() {
 
 #[tokio::test]
 async fn the_documented_fixture_example_loads() {
-    let doc = include_str!("../../fixtures/README.md");
+    let doc = include_str!("../../../fixtures/README.md");
     let start_at = doc.find("## salesforce").expect("section");
     let block = doc[start_at..]
         .split("```json")

@@ -14,7 +14,7 @@ use service::testing::{
 use service::wiring::Wiring;
 use std::sync::Arc;
 
-const ACC: &str = "001Wk0000000001IAA";
+pub(crate) const ACC: &str = "001Wk0000000001IAA";
 const OPP: &str = "006Wk0000000001IAA";
 const SF_SECRET: &str = "demo-secret";
 
@@ -31,21 +31,29 @@ fn captured() -> String {
 
 // ------------------------------------------------------------------ the stack
 
-fn fixture(name: &str) -> Value {
+/// The license fixture's org, with the walkthrough's FNO tenant for the connection check.
+pub(crate) fn license_fixture() -> Value {
+    let mut fx = fixture("licenses/before.json");
+    fx["flexnet"] = fixture("walkthrough.json")["flexnet"].clone();
+    fx["now"] = json!("2026-11-27T09:00:00Z");
+    fx
+}
+
+pub(crate) fn fixture(name: &str) -> Value {
     let p = format!("{}/../../tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
 }
 
-struct Env {
-    moto: MotoStack,
-    wiring: Wiring,
+pub(crate) struct Env {
+    pub(crate) moto: MotoStack,
+    pub(crate) wiring: Wiring,
     sf: sim_salesforce::RunningSim,
     fno: sim_flexnet::RunningSim,
     fx: Value,
 }
 
 impl Env {
-    async fn start(fx: Value, queue_visibility: u32) -> Env {
+    pub(crate) async fn start(fx: Value, queue_visibility: u32) -> Env {
         logs();
         let now: DateTime<Utc> = fx["now"].as_str().unwrap().parse().unwrap();
         let sf = sim_salesforce::SalesforceSim::start(&fx, Default::default())
@@ -84,12 +92,27 @@ impl Env {
             .unwrap()
     }
 
-    fn sync(&self) -> SyncHandlers {
+    pub(crate) fn sync(&self) -> SyncHandlers {
         self.wiring.sync_handlers()
     }
 
+    /// account-sync consumes what is on the work queue (one receive); answers its response.
+    pub(crate) async fn consume_queued(&self) -> aws_lambda_events::event::sqs::SqsBatchResponse {
+        let arn = self.moto.queue_arn(&self.queue_url()).await.unwrap();
+        let msgs = self.moto.receive(&self.queue_url()).await.unwrap();
+        self.sync()
+            .consume(sqs_event(&msgs, &arn), None)
+            .await
+            .unwrap()
+    }
+
+    /// One firing of the scheduled sync, scheduled for `at` (first delivery); must succeed.
+    pub(crate) async fn fire(&self, at: &str) -> service::runs::ScheduledOutcome {
+        self.sync().scheduled(schedule_event(at, 1)).await.unwrap()
+    }
+
     /// A request through the admin-api function's handler.
-    async fn admin(
+    pub(crate) async fn admin(
         &self,
         method: &str,
         path: &str,
@@ -102,7 +125,7 @@ impl Env {
         parse(r)
     }
 
-    async fn connect(&self) {
+    pub(crate) async fn connect(&self) {
         let (status, body) = self
             .admin(
                 "PUT",
@@ -115,11 +138,15 @@ impl Env {
     }
 
     /// `POST /accounts/{id}/sync?wait=true`: the synchronous answer (for scripts).
-    async fn account_sync_http(&self, path: &str) -> (u16, Value) {
+    pub(crate) async fn account_sync_http(&self, path: &str) -> (u16, Value) {
         self.account_sync_query(path, &[("wait", "true")]).await
     }
 
-    async fn account_sync_query(&self, path: &str, query: &[(&str, &str)]) -> (u16, Value) {
+    pub(crate) async fn account_sync_query(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> (u16, Value) {
         let event = serde_json::to_value(api_event("POST", path, query, None)).unwrap();
         let out = self.sync().account_sync_event(event, None).await.unwrap();
         parse(serde_json::from_value(out).unwrap())
@@ -156,7 +183,7 @@ impl Env {
         msgs.len()
     }
 
-    async fn immediate(&self, body: Option<&str>) -> (u16, Value) {
+    pub(crate) async fn immediate(&self, body: Option<&str>) -> (u16, Value) {
         let sync = self.sync();
         let r = service::apigw::serve(api_event("POST", "/sync", &[], body), |r| {
             sync.route_immediate(r)
@@ -165,7 +192,7 @@ impl Env {
         parse(r)
     }
 
-    fn queue_url(&self) -> String {
+    pub(crate) fn queue_url(&self) -> String {
         self.wiring.config.work_queue_url.clone()
     }
 
@@ -888,11 +915,7 @@ async fn r21_a_failed_fan_out_leaves_the_watermark_and_records_the_aborted_run()
 
 #[tokio::test]
 async fn license_info_runs_on_its_schedule_and_the_admin_api_lists_the_licenses() {
-    // the license fixture's org, with the walkthrough's FNO tenant for the connection check
-    let mut fx = fixture("licenses/before.json");
-    fx["flexnet"] = fixture("walkthrough.json")["flexnet"].clone();
-    fx["now"] = json!("2026-11-27T09:00:00Z");
-    let env = Env::start(fx, 30).await;
+    let env = Env::start(license_fixture(), 30).await;
     let api = env.wiring.admin_api();
     // before the connection is saved the scheduled ingest cannot read the org
     let out = api
@@ -1063,19 +1086,9 @@ async fn failed_orders_are_listed_by_get_outstanding_and_a_spent_quota_shows_on_
     fx["salesforce"]["Product2"][0]["FNO_Include_In_Sync__c"] = json!(false);
     let env = Env::start(fx, 30).await;
     env.connect().await;
-    let out = env
-        .sync()
-        .scheduled(schedule_event("2026-11-20T08:00:00Z", 1))
-        .await
-        .unwrap();
+    let out = env.fire("2026-11-20T08:00:00Z").await;
     let task = out.task_id.unwrap();
-    let arn = env.moto.queue_arn(&env.queue_url()).await.unwrap();
-    let msgs = env.moto.receive(&env.queue_url()).await.unwrap();
-    let r = env
-        .sync()
-        .consume(sqs_event(&msgs, &arn), None)
-        .await
-        .unwrap();
+    let r = env.consume_queued().await;
     assert!(r.batch_item_failures.is_empty(), "{r:?}");
 
     let (s, b) = env
@@ -1101,12 +1114,7 @@ async fn failed_orders_are_listed_by_get_outstanding_and_a_spent_quota_shows_on_
                       "window_from": null, "window_to": null})
     .to_string();
     env.send(body).await;
-    let msgs = env.moto.receive(&env.queue_url()).await.unwrap();
-    let r = env
-        .sync()
-        .consume(sqs_event(&msgs, &arn), None)
-        .await
-        .unwrap();
+    let r = env.consume_queued().await;
     assert_eq!(r.batch_item_failures.len(), 1);
     let (_, b) = env.admin("GET", &format!("/runs/{task}"), &[], None).await;
     assert!(
