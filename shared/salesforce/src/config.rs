@@ -151,7 +151,7 @@ mod tests {
             "auth": {"flow": "jwt_bearer", "client_id": "3MVG9", "username": "int@acme.example",
                      "private_key_pem": "-----BEGIN PRIVATE KEY-----\nMIIkey\n-----END PRIVATE KEY-----\n",
                      "audience": "https://test.salesforce.com"},
-            "timeout_secs": 5, "max_retries": 1, "batchSize": 500
+            "timeout_secs": 5, "max_retries": 1, "batch_size": 500
         });
         let c: SalesforceConfig = serde_json::from_value(v.clone()).unwrap();
         assert_eq!(serde_json::to_value(&c).unwrap(), v);

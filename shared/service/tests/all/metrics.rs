@@ -311,7 +311,7 @@ async fn admin_requests_log_in_a_span_with_their_task_and_account() {
     env.connect().await;
     let (s, b) = env.immediate(Some(r#"{"hours": 48}"#)).await;
     assert_eq!(s, 202, "{b}");
-    let task = b["taskId"].as_str().unwrap();
+    let task = b["task_id"].as_str().unwrap();
     let lines = logged_in_span("admin API request", "task_id", task);
     assert_eq!(lines.len(), 1, "one request line in the run's span");
     assert_eq!(lines[0]["span"]["name"], "admin_request");
@@ -321,7 +321,7 @@ async fn admin_requests_log_in_a_span_with_their_task_and_account() {
         .account_sync_http(&format!("/accounts/{ACC}/sync"))
         .await;
     assert_eq!(s, 200, "{b}");
-    let task = b["taskId"].as_str().unwrap();
+    let task = b["task_id"].as_str().unwrap();
     let lines = logged_in_span("admin API request", "task_id", task);
     assert_eq!(lines.len(), 1, "{task}");
     assert_eq!(lines[0]["span"]["account_id"], ACC);

@@ -406,17 +406,17 @@ impl World {
         // Salesforce calls per SQS batch): every seed still draws several of each kind.
         self.fno.set_options(sim_flexnet::SimOptions {
             seed,
-            http_500_rate: 0.08,
-            timeout_rate: 0.04,
+            http_500_rate: 0.15,
+            timeout_rate: 0.08,
             timeout_delay: hold,
-            soap_fault_rate: 0.05,
+            soap_fault_rate: 0.1,
             failure_rate: 0.1,
-            lost_reply_rate: 0.08,
+            lost_reply_rate: 0.15,
             ..self.fno.options()
         });
         self.sf.set_options(sim_salesforce::SimOptions {
-            http_500_rate: 0.05,
-            timeout_rate: 0.05,
+            http_500_rate: 0.1,
+            timeout_rate: 0.1,
             timeout_delay: hold,
             expire_session_after: Some(30),
             ..self.sf.options()
