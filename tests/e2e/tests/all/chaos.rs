@@ -415,8 +415,9 @@ impl World {
             ..self.fno.options()
         });
         self.sf.set_options(sim_salesforce::SimOptions {
-            http_500_rate: 0.1,
-            timeout_rate: 0.1,
+            // higher and the scheduled firing's planning fails all its attempts
+            http_500_rate: 0.05,
+            timeout_rate: 0.05,
             timeout_delay: hold,
             expire_session_after: Some(30),
             ..self.sf.options()
@@ -653,6 +654,32 @@ impl World {
             .fetch_add(ran, Ordering::Relaxed);
     }
 
+    /// Batched calls are few, so a rate may draw no timeout in a run: for a moment every call
+    /// of each simulator times out, until one did (at most 20 s each).
+    async fn force_timeouts(&self) {
+        let until = Instant::now() + std::time::Duration::from_secs(20);
+        let sf_count = || self.sf.faults().get("timeout").copied().unwrap_or(0);
+        let (before, opts) = (sf_count(), self.sf.options());
+        self.sf.set_options(sim_salesforce::SimOptions {
+            timeout_rate: 1.0,
+            ..opts.clone()
+        });
+        while sf_count() == before && Instant::now() < until {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        self.sf.set_options(opts);
+        let fno_count = || self.fno.faults().get("timeout").copied().unwrap_or(0);
+        let (before, opts) = (fno_count(), self.fno.options());
+        self.fno.set_options(sim_flexnet::SimOptions {
+            timeout_rate: 1.0,
+            ..opts.clone()
+        });
+        while fno_count() == before && Instant::now() < until {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        self.fno.set_options(opts);
+    }
+
     /// Mid-run, the org's daily quota runs out (403 REQUEST_LIMIT_EXCEEDED), then resets.
     /// Before that, every session is revoked once (401 mid-run, besides the tokens that die
     /// after `expire_session_after` calls).
@@ -664,8 +691,18 @@ impl World {
                 tokio::time::sleep(std::time::Duration::from_millis(20)).await;
             }
         };
+        // batched calls are few and planning makes most of them: the episode waits until the
+        // accounts are being worked on (batches received), so the runs get planned
+        let batches = |n: u64| async move {
+            while self.stats.batches.load(Ordering::Relaxed) < n && Instant::now() < give_up {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        };
+        batches(2).await;
         reach(after_calls / 2).await;
         self.sf.expire_sessions();
+        self.force_timeouts().await;
+        batches(4).await;
         reach(after_calls).await;
         let refused = || self.sf.faults().get("request_limit").copied().unwrap_or(0);
         let before = refused();
