@@ -117,6 +117,18 @@ pub struct AccountPlan {
     pub skipped: Vec<Skipped>,
 }
 
+/// FNV-1a 64 of a value's canonical JSON, hex: the same value gives the same fingerprint in
+/// every run and on every machine (sales orders, and the accounts and users FNO last took).
+pub fn fingerprint_of<T: Serialize>(v: &T) -> String {
+    let bytes = serde_json::to_vec(v).unwrap_or_default();
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
 impl SalesOrder {
     /// A stable fingerprint of the order (FNV-1a 64 of its canonical JSON, hex), so the
     /// engine can skip orders that have not changed since they were last pushed. The same
@@ -134,13 +146,7 @@ impl SalesOrder {
         for l in lines.iter_mut() {
             l.activation_id = None;
         }
-        let bytes = serde_json::to_vec(&canonical).unwrap_or_default();
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in bytes {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        format!("{h:016x}")
+        fingerprint_of(&canonical)
     }
 
     /// The FNO entitlement id the order writes to.

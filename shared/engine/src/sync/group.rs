@@ -65,15 +65,9 @@ struct SimpleTexts<T> {
     failed: fn(&T) -> String,
 }
 
-/// FNV-1a 64 of a value's JSON (what an account or user looked like when FNO took it).
+/// What an account or user looked like when FNO took it.
 fn fingerprint<T: Serialize>(v: &T) -> String {
-    let bytes = serde_json::to_vec(v).unwrap_or_default();
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    format!("{h:016x}")
+    mapping::plan::fingerprint_of(v)
 }
 
 fn is_renewal(bundle: &AccountBundle, opp_id: &str) -> bool {
