@@ -8,6 +8,7 @@
 
 use super::*;
 use crate::ports::AccountWork;
+use mapping::plan::fingerprint_of;
 
 /// One account of a group, from its bulk read to its outcome.
 pub(super) struct Acct<'a> {
@@ -28,8 +29,9 @@ pub(super) struct Acct<'a> {
     pub reread: BTreeSet<String>,
     /// Orders whose FNO line items changed in the run's window (planning's FNO query).
     pub fno_changed: BTreeSet<String>,
-    /// Orders of the account on the outstanding list before this sync.
-    pub owing: BTreeSet<String>,
+    /// The account's items on the outstanding list before this sync (read once: the
+    /// read-back decision and the settling at the end both use them).
+    pub owing: BTreeMap<String, crate::ports::OutstandingItem>,
 }
 
 /// A sales order on its way to FNO within a group.
@@ -63,11 +65,6 @@ struct SimpleTexts<T> {
     done: fn(&T) -> String,
     refused: fn(&T) -> String,
     failed: fn(&T) -> String,
-}
-
-/// What an account or user looked like when FNO took it.
-fn fingerprint<T: Serialize>(v: &T) -> String {
-    mapping::plan::fingerprint_of(v)
 }
 
 fn is_renewal(bundle: &AccountBundle, opp_id: &str) -> bool {
@@ -171,7 +168,7 @@ impl Engine {
             .outstanding_of_account(&account_id)
             .await?
             .into_iter()
-            .map(|o| o.record_id)
+            .map(|o| (o.record_id.clone(), o))
             .collect();
         let out = AccountOutcome {
             account_id,
@@ -209,6 +206,7 @@ impl Engine {
             plan,
             w,
             mut out,
+            owing,
             ..
         } = a;
         let sales_orders: Vec<String> = plan
@@ -230,7 +228,9 @@ impl Engine {
                 due_now: false,
             });
         }
-        out.outstanding = self.settle_account(task_id, &out.account_id, debts).await?;
+        out.outstanding = self
+            .settle_account(task_id, &out.account_id, owing, debts)
+            .await?;
         out.entries = w.into_entries();
         Ok(out)
     }
@@ -247,7 +247,7 @@ impl Engine {
                         acct: k,
                         record_id: p.sf_account_id.clone(),
                         key: format!("fp#account#{}", p.sf_account_id),
-                        fp: fingerprint(acc),
+                        fp: fingerprint_of(acc),
                         model: acc.clone(),
                     }),
                     Err(errs) => drafts[k].push(
@@ -298,7 +298,7 @@ impl Engine {
                         acct: k,
                         record_id: u.contact_id.clone(),
                         key: format!("fp#user#{}", u.contact_id),
-                        fp: fingerprint(user),
+                        fp: fingerprint_of(user),
                         model: user.clone(),
                     }),
                     Err(errs) => drafts[k].push(
@@ -581,7 +581,7 @@ impl Engine {
     /// FNO changed them in the window, the order is outstanding, or Salesforce does not show
     /// the ids flexbridge recorded.
     fn needs_reread(&self, a: &Acct<'_>, opp_id: &str) -> bool {
-        if a.fno_changed.contains(opp_id) || a.owing.contains(opp_id) {
+        if a.fno_changed.contains(opp_id) || a.owing.contains_key(opp_id) {
             return true;
         }
         let Some(rec) = a.records.get(opp_id) else {

@@ -227,20 +227,15 @@ impl Engine {
 
     /// After an account's sync: orders that did not reach FNO completely are (or stay) on the
     /// list with their reasons; every other item of the account — the account itself, orders
-    /// that completed or left the sync stages — leaves it. Returns the account's items now.
+    /// that completed or left the sync stages — leaves it. `existing` is the account's list as
+    /// read at the start of its sync (under its lease). Returns the account's items now.
     pub(super) async fn settle_account(
         &self,
         task_id: &str,
         account_id: &str,
+        existing: BTreeMap<String, OutstandingItem>,
         debts: BTreeMap<String, OrderDebt>,
     ) -> Result<Vec<OutstandingItem>, EngineError> {
-        let existing: BTreeMap<String, OutstandingItem> = self
-            .state
-            .outstanding_of_account(account_id)
-            .await?
-            .into_iter()
-            .map(|o| (o.record_id.clone(), o))
-            .collect();
         let now = self.clock.now();
         let settings = self.settings();
         let items: Vec<OutstandingItem> = debts
