@@ -20,6 +20,7 @@ use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+mod echo;
 mod group;
 mod outstanding;
 mod withdrawn;
@@ -443,124 +444,50 @@ impl Engine {
     /// The accounts with work in `[from, to)` (R21, R22): opportunities in a sync stage or their
     /// line items changed (by SystemModstamp, `from` moved back by the lookback), and — when
     /// `pull` — accounts whose FNO line items changed; also synced orders that left the sync
-    /// stages or were deleted, and orders whose Account, Contacts or products changed.
-    /// `from = None` covers all history. Five Salesforce queries (six with the pull side) and
-    /// one FNO query, whatever the number of records.
+    /// stages or were deleted, and orders whose Account, Contacts or products changed. In a
+    /// scheduled run, a record whose content is what flexbridge last read, or an FNO line item
+    /// whose values it last wrote back, is its own echo and plans nothing ([`echo`]); an
+    /// immediate run re-examines its whole window. `from = None` covers all
+    /// history. Five Salesforce queries (more only when the FNO side really changed) and one
+    /// FNO query, whatever the number of records.
     pub async fn plan_window(
         &self,
         from: Option<DateTime<Utc>>,
         to: DateTime<Utc>,
-        pull: bool,
+        kind: RunKind,
         config: &Config,
     ) -> Result<(Vec<String>, FnoChanged), EngineError> {
         let from = from.map(|f| f - Duration::minutes(self.settings().lookback_minutes.max(0)));
-        let stages = soql::in_list(&config.filters.sync_stages);
-        let window = |field: &str| {
-            let mut w = format!("{field} < {}", soql::datetime(to));
-            if let Some(f) = from {
-                w = format!("{field} >= {} AND {w}", soql::datetime(f));
+        let pull = kind != RunKind::Account;
+        let mut candidates = echo::Candidates::new(kind == RunKind::Scheduled);
+        let fields = echo::Fields::new(config);
+        for q in window_queries(from, to, config, &fields) {
+            let rows = match q.all {
+                true => self.sf.query_all(&q.soql).await,
+                false => self.sf.query(&q.soql).await,
             }
-            w
-        };
-        let mut ids: Vec<String> = Vec::new();
-        let mut changed = FnoChanged::new();
-        let mut seen = BTreeSet::new();
-        let mut add = |id: Option<&str>, ids: &mut Vec<String>| {
-            if let Some(id) = id.filter(|i| soql::is_id(i)) {
-                if seen.insert(id.to_owned()) {
-                    ids.push(id.to_owned());
-                }
-            }
-        };
-        // Orders in a sync stage, and synced ones that left the stages or were deleted
-        // (queryAll: the recycle bin too), changed in the window.
-        let q1 = format!(
-            "SELECT AccountId FROM Opportunity WHERE (StageName IN {stages} OR FNO_Entitlement_ID__c != null) AND {} ORDER BY AccountId",
-            window("SystemModstamp")
-        );
-        for r in self
-            .sf
-            .query_all(&q1)
-            .await
-            .map_err(EngineError::Salesforce)?
-        {
-            add(r.get("AccountId").and_then(Value::as_str), &mut ids);
-        }
-        // Line items changed, added or deleted in the window.
-        let q2 = format!(
-            "SELECT Opportunity.AccountId FROM OpportunityLineItem WHERE Opportunity.StageName IN {stages} AND {}",
-            window("SystemModstamp")
-        );
-        for r in self
-            .sf
-            .query_all(&q2)
-            .await
-            .map_err(EngineError::Salesforce)?
-        {
-            add(
-                sf::get_path(&r, "Opportunity.AccountId").and_then(Value::as_str),
-                &mut ids,
-            );
-        }
-        // Records the orders depend on: their Account, its Contacts, their products.
-        let orders = format!("(SELECT AccountId FROM Opportunity WHERE StageName IN {stages})");
-        let deps = [
-            (
-                format!("SELECT Id FROM Account WHERE Id IN {orders} AND {}", window("SystemModstamp")),
-                "Id",
-            ),
-            (
-                format!("SELECT AccountId FROM Contact WHERE AccountId IN {orders} AND {}", window("SystemModstamp")),
-                "AccountId",
-            ),
-            (
-                format!(
-                    "SELECT Opportunity.AccountId FROM OpportunityLineItem WHERE Opportunity.StageName IN {stages} AND Product2Id IN (SELECT Id FROM Product2 WHERE {})",
-                    window("SystemModstamp")
-                ),
-                "Opportunity.AccountId",
-            ),
-        ];
-        for (q, field) in deps {
-            for r in self.sf.query(&q).await.map_err(EngineError::Salesforce)? {
-                add(sf::get_path(&r, field).and_then(Value::as_str), &mut ids);
-            }
-        }
-        if pull {
-            // The pull side: FNO line items changed in the window → their orders' accounts.
-            let items = self
-                .fno
-                .line_items_modified_since(from)
-                .await
-                .map_err(EngineError::Flexnet)?;
-            let mut opps: BTreeSet<String> = BTreeSet::new();
-            for li in items {
-                if li.last_modified.is_some_and(|t| t >= to) {
+            .map_err(EngineError::Salesforce)?;
+            for r in rows {
+                let Some(account) = sf::get_path(&r, q.account).and_then(Value::as_str) else {
                     continue;
-                }
-                if let Some(o) = li.order_id.filter(|o| soql::is_id(o)) {
-                    opps.insert(o);
-                }
-            }
-            let opps: Vec<String> = opps.into_iter().collect();
-            for chunk in opps.chunks(200) {
-                let q = format!(
-                    "SELECT Id, AccountId FROM Opportunity WHERE Id IN {}",
-                    soql::in_list(chunk)
-                );
-                for r in self.sf.query(&q).await.map_err(EngineError::Salesforce)? {
-                    let account = r.get("AccountId").and_then(Value::as_str);
-                    add(account, &mut ids);
-                    if let (Some(a), Some(o)) = (account, r.get("Id").and_then(Value::as_str)) {
-                        changed
-                            .entry(a.to_owned())
-                            .or_default()
-                            .insert(o.to_owned());
-                    }
+                };
+                let id = r.get("Id").and_then(Value::as_str);
+                let deleted = r.get("IsDeleted").and_then(Value::as_bool) == Some(true);
+                match (q.object, id) {
+                    (Some(o), Some(id)) if !deleted => candidates.unless(
+                        account,
+                        echo::record_key(id),
+                        fields.fingerprint(o, &r),
+                    ),
+                    _ => candidates.always(account),
                 }
             }
         }
-        Ok((ids, changed))
+        let changed = match pull {
+            true => self.fno_window(from, to, &mut candidates).await?,
+            false => FnoChanged::new(),
+        };
+        Ok((self.changed_accounts(candidates).await?, changed))
     }
 
     /// Starts a run: stores its record (status Running) and plans its accounts. For
@@ -662,7 +589,7 @@ impl Engine {
             (Vec::new(), FnoChanged::new())
         } else {
             let config = self.load_config().await?;
-            self.plan_window(from, to, kind != RunKind::Account, &config)
+            self.plan_window(from, to, kind, &config)
                 .await?
         };
         let due_by = match pick {
@@ -1055,48 +982,38 @@ impl Engine {
         &self,
         ids: &[String],
         config: &Config,
+        seen: &mut BTreeMap<String, String>,
     ) -> Result<BTreeMap<String, Result<AccountBundle, EngineError>>, EngineError> {
+        let fields = echo::Fields::new(config);
         let mut out = BTreeMap::new();
         for chunk in ids.chunks(BULK_READ) {
-            self.read_chunk(chunk, config, &mut out).await?;
+            self.read_chunk(chunk, config, &fields, &mut out, seen)
+                .await?;
         }
         Ok(out)
     }
 
+    /// One chunk of [`Engine::read_bundles`]; `seen` gets the content fingerprint of every
+    /// record read ([`echo`]).
     async fn read_chunk(
         &self,
         ids: &[String],
         config: &Config,
+        fields: &echo::Fields,
         out: &mut BTreeMap<String, Result<AccountBundle, EngineError>>,
+        seen: &mut BTreeMap<String, String>,
     ) -> Result<(), EngineError> {
         use mapping::SfObject as O;
-        let fields = |o: O| {
-            config
-                .fields_to_read(o)
-                .into_iter()
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let mut opp_fields = config.fields_to_read(O::Opportunity);
-        opp_fields.extend(
-            [
-                "Name",
-                "StageName",
-                "FNO_Renewed_Opportunity__c",
-                "FNO_Entitlement_ID__c",
-                "FNO_SoldTo_Account__c",
-            ]
-            .map(str::to_owned),
-        );
-        let opp_fields = opp_fields.into_iter().collect::<Vec<_>>().join(", ");
         let in_ids = soql::in_list(ids);
         let q = format!(
-            "SELECT {}, (SELECT {} FROM Contacts), (SELECT {opp_fields} FROM Opportunities) FROM Account WHERE Id IN {in_ids}",
-            fields(O::Account),
-            fields(O::Contact),
+            "SELECT {}, (SELECT {} FROM Contacts), (SELECT {} FROM Opportunities) FROM Account WHERE Id IN {in_ids}",
+            fields.select(O::Account),
+            fields.select(O::Contact),
+            fields.select(O::Opportunity),
         );
         let mut bundles: BTreeMap<String, AccountBundle> = BTreeMap::new();
         for row in self.sf.query(&q).await.map_err(EngineError::Salesforce)? {
+            fields.of_account_row(&row, seen);
             let id = row
                 .get("Id")
                 .and_then(Value::as_str)
@@ -1137,7 +1054,8 @@ impl Engine {
                 }
             }
         }
-        self.read_line_items(&mut bundles, &in_ids, config).await?;
+        self.read_line_items(&mut bundles, &in_ids, fields, seen)
+            .await?;
         self.read_sold_to(&mut bundles, config).await?;
         out.extend(bundles.into_iter().map(|(id, b)| (id, Ok(b))));
         Ok(())
@@ -1148,22 +1066,22 @@ impl Engine {
         &self,
         bundles: &mut BTreeMap<String, AccountBundle>,
         in_ids: &str,
-        config: &Config,
+        fields: &echo::Fields,
+        seen: &mut BTreeMap<String, String>,
     ) -> Result<(), EngineError> {
         use mapping::SfObject as O;
         if bundles.values().all(|b| b.opportunities.is_empty()) {
             return Ok(());
         }
-        let mut li_fields = config.fields_to_read(O::OpportunityLineItem);
-        for f in config.fields_to_read(O::Product2) {
-            li_fields.insert(format!("Product2.{f}"));
-        }
-        let li_fields = li_fields.into_iter().collect::<Vec<_>>().join(", ");
         let q = format!(
-            "SELECT {li_fields} FROM OpportunityLineItem WHERE Opportunity.AccountId IN {in_ids} ORDER BY OpportunityId, Id"
+            "SELECT {} FROM OpportunityLineItem WHERE Opportunity.AccountId IN {in_ids} ORDER BY OpportunityId, Id",
+            fields.select(O::OpportunityLineItem)
         );
         let mut items: BTreeMap<String, Vec<sf::OpportunityLineItem>> = BTreeMap::new();
         for r in self.sf.query(&q).await.map_err(EngineError::Salesforce)? {
+            if let Some(id) = r.get("Id").and_then(Value::as_str) {
+                seen.insert(id.to_owned(), fields.fingerprint(O::OpportunityLineItem, &r));
+            }
             if let Ok(li) = serde_json::from_value::<sf::OpportunityLineItem>(r) {
                 if let Some(o) = li.opportunity_id.clone() {
                     items.entry(o).or_default().push(li);
@@ -1299,6 +1217,98 @@ impl Engine {
     }
 }
 
+/// One planning query: its SOQL, whether it reads the recycle bin too, where its rows name
+/// their account, and the object whose content its rows carry (`None`: ids only).
+struct WindowQuery {
+    soql: String,
+    all: bool,
+    account: &'static str,
+    object: Option<mapping::SfObject>,
+}
+
+/// The planning queries of a window (R21, R22): orders in a sync stage (and synced ones that
+/// left the stages or were deleted), their line items, and the records the orders depend on
+/// — their Account, its Contacts, their products.
+fn window_queries(
+    from: Option<DateTime<Utc>>,
+    to: DateTime<Utc>,
+    config: &Config,
+    fields: &echo::Fields,
+) -> Vec<WindowQuery> {
+    use mapping::SfObject as O;
+    let stages = soql::in_list(&config.filters.sync_stages);
+    let window = {
+        let mut w = format!("SystemModstamp < {}", soql::datetime(to));
+        if let Some(f) = from {
+            w = format!("SystemModstamp >= {} AND {w}", soql::datetime(f));
+        }
+        w
+    };
+    let orders = format!("(SELECT AccountId FROM Opportunity WHERE StageName IN {stages})");
+    let q = |soql: String, all, account, object| WindowQuery {
+        soql,
+        all,
+        account,
+        object,
+    };
+    vec![
+        q(
+            format!(
+                "SELECT IsDeleted, {} FROM Opportunity WHERE (StageName IN {stages} OR FNO_Entitlement_ID__c != null) AND {window} ORDER BY AccountId",
+                fields.select(O::Opportunity)
+            ),
+            true,
+            "AccountId",
+            Some(O::Opportunity),
+        ),
+        q(
+            format!(
+                "SELECT IsDeleted, Opportunity.AccountId, {} FROM OpportunityLineItem WHERE Opportunity.StageName IN {stages} AND {window}",
+                fields.select(O::OpportunityLineItem)
+            ),
+            true,
+            "Opportunity.AccountId",
+            Some(O::OpportunityLineItem),
+        ),
+        q(
+            format!(
+                "SELECT {} FROM Account WHERE Id IN {orders} AND {window}",
+                fields.select(O::Account)
+            ),
+            false,
+            "Id",
+            Some(O::Account),
+        ),
+        q(
+            format!(
+                "SELECT {} FROM Contact WHERE AccountId IN {orders} AND {window}",
+                fields.select(O::Contact)
+            ),
+            false,
+            "AccountId",
+            Some(O::Contact),
+        ),
+        q(
+            format!(
+                "SELECT Opportunity.AccountId FROM OpportunityLineItem WHERE Opportunity.StageName IN {stages} AND Product2Id IN (SELECT Id FROM Product2 WHERE {window})"
+            ),
+            false,
+            "Opportunity.AccountId",
+            None,
+        ),
+    ]
+}
+
+/// What FNO holds for one line item, as the write-back carries it (R20).
+fn line_result(li: &FnoLineItem) -> LineItemResult {
+    LineItemResult {
+        activation_id: Some(li.activation_id.clone()),
+        remaining_copies: li
+            .remaining_copies
+            .or_else(|| Some(li.number_of_copies? - li.fulfilled_amount.unwrap_or(0))),
+    }
+}
+
 /// A line item FNO holds for one of the account's Salesforce line items (others, e.g. created
 /// in FNO by hand, have nothing to write back to).
 fn add_line_result(results: &mut FnoResults, li: &FnoLineItem, line_ids: &BTreeSet<&str>) {
@@ -1309,15 +1319,7 @@ fn add_line_result(results: &mut FnoResults, li: &FnoLineItem, line_ids: &BTreeS
     else {
         return;
     };
-    results.line_items.insert(
-        line,
-        LineItemResult {
-            activation_id: Some(li.activation_id.clone()),
-            remaining_copies: li
-                .remaining_copies
-                .or_else(|| Some(li.number_of_copies? - li.fulfilled_amount.unwrap_or(0))),
-        },
-    );
+    results.line_items.insert(line, line_result(li));
 }
 
 fn line_drafts(

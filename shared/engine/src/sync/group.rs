@@ -9,6 +9,7 @@
 use super::*;
 use crate::ports::AccountWork;
 use mapping::plan::fingerprint_of;
+use super::echo;
 
 /// One account of a group, from its bulk read to its outcome.
 pub(super) struct Acct<'a> {
@@ -32,6 +33,9 @@ pub(super) struct Acct<'a> {
     /// The account's items on the outstanding list before this sync (read once: the
     /// read-back decision and the settling at the end both use them).
     pub owing: BTreeMap<String, crate::ports::OutstandingItem>,
+    /// Fingerprints to store once the account is through: its records' content as read, and
+    /// the FNO values written back to its line items ([`echo`]).
+    pub echo: Vec<(String, String)>,
 }
 
 /// A sales order on its way to FNO within a group.
@@ -67,6 +71,20 @@ struct SimpleTexts<T> {
     failed: fn(&T) -> String,
 }
 
+/// The content fingerprints of an account's records as the bulk read saw them ([`echo`]).
+fn record_fingerprints(
+    bundle: &AccountBundle,
+    seen: &BTreeMap<String, String>,
+) -> Vec<(String, String)> {
+    let opps = bundle.opportunities.iter();
+    let ids = std::iter::once(bundle.account.id.as_str())
+        .chain(bundle.contacts.iter().map(|c| c.id.as_str()))
+        .chain(opps.clone().map(|o| o.id.as_str()))
+        .chain(opps.flat_map(|o| o.line_items()).map(|l| l.id.as_str()));
+    ids.filter_map(|id| seen.get(id).map(|fp| (echo::record_key(id), fp.clone())))
+        .collect()
+}
+
 fn is_renewal(bundle: &AccountBundle, opp_id: &str) -> bool {
     bundle.opportunities.iter().any(|o| {
         o.id == opp_id
@@ -88,7 +106,8 @@ impl Engine {
     ) -> Result<Vec<Result<AccountOutcome, EngineError>>, EngineError> {
         let config = self.load_config().await?;
         let ids: Vec<String> = work.iter().map(|(id, _)| id.clone()).collect();
-        let mut bundles = self.read_bundles(&ids, &config).await?;
+        let mut seen = BTreeMap::new();
+        let mut bundles = self.read_bundles(&ids, &config, &mut seen).await?;
         let catalogue = self.catalogue().await?;
         let mut results: Vec<Option<Result<AccountOutcome, EngineError>>> =
             work.iter().map(|_| None).collect();
@@ -103,6 +122,10 @@ impl Engine {
                         .open_account(slot, bundle, w, &config, &catalogue)
                         .await?;
                     a.fno_changed = fno_changed.clone();
+                    if kind != RunKind::Account {
+                        // a push-only sync (R23) writes nothing back: the next run still pulls
+                        a.echo = record_fingerprints(&a.bundle, &seen);
+                    }
                     accts.push(a);
                 }
             }
@@ -189,6 +212,7 @@ impl Engine {
             reread: BTreeSet::new(),
             fno_changed: BTreeSet::new(),
             owing,
+            echo: Vec::new(),
         })
     }
 
@@ -207,6 +231,7 @@ impl Engine {
             w,
             mut out,
             owing,
+            echo,
             ..
         } = a;
         let sales_orders: Vec<String> = plan
@@ -231,6 +256,12 @@ impl Engine {
         out.outstanding = self
             .settle_account(task_id, &out.account_id, owing, debts)
             .await?;
+        // an account that still owes something is planned again by its window, as before
+        let echo = if out.outstanding.is_empty() { echo } else { Vec::new() };
+        if let Err(e) = self.state.put_fingerprints(&echo).await {
+            // only an economy is lost: the next run reads the account once more
+            tracing::warn!(account = %out.account_id, error = %error_chain(&e), "record fingerprints not stored");
+        }
         out.entries = w.into_entries();
         Ok(out)
     }
@@ -704,11 +735,19 @@ impl Engine {
     /// entry per record.
     async fn pull(&self, accts: &mut [Acct<'_>], config: &Config) -> Result<(), EngineError> {
         let mut updates: Vec<(usize, mapping::SfUpdate)> = Vec::new();
+        let mut lines: Vec<Vec<(String, String)>> = Vec::new();
         for (k, a) in accts.iter_mut().enumerate() {
             let results = self.fno_results(a).await;
             for u in writeback(&a.bundle, &results, config) {
                 updates.push((k, u));
             }
+            lines.push(
+                results
+                    .line_items
+                    .iter()
+                    .map(|(id, r)| (id.clone(), echo::line_fingerprint(r)))
+                    .collect(),
+            );
         }
         // one object type after the other: a composite call holds at most 10 runs of one type,
         // so interleaved accounts would cut a 200-record call short
@@ -737,7 +776,19 @@ impl Engine {
                 }
             }
         }
-        for (a, d) in accts.iter_mut().zip(drafts) {
+        for ((a, d), lines) in accts.iter_mut().zip(drafts).zip(lines) {
+            // the FNO values Salesforce now shows (its write-back went through, or none was needed)
+            let failed: BTreeSet<&str> = d
+                .iter()
+                .filter(|d| d.status != LogStatus::Completed)
+                .filter_map(|d| d.record_id.as_deref())
+                .collect();
+            a.echo.extend(
+                lines
+                    .into_iter()
+                    .filter(|(id, _)| !failed.contains(id.as_str()))
+                    .map(|(id, fp)| (echo::line_key(&id), fp)),
+            );
             a.w.write(d, self.clock.now()).await?;
         }
         match stop {
