@@ -10,7 +10,7 @@
 //!   FNO's reason;
 //! * a whole-call FAILURE (nothing processed) is [`FlexnetError::Failure`]; SOAP faults,
 //!   HTTP errors, 401 and transport errors have their own variants;
-//! * reads page through everything (`pageNumber`/`batchSize`, default batch 200, max 2000);
+//! * reads page through everything (`pageNumber`/`batchSize`, default batch 1000, max 2000);
 //! * transient failures ([`FlexnetError::kind`]: timeouts, connection errors, HTTP 5xx and
 //!   429, server-side SOAP faults) are retried in place with the shared jittered backoff
 //!   ([`retry::Backoff`]), **but a write is repeated only when it cannot have been applied
@@ -53,6 +53,8 @@ pub use retry::ErrorKind;
 pub const MAX_WRITE_BATCH: usize = 25;
 /// FNO caps every read batch at 2000 records.
 pub const MAX_READ_BATCH: u32 = 2000;
+/// Records per read batch unless [`FlexnetClient::with_page_size`] says otherwise.
+pub const DEFAULT_READ_BATCH: u32 = 1000;
 
 const UAH: &str = "/flexnet/services/v3/UserAcctHierarchyService";
 const EOS: &str = "/flexnet/services/v4/EntitlementOrderService";
@@ -661,7 +663,10 @@ impl FlexnetClient {
             username: config.username,
             password: config.password,
             authorization,
-            page_size: 200,
+            // Revenera suggests ~200 on hosted tenants; 1000 is the cap its EOS queries keep to
+            // (ORA-01795) and a fifth of the calls — a no-change run reads its own echo in FNO
+            // (every line item it wrote since the last run) in ⌈items/1000⌉ calls (issue 12).
+            page_size: DEFAULT_READ_BATCH,
             timeout: config.timeout,
             backoff: retry::Backoff::new(
                 Duration::from_millis(200),
