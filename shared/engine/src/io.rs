@@ -139,6 +139,15 @@ impl Sf {
             .map_err(|e| sf_failure(e, &self.client))
     }
 
+    /// Several queries `(soql, all)` in one composite call per five (each counts once against
+    /// the org's quota); every record of each, in order.
+    pub async fn query_many(&self, q: &[(&str, bool)]) -> Result<Vec<Vec<Value>>, CallFailure> {
+        self.client
+            .query_many(q)
+            .await
+            .map_err(|e| sf_failure(e, &self.client))
+    }
+
     /// R20 write-back: composite updates (≤200 a call), one outcome per record in order.
     pub async fn update(&self, u: &[mapping::SfUpdate]) -> Result<Vec<SaveOutcome>, CallFailure> {
         let records: Vec<salesforce::RecordUpdate> =

@@ -448,8 +448,8 @@ impl Engine {
     /// scheduled run, a record whose content is what flexbridge last read, or an FNO line item
     /// whose values it last wrote back, is its own echo and plans nothing ([`echo`]); an
     /// immediate run re-examines its whole window. `from = None` covers all
-    /// history. Five Salesforce queries (more only when the FNO side really changed) and one
-    /// FNO query, whatever the number of records.
+    /// history. One Salesforce call for the five queries (a composite request; more only for
+    /// further pages, or when the FNO side really changed) and one FNO query.
     pub async fn plan_window(
         &self,
         from: Option<DateTime<Utc>>,
@@ -461,24 +461,26 @@ impl Engine {
         let pull = kind != RunKind::Account;
         let mut candidates = echo::Candidates::new(kind == RunKind::Scheduled);
         let fields = echo::Fields::new(config);
-        for q in window_queries(from, to, config, &fields) {
-            let rows = match q.all {
-                true => self.sf.query_all(&q.soql).await,
-                false => self.sf.query(&q.soql).await,
-            }
+        // content only where it can be compared: a first run (all history) has nothing stored
+        let content = (candidates.filter && from.is_some()).then_some(&fields);
+        let queries = window_queries(from, to, config, content);
+        let soql: Vec<(&str, bool)> = queries.iter().map(|q| (q.soql.as_str(), q.all)).collect();
+        let answers = self
+            .sf
+            .query_many(&soql)
+            .await
             .map_err(EngineError::Salesforce)?;
+        for (q, rows) in queries.iter().zip(answers) {
             for r in rows {
                 let Some(account) = sf::get_path(&r, q.account).and_then(Value::as_str) else {
                     continue;
                 };
                 let id = r.get("Id").and_then(Value::as_str);
                 let deleted = r.get("IsDeleted").and_then(Value::as_bool) == Some(true);
-                match (q.object, id) {
-                    (Some(o), Some(id)) if !deleted => candidates.unless(
-                        account,
-                        echo::record_key(id),
-                        fields.fingerprint(o, &r),
-                    ),
+                match (q.object.filter(|_| content.is_some()), id) {
+                    (Some(o), Some(id)) if !deleted => {
+                        candidates.unless(account, echo::record_key(id), fields.fingerprint(o, &r))
+                    }
                     _ => candidates.always(account),
                 }
             }
@@ -589,8 +591,7 @@ impl Engine {
             (Vec::new(), FnoChanged::new())
         } else {
             let config = self.load_config().await?;
-            self.plan_window(from, to, kind, &config)
-                .await?
+            self.plan_window(from, to, kind, &config).await?
         };
         let due_by = match pick {
             OutstandingPick::None => return Ok((accounts, changed)),
@@ -1080,7 +1081,10 @@ impl Engine {
         let mut items: BTreeMap<String, Vec<sf::OpportunityLineItem>> = BTreeMap::new();
         for r in self.sf.query(&q).await.map_err(EngineError::Salesforce)? {
             if let Some(id) = r.get("Id").and_then(Value::as_str) {
-                seen.insert(id.to_owned(), fields.fingerprint(O::OpportunityLineItem, &r));
+                seen.insert(
+                    id.to_owned(),
+                    fields.fingerprint(O::OpportunityLineItem, &r),
+                );
             }
             if let Ok(li) = serde_json::from_value::<sf::OpportunityLineItem>(r) {
                 if let Some(o) = li.opportunity_id.clone() {
@@ -1233,9 +1237,11 @@ fn window_queries(
     from: Option<DateTime<Utc>>,
     to: DateTime<Utc>,
     config: &Config,
-    fields: &echo::Fields,
+    content: Option<&echo::Fields>,
 ) -> Vec<WindowQuery> {
     use mapping::SfObject as O;
+    // the content fields of an object, or only the ids planning needs
+    let select = |o: O, ids: &str| content.map_or_else(|| ids.to_owned(), |f| f.select(o));
     let stages = soql::in_list(&config.filters.sync_stages);
     let window = {
         let mut w = format!("SystemModstamp < {}", soql::datetime(to));
@@ -1255,7 +1261,7 @@ fn window_queries(
         q(
             format!(
                 "SELECT IsDeleted, {} FROM Opportunity WHERE (StageName IN {stages} OR FNO_Entitlement_ID__c != null) AND {window} ORDER BY AccountId",
-                fields.select(O::Opportunity)
+                select(O::Opportunity, "Id, AccountId")
             ),
             true,
             "AccountId",
@@ -1264,7 +1270,7 @@ fn window_queries(
         q(
             format!(
                 "SELECT IsDeleted, Opportunity.AccountId, {} FROM OpportunityLineItem WHERE Opportunity.StageName IN {stages} AND {window}",
-                fields.select(O::OpportunityLineItem)
+                select(O::OpportunityLineItem, "Id")
             ),
             true,
             "Opportunity.AccountId",
@@ -1273,7 +1279,7 @@ fn window_queries(
         q(
             format!(
                 "SELECT {} FROM Account WHERE Id IN {orders} AND {window}",
-                fields.select(O::Account)
+                select(O::Account, "Id")
             ),
             false,
             "Id",
@@ -1282,7 +1288,7 @@ fn window_queries(
         q(
             format!(
                 "SELECT {} FROM Contact WHERE AccountId IN {orders} AND {window}",
-                fields.select(O::Contact)
+                select(O::Contact, "Id, AccountId")
             ),
             false,
             "AccountId",

@@ -60,6 +60,8 @@ const JWT_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 const REDACTED: &str = "[redacted]";
 /// Safety stop for a server that keeps answering `done:false`.
 const MAX_PAGES: usize = 100_000;
+/// Query subrequests a `POST /composite` call may hold (of its 25 subrequests).
+pub const MAX_COMPOSITE_QUERIES: usize = 5;
 
 /// One field change set for [`SalesforceClient::update_many`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -866,18 +868,110 @@ impl SalesforceClient {
             .collect()
     }
 
-    async fn query_resource(
+    /// Several queries, `(soql, all)` (`all`: through `/queryAll`), in one `POST /composite`
+    /// call per five — Salesforce counts a composite request as one API call and takes at most
+    /// five query subrequests in it. Further pages are read as for [`query`](Self::query).
+    /// One result per query, in order; a query Salesforce refused fails the call with its error.
+    pub async fn query_many(
         &self,
-        resource: &str,
+        queries: &[(&str, bool)],
+    ) -> Result<Vec<Vec<Value>>, SalesforceError> {
+        let resource = |all: bool| if all { "queryAll" } else { "query" };
+        let mut out = Vec::with_capacity(queries.len());
+        for chunk in queries.chunks(MAX_COMPOSITE_QUERIES) {
+            if let [(soql, all)] = chunk {
+                out.push(self.query_resource(resource(*all), soql).await?);
+                continue;
+            }
+            let mut subs = Vec::with_capacity(chunk.len());
+            for (n, (soql, all)) in chunk.iter().enumerate() {
+                let mut sub = serde_json::json!({
+                    "method": "GET",
+                    "url": self.query_path(resource(*all), soql)?,
+                    "referenceId": format!("q{n}"),
+                });
+                if let Some(b) = self.inner.batch_size {
+                    sub["httpHeaders"] =
+                        serde_json::json!({"Sforce-Query-Options": format!("batchSize={b}")});
+                }
+                subs.push(sub);
+            }
+            let body = serde_json::json!({"allOrNone": false, "compositeRequest": subs});
+            let path = self.data_path("/composite");
+            let text = self
+                .send(Method::POST, &path, Some(body.to_string()), false)
+                .await?;
+            let answer: wire::CompositeAnswer =
+                serde_json::from_str(&text).map_err(|source| SalesforceError::Malformed {
+                    what: "the composite answer".into(),
+                    source,
+                })?;
+            if answer.composite_response.len() != chunk.len() {
+                return Err(SalesforceError::malformed(
+                    "the composite answer",
+                    format!(
+                        "{} results for {} queries",
+                        answer.composite_response.len(),
+                        chunk.len()
+                    ),
+                ));
+            }
+            for ((soql, _), sub) in chunk.iter().zip(answer.composite_response) {
+                out.push(self.composite_result(sub, soql).await?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// One query subrequest's answer: its first page, then the rest as usual.
+    async fn composite_result(
+        &self,
+        sub: wire::CompositeResult,
         soql: &str,
     ) -> Result<Vec<Value>, SalesforceError> {
+        let status = sub.http_status_code;
+        if !(200..300).contains(&status) {
+            let errors = wire::parse_error_body(status, &sub.body.to_string());
+            tracing::warn!(status, "Salesforce refused a query of a composite call");
+            return Err(SalesforceError::Api { status, errors });
+        }
+        let page: wire::QueryPage =
+            serde_json::from_value(sub.body).map_err(|source| SalesforceError::Malformed {
+                what: format!("page 1 of `{soql}` (composite)"),
+                source,
+            })?;
+        self.finish_query(page, soql).await
+    }
+
+    /// `/services/data/vXX.X/{resource}?q=…`
+    fn query_path(&self, resource: &str, soql: &str) -> Result<String, SalesforceError> {
         if soql.trim().is_empty() {
             return Err(config_err("the SOQL query is empty"));
         }
         let q = serde_urlencoded::to_string([("q", soql)])
             .map_err(|e| config_err(format!("cannot encode the SOQL query: {e}")))?;
-        let first = self.data_path(&format!("/{resource}?{q}"));
-        let (total, mut records) = self.pages(&first, soql).await?;
+        Ok(self.data_path(&format!("/{resource}?{q}")))
+    }
+
+    async fn query_resource(
+        &self,
+        resource: &str,
+        soql: &str,
+    ) -> Result<Vec<Value>, SalesforceError> {
+        let first = self.query_path(resource, soql)?;
+        let page: wire::QueryPage = self
+            .get_json(&first, || format!("page 1 of `{soql}`"), true)
+            .await?;
+        self.finish_query(page, soql).await
+    }
+
+    /// The pages after `page`, every child sub-query completed; checks the total.
+    async fn finish_query(
+        &self,
+        page: wire::QueryPage,
+        soql: &str,
+    ) -> Result<Vec<Value>, SalesforceError> {
+        let (total, mut records) = self.pages(page, soql).await?;
         for rec in records.iter_mut() {
             self.complete_children(rec, soql).await?;
         }
@@ -891,11 +985,12 @@ impl SalesforceClient {
         Ok(records)
     }
 
-    /// Follows `nextRecordsUrl` from `first` until `done`; returns (totalSize, records).
-    async fn pages(&self, first: &str, soql: &str) -> Result<(u64, Vec<Value>), SalesforceError> {
-        let mut page: wire::QueryPage = self
-            .get_json(first, || format!("page 1 of `{soql}`"), true)
-            .await?;
+    /// Follows `nextRecordsUrl` from `page` until `done`; returns (totalSize, records).
+    async fn pages(
+        &self,
+        mut page: wire::QueryPage,
+        soql: &str,
+    ) -> Result<(u64, Vec<Value>), SalesforceError> {
         let total = page.total_size;
         let mut out = std::mem::take(&mut page.records);
         let mut n = 1usize;
@@ -950,7 +1045,10 @@ impl SalesforceClient {
                         "done is false but nextRecordsUrl is missing",
                     )
                 })?;
-            let (_, more) = self.pages(&next, soql).await?;
+            let first: wire::QueryPage = self
+                .get_json(&next, || format!("child {rel} of `{soql}`"), true)
+                .await?;
+            let (_, more) = self.pages(first, soql).await?;
             if let Some(Value::Array(rs)) = child.get_mut("records") {
                 rs.extend(more);
             }

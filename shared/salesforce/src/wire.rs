@@ -75,6 +75,24 @@ pub struct QueryPage {
     pub records: Vec<Value>,
 }
 
+/// The answer of `POST /composite`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CompositeAnswer {
+    pub composite_response: Vec<CompositeResult>,
+}
+
+/// One subrequest's result in a [`CompositeAnswer`].
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CompositeResult {
+    #[serde(default)]
+    pub body: Value,
+    pub http_status_code: u16,
+    #[serde(default)]
+    pub reference_id: String,
+}
+
 /// One per-record error of an sObject Collections call (note: `statusCode`, not `errorCode`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SaveError {

@@ -14,6 +14,7 @@
 //! | `GET …/sobjects/{Type}/{Id}` | `sobject_get` |
 //! | `PATCH …/sobjects/{Type}/{Id}` (204) | `sobject_patch` |
 //! | `PATCH …/composite/sobjects` (≤ 200 records, `allOrNone`) | `composite` |
+//! | `POST …/composite` (≤ 25 subrequests, ≤ 5 of them queries; here only `GET` query, queryAll and query-more subrequests) | `composite_request` (one API call) |
 //! | `GET …/limits` | `limits` |
 //!
 //! Every data call needs `Authorization: Bearer <token>` from the token endpoint (401
@@ -624,6 +625,7 @@ async fn handle(
         ["sobjects", _, _] if method == Method::PATCH => ("sobject_patch", "GET,PATCH"),
         ["sobjects", _, _] => ("sobject_get", "GET,PATCH"),
         ["composite", "sobjects"] => ("composite", "PATCH"),
+        ["composite"] => ("composite_request", "POST"),
         ["limits"] => ("limits", "GET"),
         _ => {
             count(&inner, "unknown");
@@ -697,6 +699,7 @@ async fn handle(
             ("sobject_get", ["sobjects", t, id]) => sobject_get(&inner, t, id, &version, &params),
             ("sobject_patch", ["sobjects", t, id]) => sobject_patch(&inner, &opts, t, id, &body),
             ("composite", _) => composite(&inner, &opts, &body),
+            ("composite_request", _) => composite_request(&inner, &opts, &version, &body).await,
             ("limits", _) => limits(used, &opts),
             _ => not_found(),
         }
@@ -1005,6 +1008,115 @@ fn page(c: &Cursor, locator: &str, offset: usize, version: &str) -> Response {
         ),
     ));
     j(StatusCode::OK, &J::O(body))
+}
+
+/// `POST /composite` (one API call): each subrequest runs as its own request would, and
+/// answers `{"compositeResponse": [{body, httpHeaders, httpStatusCode, referenceId}]}` in
+/// request order. Only read subrequests are supported (query, queryAll, query-more), at most
+/// 25 and at most 5 of them queries, as Salesforce allows; `allOrNone` turns every answer
+/// into a 400 when one subrequest failed.
+async fn composite_request(
+    inner: &Inner,
+    opts: &SimOptions,
+    version: &str,
+    body: &[u8],
+) -> Response {
+    let bad = |m: &str| rest_error(StatusCode::BAD_REQUEST, "INVALID_BATCH_REQUEST", m, None);
+    let Ok(req) = serde_json::from_slice::<Value>(body) else {
+        return rest_error(
+            StatusCode::BAD_REQUEST,
+            "JSON_PARSER_ERROR",
+            "the request body is not JSON",
+            None,
+        );
+    };
+    let Some(subs) = req.get("compositeRequest").and_then(Value::as_array) else {
+        return bad("compositeRequest is required");
+    };
+    if subs.is_empty() || subs.len() > 25 {
+        return bad("a composite request takes 1 to 25 subrequests");
+    }
+    if subs.len() > 5 {
+        return bad("a composite request takes at most 5 query subrequests");
+    }
+    let all_or_none = req.get("allOrNone").and_then(Value::as_bool) == Some(true);
+    let mut answers = Vec::new();
+    for sub in subs {
+        let reference = sub
+            .get("referenceId")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let resp = composite_sub(inner, opts, version, sub);
+        let status = resp.status().as_u16();
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap_or_default();
+        let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        answers.push(json!({"body": body, "httpHeaders": {}, "httpStatusCode": status, "referenceId": reference}));
+    }
+    if all_or_none
+        && answers
+            .iter()
+            .any(|a| a["httpStatusCode"].as_u64().is_none_or(|c| c >= 300))
+    {
+        for a in &mut answers {
+            if a["httpStatusCode"].as_u64().is_some_and(|c| c < 300) {
+                a["httpStatusCode"] = json!(400);
+                a["body"] = json!([{"errorCode": "PROCESSING_HALTED", "message": "The transaction was rolled back since another operation in the same transaction failed."}]);
+            }
+        }
+    }
+    (
+        StatusCode::OK,
+        axum::Json(json!({"compositeResponse": answers})),
+    )
+        .into_response()
+}
+
+/// One subrequest of [`composite_request`]: a `GET` of `/services/data/<version>/query?q=`,
+/// `…/queryAll?q=` or `…/query/<locator>-<offset>`, with its own `Sforce-Query-Options`.
+fn composite_sub(inner: &Inner, opts: &SimOptions, version: &str, sub: &Value) -> Response {
+    let bad = |m: String| rest_error(StatusCode::BAD_REQUEST, "INVALID_BATCH_REQUEST", &m, None);
+    let method = sub
+        .get("method")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let url = sub.get("url").and_then(Value::as_str).unwrap_or_default();
+    if method != "GET" {
+        return bad(format!(
+            "the simulator's composite takes GET subrequests only, not {method:?}"
+        ));
+    }
+    let Ok(uri) = url.parse::<Uri>() else {
+        return bad(format!("{url:?} is not a URL"));
+    };
+    let params = query_params(&uri);
+    let mut headers = HeaderMap::new();
+    if let Some(Value::Object(h)) = sub.get("httpHeaders") {
+        for (k, v) in h {
+            if let (Ok(name), Some(Ok(value))) = (
+                axum::http::HeaderName::from_bytes(k.as_bytes()),
+                v.as_str().map(HeaderValue::from_str),
+            ) {
+                headers.insert(name, value);
+            }
+        }
+    }
+    let prefix = format!("/services/data/{version}/");
+    let rest = uri.path().strip_prefix(&prefix).unwrap_or_default();
+    match rest
+        .trim_end_matches('/')
+        .split('/')
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["query"] => start_query(inner, opts, version, "query", &params, &headers),
+        ["queryAll"] => start_query(inner, opts, version, "queryAll", &params, &headers),
+        ["query" | "queryAll", loc] => query_more(inner, version, loc),
+        _ => bad(format!(
+            "{url:?} is not a query subrequest of API {version}"
+        )),
+    }
 }
 
 fn query_more(inner: &Inner, version: &str, loc: &str) -> Response {

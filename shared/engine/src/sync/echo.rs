@@ -42,7 +42,12 @@ impl Fields {
     pub fn new(config: &Config) -> Self {
         let mut read = BTreeMap::new();
         let mut content = BTreeMap::new();
-        for o in [O::Account, O::Contact, O::Opportunity, O::OpportunityLineItem] {
+        for o in [
+            O::Account,
+            O::Contact,
+            O::Opportunity,
+            O::OpportunityLineItem,
+        ] {
             let mut f = config.fields_to_read(o);
             match o {
                 O::Opportunity => f.extend(
@@ -211,7 +216,9 @@ impl Engine {
                 Some((o, key.map(|k| (k, line_fingerprint(&line_result(&li))))))
             })
             .collect();
-        let keys = items.iter().filter_map(|(_, k)| k.as_ref().map(|(k, _)| k.clone()));
+        let keys = items
+            .iter()
+            .filter_map(|(_, k)| k.as_ref().map(|(k, _)| k.clone()));
         let stored = self
             .stored_fingerprints(&keys.collect(), candidates.filter)
             .await?;
@@ -231,7 +238,10 @@ impl Engine {
                 let account = r.get("AccountId").and_then(Value::as_str);
                 if let (Some(a), Some(o)) = (account, r.get("Id").and_then(Value::as_str)) {
                     candidates.always(a);
-                    changed.entry(a.to_owned()).or_default().insert(o.to_owned());
+                    changed
+                        .entry(a.to_owned())
+                        .or_default()
+                        .insert(o.to_owned());
                 }
             }
         }

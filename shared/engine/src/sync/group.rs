@@ -6,10 +6,10 @@
 //! exactly as if it had been synchronised alone; push order R3 holds per account (every
 //! account of the group, then every contact, then every entitlement, then every state).
 
+use super::echo;
 use super::*;
 use crate::ports::AccountWork;
 use mapping::plan::fingerprint_of;
-use super::echo;
 
 /// One account of a group, from its bulk read to its outcome.
 pub(super) struct Acct<'a> {
@@ -257,7 +257,11 @@ impl Engine {
             .settle_account(task_id, &out.account_id, owing, debts)
             .await?;
         // an account that still owes something is planned again by its window, as before
-        let echo = if out.outstanding.is_empty() { echo } else { Vec::new() };
+        let echo = if out.outstanding.is_empty() {
+            echo
+        } else {
+            Vec::new()
+        };
         if let Err(e) = self.state.put_fingerprints(&echo).await {
             // only an economy is lost: the next run reads the account once more
             tracing::warn!(account = %out.account_id, error = %error_chain(&e), "record fingerprints not stored");

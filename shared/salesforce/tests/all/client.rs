@@ -1345,3 +1345,66 @@ async fn a_deadline_cuts_the_call_timeout_and_stops_the_retries() {
         "no retry could end before the deadline"
     );
 }
+
+// ------------------------------------------------------------------ composite queries
+
+#[tokio::test]
+async fn query_many_sends_five_queries_as_one_composite_call_and_pages_on() {
+    let sim = sim_of(&big_fixture(450), SimOptions::default()).await;
+    let mut cfg = cc_config(&sim, CLIENT_SECRET);
+    cfg.batch_size = Some(200);
+    let c = build(cfg);
+    let qs: Vec<(&str, bool)> = vec![
+        (
+            "SELECT Id FROM Account WHERE Name LIKE 'Bulk%' ORDER BY Name",
+            false,
+        ),
+        ("SELECT Id, IsDeleted FROM Account ORDER BY Name", true),
+        ("SELECT Id FROM Account WHERE Name = 'nobody'", false),
+        ("SELECT Id FROM Account WHERE Name LIKE 'Bulk 00%'", false),
+        ("SELECT Id FROM Account WHERE Name LIKE 'Bulk 1%'", false),
+        ("SELECT Id FROM Account WHERE Name LIKE 'Bulk 2%'", true),
+    ];
+    let before = sim.api_calls();
+    let got = c.query_many(&qs).await.unwrap();
+    let spent = sim.api_calls() - before;
+    assert_eq!(got.len(), 6);
+    // each answer is what the query alone gives
+    for ((soql, all), rows) in qs.iter().zip(&got) {
+        let alone = match all {
+            true => c.query_all(soql).await.unwrap(),
+            false => c.query(soql).await.unwrap(),
+        };
+        assert_eq!(ids(rows), ids(&alone), "{soql}");
+    }
+    assert_eq!(got[0].len(), 450, "the 450 rows of a paged subquery");
+    // five queries in one composite, the sixth alone; the 450- and 451-row answers read two
+    // more pages each (200 per page)
+    assert_eq!(calls(&sim, "composite_request"), 1);
+    assert_eq!(
+        spent,
+        1 + 1 + 2 + 2,
+        "composite + the sixth query + further pages"
+    );
+}
+
+#[tokio::test]
+async fn query_many_fails_with_the_error_of_a_refused_query() {
+    let sim = sim().await;
+    let c = client(&sim);
+    let err = c
+        .query_many(&[
+            ("SELECT Id FROM Account", false),
+            ("SELECT Nope__c FROM Account", false),
+        ])
+        .await
+        .unwrap_err();
+    match &err {
+        salesforce::SalesforceError::Api { status, errors } => {
+            assert_eq!(*status, 400);
+            assert_eq!(errors[0].error_code, "INVALID_FIELD", "{errors:?}");
+        }
+        other => panic!("expected the subrequest's error, got {other:?}"),
+    }
+    assert_eq!(calls(&sim, "composite_request"), 1);
+}

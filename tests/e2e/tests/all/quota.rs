@@ -100,11 +100,12 @@ async fn issue12_a_run_with_nothing_to_do_sends_nothing_to_fno_and_logs_nothing(
     stack.engine().unwrap().run_scheduled().await.unwrap();
     e2e::advance(&mut stack, Duration::minutes(5));
     let before = fno_writes(&stack);
-    // the run after the first sync reads back flexbridge's own write-back (its echo)
+    // the run after the first sync: the demo's accounts whose orders fail their rules still
+    // owe them, so their window plans them again (the others are only flexbridge's echo)
     let echo = stack.engine().unwrap().run_scheduled().await.unwrap();
     assert!(
         echo.run.accounts_planned > 0,
-        "the echo run re-read accounts"
+        "the accounts that owe orders are re-read"
     );
     assert_eq!(
         fno_writes(&stack),
@@ -290,4 +291,82 @@ async fn issue12_fno_activity_in_the_window_is_written_back_for_unchanged_orders
         Some((copies - 2) as f64),
         "{written:#}"
     );
+}
+
+/// Calls each simulator received during `f`, by their own counters: (Salesforce, FNO).
+async fn spent<F: std::future::Future>(stack: &Stack, f: F) -> (u64, u64, F::Output) {
+    let (sf, fno) = (stack.salesforce.api_calls(), stack.flexnet.total_calls());
+    let out = f.await;
+    (
+        stack.salesforce.api_calls() - sf,
+        stack.flexnet.total_calls() - fno,
+        out,
+    )
+}
+
+#[tokio::test]
+async fn issue12_the_run_after_a_sync_sees_its_own_echo_and_plans_nothing() {
+    let mut stack = e2e::quiet_stack(&flexbridge::generate::org(150), None).await;
+    stack.engine().unwrap().run_scheduled().await.unwrap();
+    e2e::advance(&mut stack, Duration::minutes(15));
+    // every record flexbridge wrote back, and every FNO line item it created, is in this window
+    let (sf, fno, run) = spent(&stack, stack.engine().unwrap().run_scheduled()).await;
+    let run = run.unwrap();
+    assert_eq!(run.run.accounts_planned, 0, "{:?}", run.run.counts);
+    assert!(
+        sf <= 3,
+        "{sf} Salesforce calls (goal ≤ 3: token, one composite of the planning queries, a page): {:?}",
+        stack.salesforce.calls()
+    );
+    assert!(
+        fno <= 1,
+        "{fno} FNO calls (goal ≤ 1): {:?}",
+        stack.flexnet.calls()
+    );
+    assert!(entries_of(&stack, &run.run.task_id).await.is_empty());
+
+    // a real edit (a line item's quantity) among the echo: that account alone, that order alone
+    let at = e2e::advance(&mut stack, Duration::minutes(15));
+    let line = stack.salesforce.records("OpportunityLineItem")[7].clone();
+    let (li, opp) = (line["Id"].as_str().unwrap(), line["OpportunityId"].clone());
+    edit_record(&stack, "OpportunityLineItem", li, at, |r| {
+        r["Quantity"] = serde_json::json!(r["Quantity"].as_f64().unwrap_or(1.0) + 4.0)
+    });
+    e2e::advance(&mut stack, Duration::minutes(15));
+    let run = stack.engine().unwrap().run_scheduled().await.unwrap();
+    assert_eq!(run.run.accounts_planned, 1);
+    let pushed: Vec<_> = run
+        .accounts
+        .iter()
+        .filter(|a| a.pushed_orders > 0)
+        .collect();
+    assert_eq!(pushed.len(), 1);
+    assert_eq!(pushed[0].pushed_orders, 1, "only the edited order");
+    let tenant = e2e::tenant(&stack);
+    let copies = line_items(&tenant)
+        .into_iter()
+        .find(|(_, l)| l["orderLineNumber"] == li)
+        .map(|(_, l)| l["numberOfCopies"].clone());
+    let want = line["Quantity"].as_f64().unwrap() as i64 + 4;
+    assert_eq!(copies, Some(serde_json::json!(want)), "order {opp}");
+}
+
+#[tokio::test]
+async fn issue12_an_immediate_run_re_examines_its_whole_window() {
+    let mut stack = e2e::quiet_stack(&flexbridge::generate::org(20), None).await;
+    stack.engine().unwrap().run_scheduled().await.unwrap();
+    let now = e2e::advance(&mut stack, Duration::minutes(15));
+    // an admin's explicit window is planned in full (nothing pushed twice: order fingerprints)
+    let run = stack
+        .engine()
+        .unwrap()
+        .run_immediate(now - Duration::days(3650), now)
+        .await
+        .unwrap();
+    assert_eq!(run.run.accounts_planned, 20);
+    assert_eq!(run.accounts.iter().map(|a| a.pushed_orders).sum::<u32>(), 0);
+    // while a scheduled run of the same records plans none of them
+    e2e::advance(&mut stack, Duration::minutes(15));
+    let run = stack.engine().unwrap().run_scheduled().await.unwrap();
+    assert_eq!(run.run.accounts_planned, 0);
 }

@@ -893,3 +893,92 @@ fn interleaved_sorted() -> Vec<Value> {
     ));
     v
 }
+
+async fn composite_post(sim: &sim_salesforce::RunningSim, tok: &str, body: Value) -> (u16, Value) {
+    let r = http()
+        .post(url(sim, "composite"))
+        .bearer_auth(tok)
+        .json(&body)
+        .send()
+        .await
+        .expect("POST composite");
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+fn sub(resource: &str, soql: &str, reference: &str) -> Value {
+    let q = serde_urlencoded::to_string([("q", soql)]).unwrap();
+    json!({"method": "GET", "url": format!("/services/data/{V}/{resource}/?{q}"), "referenceId": reference})
+}
+
+#[tokio::test]
+async fn composite_request_runs_query_subrequests_as_one_api_call() {
+    let sim = start(SimOptions::default()).await;
+    let tok = token(&sim).await;
+    let before = sim.api_calls();
+    let (s, v) = composite_post(
+        &sim,
+        &tok,
+        json!({"compositeRequest": [
+            sub("query", "SELECT Id FROM Account ORDER BY Name", "live"),
+            sub("queryAll", "SELECT Id, IsDeleted FROM Account WHERE IsDeleted = true", "gone"),
+            sub("query", "SELECT Nope FROM Account", "bad"),
+        ]}),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        sim.api_calls() - before,
+        1,
+        "one API call for three queries"
+    );
+    assert_eq!(sim.calls()["composite_request"], 1);
+    let r = v["compositeResponse"].as_array().unwrap();
+    assert_eq!(r.len(), 3);
+    assert_eq!(
+        (r[0]["referenceId"].clone(), r[0]["httpStatusCode"].clone()),
+        (json!("live"), json!(200))
+    );
+    assert_eq!(r[0]["body"]["totalSize"], 2, "{}", r[0]);
+    assert_eq!(r[1]["body"]["records"][0]["IsDeleted"], true);
+    assert_eq!(r[2]["httpStatusCode"], 400);
+    assert_eq!(r[2]["body"][0]["errorCode"], "INVALID_FIELD");
+
+    // allOrNone: one failed subrequest fails every one
+    let (_, v) = composite_post(
+        &sim,
+        &tok,
+        json!({"allOrNone": true, "compositeRequest": [
+            sub("query", "SELECT Id FROM Account", "ok"),
+            sub("query", "SELECT Nope FROM Account", "bad"),
+        ]}),
+    )
+    .await;
+    assert_eq!(v["compositeResponse"][0]["httpStatusCode"], 400, "{v}");
+    assert_eq!(
+        v["compositeResponse"][0]["body"][0]["errorCode"],
+        "PROCESSING_HALTED"
+    );
+}
+
+#[tokio::test]
+async fn composite_request_takes_at_most_five_queries_and_only_reads() {
+    let sim = start(SimOptions::default()).await;
+    let tok = token(&sim).await;
+    let six: Vec<Value> = (0..6)
+        .map(|n| sub("query", "SELECT Id FROM Account", &format!("q{n}")))
+        .collect();
+    let (s, v) = composite_post(&sim, &tok, json!({"compositeRequest": six})).await;
+    assert_eq!(s, 400, "{v}");
+    assert_eq!(v[0]["errorCode"], "INVALID_BATCH_REQUEST");
+    let (s, v) = composite_post(
+        &sim,
+        &tok,
+        json!({"compositeRequest": [{"method": "PATCH", "url": format!("/services/data/{V}/sobjects/Account/{ACME}"), "referenceId": "w", "body": {"Name": "x"}}]}),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(v["compositeResponse"][0]["httpStatusCode"], 400, "{v}");
+    let (s, _) = composite_post(&sim, &tok, json!({"nothing": []})).await;
+    assert_eq!(s, 400);
+}
