@@ -53,6 +53,9 @@ pub use retry::ErrorKind;
 pub const MAX_WRITE_BATCH: usize = 25;
 /// FNO caps every read batch at 2000 records.
 pub const MAX_READ_BATCH: u32 = 2000;
+/// Write calls of one list operation in flight at once (each ≤ 25 items), unless
+/// [`FlexnetClient::with_write_concurrency`] says otherwise.
+pub const DEFAULT_WRITE_CONCURRENCY: usize = 4;
 /// Records per read batch unless [`FlexnetClient::with_page_size`] says otherwise.
 pub const DEFAULT_READ_BATCH: u32 = 1000;
 
@@ -390,6 +393,7 @@ pub struct FlexnetClient {
     /// `Basic base64(username:password)`, built once (and so known to the log scrubber).
     authorization: Secret,
     page_size: u32,
+    write_concurrency: usize,
     /// Per-request timeout (before the deadline cuts it).
     timeout: Duration,
     backoff: retry::Backoff,
@@ -667,6 +671,7 @@ impl FlexnetClient {
             // (ORA-01795) and a fifth of the calls — a no-change run reads its own echo in FNO
             // (every line item it wrote since the last run) in ⌈items/1000⌉ calls (issue 12).
             page_size: DEFAULT_READ_BATCH,
+            write_concurrency: DEFAULT_WRITE_CONCURRENCY,
             timeout: config.timeout,
             backoff: retry::Backoff::new(
                 Duration::from_millis(200),
@@ -677,6 +682,12 @@ impl FlexnetClient {
             calls: AtomicU64::new(0),
             last: Mutex::new(None),
         })
+    }
+
+    /// Write calls of one list operation sent at once (1..=16; default 4).
+    pub fn with_write_concurrency(mut self, n: usize) -> Self {
+        self.write_concurrency = n.clamp(1, 16);
+        self
     }
 
     /// Records per read batch (1..=2000; Revenera recommends ~200 on hosted tenants).
@@ -830,6 +841,32 @@ impl FlexnetClient {
         Ok((answer(c, status, text)?, ex))
     }
 
+    /// Sends `items` in chunks of ≤ 25 (FNO's write cap), up to `write_concurrency` chunks at
+    /// once; the outcomes in input order. A chunk that fails as a whole fails the call — after
+    /// every other chunk has had its answer, so none is left half-sent.
+    async fn write_chunks<'a, T, R, F, Fut>(
+        &self,
+        items: &'a [T],
+        send: F,
+    ) -> Result<Vec<R>, FlexnetError>
+    where
+        F: Fn(&'a [T]) -> Fut,
+        Fut: std::future::Future<Output = Result<Vec<R>, FlexnetError>>,
+    {
+        use futures::StreamExt;
+        let answers: Vec<Result<Vec<R>, FlexnetError>> =
+            futures::stream::iter(items.chunks(MAX_WRITE_BATCH))
+                .map(send)
+                .buffered(self.write_concurrency.max(1))
+                .collect()
+                .await;
+        let mut out = Vec::with_capacity(items.len());
+        for a in answers {
+            out.extend(a?);
+        }
+        Ok(out)
+    }
+
     /// Pages `fetch(page, size)` until a short page.
     async fn page_all<T, F, Fut>(&self, mut fetch: F) -> Result<Vec<T>, FlexnetError>
     where
@@ -878,8 +915,8 @@ impl FlexnetClient {
         op: impl Into<Option<fno::OpType>>,
     ) -> Result<Vec<ItemOutcome<AccountRef>>, FlexnetError> {
         let op = op.into();
-        let mut out = Vec::with_capacity(accounts.len());
-        for chunk in accounts.chunks(MAX_WRITE_BATCH) {
+        self.write_chunks(accounts, |chunk| async move {
+            let mut out = Vec::with_capacity(chunk.len());
             let req = CreateAcctRequest {
                 xmlns: NS_UAH,
                 account: chunk.iter().map(AccountData::from).collect(),
@@ -917,8 +954,9 @@ impl FlexnetClient {
                     exchange: ex.clone(),
                 });
             }
-        }
-        Ok(out)
+            Ok(out)
+        })
+        .await
     }
 
     /// updateAccount (by account id): name, description, address, visible, attributes.
@@ -926,8 +964,8 @@ impl FlexnetClient {
         &self,
         accounts: &[fno::Account],
     ) -> Result<Vec<ItemOutcome<()>>, FlexnetError> {
-        let mut out = Vec::with_capacity(accounts.len());
-        for chunk in accounts.chunks(MAX_WRITE_BATCH) {
+        self.write_chunks(accounts, |chunk| async move {
+            let mut out = Vec::with_capacity(chunk.len());
             let req = UpdateAccountRequest {
                 xmlns: NS_UAH,
                 acct_data: chunk.iter().map(UpdateAcctData::from).collect(),
@@ -951,8 +989,9 @@ impl FlexnetClient {
                     exchange: ex.clone(),
                 });
             }
-        }
-        Ok(out)
+            Ok(out)
+        })
+        .await
     }
 
     /// getAccountsQuery, all pages.
@@ -1017,52 +1056,62 @@ impl FlexnetClient {
         let sendable: Vec<usize> = (0..users.len())
             .filter(|&i| !users[i].account_roles.is_empty())
             .collect();
-        for chunk in sendable.chunks(MAX_WRITE_BATCH) {
-            let req = CreateUserRequest {
-                xmlns: NS_UAH,
-                user: chunk
-                    .iter()
-                    .map(|&i| CreateUserData::from(&users[i]))
-                    .collect(),
-                op_type: op.map(op_type),
-            };
-            let (r, ex): (WriteResponse<RCreatedUsers>, _) = self
-                .call(UAH, "createUser", "createUserRequest", &req, op.is_some())
-                .await?;
-            let (failed, created) = split(r, "createUser", |f| {
-                f.user
-                    .as_ref()
-                    .map(|u| user_key(u.user_name.as_deref(), u.email_address.as_deref()))
-            })?;
-            let ok: HashMap<String, RUserIdent> = created
-                .map(|c| c.user)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|u| {
-                    let email = u
-                        .primary_keys
-                        .as_ref()
-                        .and_then(|p| p.email_address.clone());
-                    (user_key(u.user_name.as_deref(), email.as_deref()), u)
-                })
-                .collect();
-            for &i in chunk {
-                let u = &users[i];
-                let key = user_key(u.user_name.as_deref(), Some(&u.email_address));
-                let result = match (failed.get(&key), ok.get(&key)) {
-                    (Some(reason), _) => Err(item_failure(reason, format!("user {key}"))),
-                    (None, Some(r)) => Ok(UserRef {
-                        unique_id: r.unique_id.clone(),
-                        user_name: r.user_name.clone(),
-                        email_address: u.email_address.clone(),
-                    }),
-                    (None, None) => Err(not_reported(format!("user {key}"))),
+        let answers = self
+            .write_chunks(&sendable, |chunk| async move {
+                let mut sent = Vec::with_capacity(chunk.len());
+                let req = CreateUserRequest {
+                    xmlns: NS_UAH,
+                    user: chunk
+                        .iter()
+                        .map(|&i| CreateUserData::from(&users[i]))
+                        .collect(),
+                    op_type: op.map(op_type),
                 };
-                out[i] = Some(Outcome {
-                    result,
-                    exchange: ex.clone(),
-                });
-            }
+                let (r, ex): (WriteResponse<RCreatedUsers>, _) = self
+                    .call(UAH, "createUser", "createUserRequest", &req, op.is_some())
+                    .await?;
+                let (failed, created) = split(r, "createUser", |f| {
+                    f.user
+                        .as_ref()
+                        .map(|u| user_key(u.user_name.as_deref(), u.email_address.as_deref()))
+                })?;
+                let ok: HashMap<String, RUserIdent> = created
+                    .map(|c| c.user)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|u| {
+                        let email = u
+                            .primary_keys
+                            .as_ref()
+                            .and_then(|p| p.email_address.clone());
+                        (user_key(u.user_name.as_deref(), email.as_deref()), u)
+                    })
+                    .collect();
+                for &i in chunk {
+                    let u = &users[i];
+                    let key = user_key(u.user_name.as_deref(), Some(&u.email_address));
+                    let result = match (failed.get(&key), ok.get(&key)) {
+                        (Some(reason), _) => Err(item_failure(reason, format!("user {key}"))),
+                        (None, Some(r)) => Ok(UserRef {
+                            unique_id: r.unique_id.clone(),
+                            user_name: r.user_name.clone(),
+                            email_address: u.email_address.clone(),
+                        }),
+                        (None, None) => Err(not_reported(format!("user {key}"))),
+                    };
+                    sent.push((
+                        i,
+                        Outcome {
+                            result,
+                            exchange: ex.clone(),
+                        },
+                    ));
+                }
+                Ok(sent)
+            })
+            .await?;
+        for (i, o) in answers {
+            out[i] = Some(o);
         }
         let none = Arc::new(Exchange {
             operation: "createUser".into(),
@@ -1092,8 +1141,8 @@ impl FlexnetClient {
         &self,
         users: &[fno::User],
     ) -> Result<Vec<ItemOutcome<()>>, FlexnetError> {
-        let mut out = Vec::with_capacity(users.len());
-        for chunk in users.chunks(MAX_WRITE_BATCH) {
+        self.write_chunks(users, |chunk| async move {
+            let mut out = Vec::with_capacity(chunk.len());
             let req = UpdateUserRequest {
                 xmlns: NS_UAH,
                 user_data: chunk.iter().map(UpdateUserData::from).collect(),
@@ -1121,8 +1170,9 @@ impl FlexnetClient {
                     exchange: ex.clone(),
                 });
             }
-        }
-        Ok(out)
+            Ok(out)
+        })
+        .await
     }
 
     /// getUsersQuery, all pages.
@@ -1191,8 +1241,8 @@ impl FlexnetClient {
         op: impl Into<Option<fno::OpType>>,
     ) -> Result<Vec<ItemOutcome<CreatedEntitlement>>, FlexnetError> {
         let op = op.into();
-        let mut out = Vec::with_capacity(entitlements.len());
-        for chunk in entitlements.chunks(MAX_WRITE_BATCH) {
+        self.write_chunks(entitlements, |chunk| async move {
+            let mut out = Vec::with_capacity(chunk.len());
             let idempotent = op.is_some()
                 && chunk
                     .iter()
@@ -1251,8 +1301,9 @@ impl FlexnetClient {
                     exchange: ex.clone(),
                 });
             }
-        }
-        Ok(out)
+            Ok(out)
+        })
+        .await
     }
 
     /// Maps the returned line identifiers to the request's line items (request order); when
@@ -1429,8 +1480,8 @@ impl FlexnetClient {
         &self,
         changes: &[fno::StateChange],
     ) -> Result<Vec<ItemOutcome<()>>, FlexnetError> {
-        let mut out = Vec::with_capacity(changes.len());
-        for chunk in changes.chunks(MAX_WRITE_BATCH) {
+        self.write_chunks(changes, |chunk| async move {
+            let mut out = Vec::with_capacity(chunk.len());
             let req = SetEntitlementStateRequest {
                 xmlns: NS_EOS,
                 entitlement: chunk
@@ -1466,8 +1517,9 @@ impl FlexnetClient {
                     exchange: ex.clone(),
                 });
             }
-        }
-        Ok(out)
+            Ok(out)
+        })
+        .await
     }
 
     /// setLineItemState for line items by activation id (withdrawn orders).
@@ -1475,8 +1527,8 @@ impl FlexnetClient {
         &self,
         changes: &[(String, fno::State)],
     ) -> Result<Vec<ItemOutcome<()>>, FlexnetError> {
-        let mut out = Vec::with_capacity(changes.len());
-        for chunk in changes.chunks(MAX_WRITE_BATCH) {
+        self.write_chunks(changes, |chunk| async move {
+            let mut out = Vec::with_capacity(chunk.len());
             let req = SetLineItemStateRequest {
                 xmlns: NS_EOS,
                 line_item: chunk
@@ -1519,8 +1571,9 @@ impl FlexnetClient {
                     exchange: ex.clone(),
                 });
             }
-        }
-        Ok(out)
+            Ok(out)
+        })
+        .await
     }
 
     /// getEntitlementsQuery (`searchEntitlementRequest`), all pages. `modified_since` is sent

@@ -275,6 +275,38 @@ async fn writes_are_chunked_to_25_and_outcomes_keep_input_order() {
 }
 
 #[tokio::test]
+async fn write_chunks_go_out_together_and_outcomes_keep_input_order() {
+    let sim = sim_with(SimOptions {
+        latency: Duration::from_millis(150),
+        ..SimOptions::default()
+    })
+    .await;
+    let accounts: Vec<fno::Account> = (0..130)
+        .map(|i| account(&format!("001C{i:03}"), &format!("Wide {i}")))
+        .collect();
+    // 6 chunks, 4 at once by default
+    let out = client(&sim).create_accounts(&accounts, None).await.unwrap();
+    assert_eq!(sim.calls()["createAccount"], 6);
+    assert_eq!(sim.max_in_flight(), 4, "four chunks in flight together");
+    let ids: Vec<String> = out
+        .iter()
+        .map(|o| o.result.as_ref().unwrap().id.clone())
+        .collect();
+    let want: Vec<String> = accounts.iter().map(|a| a.id.clone()).collect();
+    assert_eq!(ids, want, "outcomes in input order");
+
+    // one at a time when asked
+    let sim = sim_with(SimOptions {
+        latency: Duration::from_millis(20),
+        ..SimOptions::default()
+    })
+    .await;
+    let c = client(&sim).with_write_concurrency(1);
+    c.create_accounts(&accounts, None).await.unwrap();
+    assert_eq!(sim.max_in_flight(), 1);
+}
+
+#[tokio::test]
 async fn custom_attribute_not_defined_in_fno_fails_that_account_r18() {
     let sim = sim().await;
     let c = client(&sim);

@@ -161,6 +161,10 @@ struct Inner {
     /// Injected faults by kind ([`RunningSim::faults`]).
     faults: Mutex<BTreeMap<String, u64>>,
     authed_calls: AtomicU64,
+    /// Authenticated calls being answered now, and the most ever at once
+    /// ([`RunningSim::max_in_flight`]).
+    in_flight: AtomicU64,
+    max_in_flight: AtomicU64,
     schemas: Vec<schema::Schema>,
     base_url: String,
 }
@@ -221,6 +225,8 @@ impl FlexnetSim {
             endpoints: Mutex::new(BTreeMap::new()),
             faults: Mutex::new(BTreeMap::new()),
             authed_calls: AtomicU64::new(0),
+            in_flight: AtomicU64::new(0),
+            max_in_flight: AtomicU64::new(0),
             schemas,
             base_url: base_url.clone(),
         });
@@ -291,6 +297,11 @@ impl RunningSim {
     /// `lost_reply`.
     pub fn faults(&self) -> BTreeMap<String, u64> {
         lock(&self.inner.faults).clone()
+    }
+    /// The most calls ever held in the latency wait at once (counted only when a latency is
+    /// set): how many requests a client had in flight together.
+    pub fn max_in_flight(&self) -> u64 {
+        self.inner.max_in_flight.load(Ordering::SeqCst)
     }
     pub fn total_calls(&self) -> u64 {
         lock(&self.inner.endpoints).values().sum()
@@ -559,7 +570,10 @@ async fn soap_call(
         return unauthorized();
     }
     if !opts.latency.is_zero() {
+        let now = inner.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        inner.max_in_flight.fetch_max(now, Ordering::SeqCst);
         tokio::time::sleep(opts.latency).await;
+        inner.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
     let fault = draw_fault(inner, &opts, &op);
     if let Some(f) = fault {

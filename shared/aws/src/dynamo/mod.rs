@@ -70,6 +70,60 @@ pub(crate) async fn batch_write(
     Ok(())
 }
 
+/// DynamoDB accepts at most 100 keys per BatchGetItem.
+const BATCH_GET_MAX: usize = 100;
+
+/// Consistent BatchGetItem of `keys` in `table`, in chunks of 100, retrying the unprocessed
+/// keys (throttling) with the same backoff as [`batch_write`]; the items found, in no order.
+pub(crate) async fn batch_get(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    keys: Vec<Item>,
+    what: &str,
+) -> Result<Vec<Item>, StoreError> {
+    use aws_sdk_dynamodb::types::KeysAndAttributes;
+    let context = || format!("dynamodb BatchGetItem {what}");
+    let mut out = Vec::new();
+    for chunk in keys.chunks(BATCH_GET_MAX) {
+        let mut pending = chunk.to_vec();
+        let mut retrier = BATCH_WRITE_BACKOFF.start(None);
+        loop {
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(std::mem::take(&mut pending)))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| StoreError::backend(context(), e))?;
+            let answer = client
+                .batch_get_item()
+                .request_items(table, request)
+                .send()
+                .await
+                .map_err(|e| StoreError::backend(context(), e))?;
+            out.extend(
+                answer
+                    .responses
+                    .and_then(|mut m| m.remove(table))
+                    .unwrap_or_default(),
+            );
+            pending = answer
+                .unprocessed_keys
+                .and_then(|mut m| m.remove(table))
+                .map(|k| k.keys)
+                .unwrap_or_default();
+            if pending.is_empty() {
+                break;
+            }
+            if !retrier.again().await {
+                return Err(StoreError::backend(
+                    context(),
+                    format!("{} keys still unprocessed", pending.len()),
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Consistent GetItem of `key` in `table`; `what` names the item in errors.
 pub(crate) async fn get_item(
     client: &aws_sdk_dynamodb::Client,

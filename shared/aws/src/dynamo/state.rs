@@ -805,6 +805,47 @@ impl StateStore for DynamoStateStore {
         })
     }
 
+    /// Config items read 100 a call (BatchGetItem), not one by one: planning compares
+    /// thousands of record fingerprints.
+    async fn fingerprints(&self, keys: &[String]) -> Result<BTreeMap<String, String>, StoreError> {
+        let unique: BTreeSet<&String> = keys.iter().collect();
+        let wanted = unique.into_iter().map(|k| config_key(k)).collect();
+        let items = super::batch_get(&self.client, &self.table, wanted, "fingerprints").await?;
+        let mut out = BTreeMap::new();
+        for item in items {
+            let pk = req_s(&item, "pk", "fingerprint")?;
+            let key = pk.strip_prefix("config#").unwrap_or(&pk).to_owned();
+            let doc = req_s(&item, "doc", &key)?;
+            if let Ok(serde_json::Value::String(fp)) = serde_json::from_str(&doc) {
+                out.insert(key, fp);
+            }
+        }
+        Ok(out)
+    }
+
+    /// BatchWriteItem, 25 a call.
+    async fn put_fingerprints(&self, items: &[(String, String)]) -> Result<(), StoreError> {
+        let unique: BTreeMap<&String, &String> = items.iter().map(|(k, v)| (k, v)).collect();
+        let now = time_key(&Utc::now());
+        let requests = unique
+            .into_iter()
+            .map(|(k, fp)| {
+                let mut item = config_key(k);
+                item.insert(
+                    "doc".into(),
+                    s(serde_json::Value::String(fp.clone()).to_string()),
+                );
+                item.insert("updated".into(), s(now.clone()));
+                PutRequest::builder()
+                    .set_item(Some(item))
+                    .build()
+                    .map(|p| WriteRequest::builder().put_request(p).build())
+                    .map_err(|e| StoreError::backend("dynamodb BatchWriteItem fingerprints", e))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        super::batch_write(&self.client, &self.table, requests, "fingerprints").await
+    }
+
     async fn put_config(&self, name: &str, value: &serde_json::Value) -> Result<(), StoreError> {
         let mut item = config_key(name);
         item.insert("doc".into(), s(value.to_string()));

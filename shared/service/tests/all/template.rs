@@ -213,12 +213,16 @@ fn issue11_iam_statements_grant_each_function_only_the_calls_it_makes() {
         "dynamodb:BatchWriteItem@LicenseTable",
         "dynamodb:Scan@LicenseTable",
     ];
-    // the syncs also write the outstanding list in batches (its removals are batch deletes;
-    // a lease is released with an UpdateItem, so no function has DeleteItem)
+    // the syncs also write the outstanding list and the record fingerprints in batches (its
+    // removals are batch deletes; a lease is released with an UpdateItem, so no function has
+    // DeleteItem) and read the fingerprints 100 a call when planning (issue 12)
     let syncs = set(&[
         &state[..],
         &log_write[..],
-        &["dynamodb:BatchWriteItem@StateTable"],
+        &[
+            "dynamodb:BatchWriteItem@StateTable",
+            "dynamodb:BatchGetItem@StateTable",
+        ],
     ]
     .concat());
     let expected = [
