@@ -6,7 +6,7 @@
 //! * [`SyncHandlers::immediate`] — `immediate-sync`: `POST /sync` with `{"start","end"}` or
 //!   `{"hours"}` (R22) → the same planner and fan-out → `202 {taskId, accountsQueued}`.
 //! * [`SyncHandlers::consume`] — `account-sync` (a): the SQS consumer, one account per
-//!   message, partial batch failures ([`crate::sqs::process_batch`]).
+//!   message, partial batch failures ([`crate::sqs::process_batch_grouped`]).
 //! * [`SyncHandlers::account`] — `account-sync` (b): `POST /accounts/{id}/sync`, one account,
 //!   push only (R23), answered with its outcomes.
 
@@ -199,8 +199,6 @@ pub struct SyncHandlers {
     pub queue: Arc<dyn WorkQueue>,
     /// The same clock the engine uses (R22 windows are relative to it).
     pub clock: Arc<dyn Clock>,
-    /// SQS records processed at once per batch.
-    pub concurrency: usize,
 }
 
 impl SyncHandlers {

@@ -1,13 +1,13 @@
 //! SQS consumer side of the per-account fan-out, with partial batch failures.
 //!
-//! Each record is parsed on its own (a bad body fails that record only), processed with bounded
-//! concurrency, and every parse error, domain error and panic becomes a `batchItemFailures`
-//! entry, so SQS retries exactly those messages and, after `maxReceiveCount` receives, moves them
+//! Each record is parsed on its own (a bad body fails that record only), the batch's work is
+//! synchronised as one group, and every parse error, domain error and panic becomes a
+//! `batchItemFailures` entry, so SQS retries exactly those messages and, after `maxReceiveCount` receives, moves them
 //! to the dead-letter queue. Nothing is acknowledged that did not succeed.
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use engine::ports::{AccountWork, ACCOUNT_WORK_VERSION};
-use futures::{stream, FutureExt, StreamExt};
+use futures::FutureExt;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 
@@ -69,52 +69,6 @@ pub struct Delivery {
     pub receipt_handle: Option<String>,
 }
 
-/// Process every record of `event` with at most `max_concurrency` in flight; returns the ids of
-/// the records that failed (in event order). `handler` gets each parsed message once: the
-/// same work delivered twice in one batch (same run, account and kind) is processed once and
-/// both messages share the outcome. No account is started with less than [`DEADLINE_MARGIN`]
-/// left before `deadline`: those records fail unstarted, and SQS delivers them again.
-pub async fn process_batch<F, Fut, E>(
-    event: SqsEvent,
-    max_concurrency: usize,
-    deadline: Option<std::time::Instant>,
-    handler: F,
-) -> Result<SqsBatchResponse, BatchError>
-where
-    F: Fn(AccountWork, Delivery) -> Fut,
-    Fut: Future<Output = Result<(), E>>,
-    E: std::error::Error + Send + Sync + 'static,
-{
-    let handler = &handler;
-    let (mut outcomes, groups) = parse_batch(event);
-    let results: Vec<(Vec<Delivery>, Result<(), String>)> = stream::iter(groups)
-        .map(|(work, ds)| async move {
-            let left = deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));
-            let r = if left.is_some_and(|l| l < DEADLINE_MARGIN) {
-                Err(error_chain(&RecordError::NoTime(work.account_id.clone())))
-            } else {
-                match AssertUnwindSafe(handler(work, ds[0].clone()))
-                    .catch_unwind()
-                    .await
-                {
-                    Ok(Ok(())) => Ok(()),
-                    Ok(Err(e)) => Err(error_chain(&RecordError::Failed(Box::new(e)))),
-                    Err(panic) => Err(error_chain(&RecordError::Panicked(panic_text(&panic)))),
-                }
-            };
-            (ds, r)
-        })
-        .buffer_unordered(max_concurrency.max(1))
-        .collect()
-        .await;
-    for (ds, r) in results {
-        for d in ds {
-            outcomes.push((d.index, d.message_id, r.clone()));
-        }
-    }
-    report(outcomes)
-}
-
 /// The failed records so far (unparseable ones) and the batch's distinct work, each with
 /// every delivery that carried it.
 #[allow(clippy::type_complexity)]
@@ -143,10 +97,13 @@ fn parse_batch(
     (outcomes, groups)
 }
 
-/// [`process_batch`] for a handler that takes the batch's work at once (one group sync: one
-/// bulk Salesforce read and batched FNO calls for all its accounts) and answers one result
-/// per item, in order. Parsing, duplicates and the deadline are as in [`process_batch`]; a
-/// panic, or a missing result, fails the records concerned.
+/// Processes an SQS batch as one group: `handler` takes the batch's distinct work at once (one
+/// group sync: one bulk Salesforce read and batched FNO calls for all its accounts) and
+/// answers one result per item, in order; returns the ids of the records that failed (in
+/// event order). The same work delivered twice in one batch (same run, account and kind) is
+/// handed over once and both messages share its outcome. Nothing starts with less than
+/// [`DEADLINE_MARGIN`] left before `deadline`: the records fail unstarted and SQS delivers
+/// them again. A panic, or a missing result, fails the records concerned.
 pub async fn process_batch_grouped<F, Fut, E>(
     event: SqsEvent,
     deadline: Option<std::time::Instant>,
@@ -267,6 +224,50 @@ mod tests {
         e
     }
 
+    /// A group handler that runs `f` on each item (counting the items in `calls`).
+    fn each<'a>(
+        calls: &'a AtomicUsize,
+        f: impl Fn(AccountWork) -> Result<(), Boom> + 'a,
+    ) -> impl FnOnce(Vec<(AccountWork, Delivery)>) -> std::future::Ready<Vec<Result<(), Boom>>> + 'a
+    {
+        move |work| {
+            calls.fetch_add(work.len(), Ordering::SeqCst);
+            std::future::ready(work.into_iter().map(|(w, _)| f(w)).collect())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_group_fails_every_record_and_a_missing_result_its_own() {
+        let ev = event(vec![
+            message(Some("a"), &work_body("001000000000001AAA")),
+            message(Some("b"), &work_body("001000000000002AAA")),
+        ]);
+        let r = process_batch_grouped(ev, None, |_work: Vec<(AccountWork, Delivery)>| async {
+            if true {
+                panic!("handler bug");
+            }
+            Vec::<Result<(), Boom>>::new()
+        })
+        .await
+        .unwrap();
+        assert_eq!(r.batch_item_failures.len(), 2);
+        let ev = event(vec![
+            message(Some("a"), &work_body("001000000000001AAA")),
+            message(Some("b"), &work_body("001000000000002AAA")),
+        ]);
+        let r = process_batch_grouped(ev, None, |_work: Vec<(AccountWork, Delivery)>| async {
+            vec![Ok::<(), Boom>(())]
+        })
+        .await
+        .unwrap();
+        let failed: Vec<_> = r
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
+        assert_eq!(failed, ["b"], "no result for b");
+    }
+
     #[tokio::test]
     async fn every_kind_of_failure_is_reported_and_only_those() {
         let calls = AtomicUsize::new(0);
@@ -279,19 +280,16 @@ mod tests {
                 &work_body("001000000000002AAA").replace("\"v\":1", "\"v\":99"),
             ),
             message(Some("domain-error"), &work_body("001000000000003AAA")),
-            message(Some("panics"), &work_body("001000000000004AAA")),
             message(Some("ok-2"), &work_body("001000000000005")),
         ]);
-        let response = process_batch(ev, 3, None, |work: AccountWork, _d: Delivery| {
-            calls.fetch_add(1, Ordering::SeqCst);
-            async move {
-                match work.account_id.as_str() {
-                    "001000000000003AAA" => Err(Boom(work.account_id)),
-                    "001000000000004AAA" => panic!("handler bug"),
-                    _ => Ok(()),
-                }
-            }
-        })
+        let response = process_batch_grouped(
+            ev,
+            None,
+            each(&calls, |work: AccountWork| match work.account_id.as_str() {
+                "001000000000003AAA" => Err(Boom(work.account_id)),
+                _ => Ok(()),
+            }),
+        )
         .await
         .unwrap();
         let failed: Vec<_> = response
@@ -301,16 +299,10 @@ mod tests {
             .collect();
         assert_eq!(
             failed,
-            [
-                "bad-json",
-                "bad-id",
-                "old-version",
-                "domain-error",
-                "panics"
-            ]
+            ["bad-json", "bad-id", "old-version", "domain-error",]
         );
-        // only the four valid messages reached the handler
-        assert_eq!(calls.load(Ordering::SeqCst), 4);
+        // only the three valid messages reached the handler
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
     }
 
     #[tokio::test]
@@ -325,15 +317,14 @@ mod tests {
             message(Some("c"), &dup),
             message(Some("d"), &dup15),
         ]);
-        let r = process_batch(ev, 4, None, |w: AccountWork, _d: Delivery| {
-            calls.fetch_add(1, Ordering::SeqCst);
-            async move {
-                match w.account_id.as_str() {
-                    "001000000000003AAA" => Err(Boom(w.account_id)),
-                    _ => Ok(()),
-                }
-            }
-        })
+        let r = process_batch_grouped(
+            ev,
+            None,
+            each(&calls, |w: AccountWork| match w.account_id.as_str() {
+                "001000000000003AAA" => Err(Boom(w.account_id)),
+                _ => Ok(()),
+            }),
+        )
         .await
         .unwrap();
         assert_eq!(
@@ -352,9 +343,11 @@ mod tests {
             message(Some("x"), &work_body("001000000000003AAA")),
             message(Some("y"), &work_body("001000000000003AAA")),
         ]);
-        let r = process_batch(ev, 2, None, |w: AccountWork, _d: Delivery| async move {
-            Err::<(), _>(Boom(w.account_id))
-        })
+        let r = process_batch_grouped(
+            ev,
+            None,
+            each(&calls, |w: AccountWork| Err(Boom(w.account_id))),
+        )
         .await
         .unwrap();
         assert_eq!(r.batch_item_failures.len(), 2);
@@ -368,23 +361,17 @@ mod tests {
             message(Some("b"), &work_body("001000000000002AAA")),
         ]);
         let soon = std::time::Instant::now() + DEADLINE_MARGIN / 2;
-        let r = process_batch(ev, 2, Some(soon), |_w: AccountWork, _d: Delivery| {
-            calls.fetch_add(1, Ordering::SeqCst);
-            async { Ok::<(), Boom>(()) }
-        })
-        .await
-        .unwrap();
+        let r = process_batch_grouped(ev, Some(soon), each(&calls, |_w: AccountWork| Ok(())))
+            .await
+            .unwrap();
         assert_eq!(calls.load(Ordering::SeqCst), 0, "nothing started");
         assert_eq!(r.batch_item_failures.len(), 2, "both returned to the queue");
         // with time enough, both run
         let ev = event(vec![message(Some("a"), &work_body("001000000000001AAA"))]);
         let later = std::time::Instant::now() + DEADLINE_MARGIN * 3;
-        let r = process_batch(ev, 2, Some(later), |_w: AccountWork, _d: Delivery| {
-            calls.fetch_add(1, Ordering::SeqCst);
-            async { Ok::<(), Boom>(()) }
-        })
-        .await
-        .unwrap();
+        let r = process_batch_grouped(ev, Some(later), each(&calls, |_w: AccountWork| Ok(())))
+            .await
+            .unwrap();
         assert!(r.batch_item_failures.is_empty());
         assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
@@ -392,10 +379,8 @@ mod tests {
     #[tokio::test]
     async fn a_failed_record_without_id_fails_the_whole_batch() {
         let ev = event(vec![message(None, "garbage")]);
-        let r = process_batch(ev, 2, None, |_w: AccountWork, _d: Delivery| async {
-            Ok::<(), Boom>(())
-        })
-        .await;
+        let calls = AtomicUsize::new(0);
+        let r = process_batch_grouped(ev, None, each(&calls, |_w: AccountWork| Ok(()))).await;
         assert!(matches!(r, Err(BatchError::MissingMessageId)));
     }
 

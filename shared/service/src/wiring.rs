@@ -20,10 +20,6 @@ use aws_adapters::{
 use engine::ports::{Clock, SystemClock};
 use std::sync::Arc;
 
-/// `ACCOUNT_CONCURRENCY` (optional): SQS records one account-sync invocation works on at once.
-pub const ACCOUNT_CONCURRENCY_VAR: &str = "ACCOUNT_CONCURRENCY";
-pub const DEFAULT_ACCOUNT_CONCURRENCY: usize = 4;
-
 /// Everything one cold start builds.
 pub struct Wiring {
     pub config: AwsConfig,
@@ -36,7 +32,6 @@ pub struct Wiring {
     pub licenses: Arc<DynamoLicenseStore>,
     pub clock: Arc<dyn Clock>,
     pub connector: Arc<Connector>,
-    pub account_concurrency: usize,
     /// Days of license usage history kept ([`LICENSE_HISTORY_VAR`]).
     pub license_history_days: u32,
 }
@@ -45,12 +40,10 @@ impl Wiring {
     /// The Lambda way: environment, default credential chain, system clock.
     pub async fn from_env() -> Result<Self, ConfigError> {
         let config = AwsConfig::from_env()?;
-        let concurrency = account_concurrency(std::env::var(ACCOUNT_CONCURRENCY_VAR).ok())?;
         let policy = EndpointPolicy::from_env()?;
         let clients = AwsClients::load().await;
         let history = license_history_days(std::env::var(LICENSE_HISTORY_VAR).ok())?;
         let mut w = Wiring::new(config, clients, Arc::new(SystemClock), policy);
-        w.account_concurrency = concurrency;
         w.license_history_days = history;
         Ok(w)
     }
@@ -109,7 +102,6 @@ impl Wiring {
             licenses,
             clock,
             connector,
-            account_concurrency: DEFAULT_ACCOUNT_CONCURRENCY,
             license_history_days: licenses::history::DEFAULT_RETENTION_DAYS,
         }
     }
@@ -121,7 +113,6 @@ impl Wiring {
             state: self.state.clone(),
             queue: self.queue.clone(),
             clock: self.clock.clone(),
-            concurrency: self.account_concurrency,
         }
     }
 
@@ -154,16 +145,6 @@ impl Wiring {
             }),
         }
     }
-}
-
-fn account_concurrency(v: Option<String>) -> Result<usize, ConfigError> {
-    ranged_var(
-        ACCOUNT_CONCURRENCY_VAR,
-        v,
-        DEFAULT_ACCOUNT_CONCURRENCY,
-        1..=10,
-        " (an SQS batch holds at most 10)",
-    )
 }
 
 /// `LICENSE_HISTORY_RETENTION_DAYS` (optional): days of license usage history kept, 1 to
@@ -219,16 +200,6 @@ pub fn deadline_instant(deadline_ms: u64) -> Option<std::time::Instant> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn account_concurrency_defaults_and_is_checked() {
-        assert_eq!(account_concurrency(None).unwrap(), 4);
-        assert_eq!(account_concurrency(Some("2".into())).unwrap(), 2);
-        for bad in ["0", "11", "four"] {
-            let e = account_concurrency(Some(bad.into())).unwrap_err();
-            assert!(e.to_string().contains(ACCOUNT_CONCURRENCY_VAR), "{e}");
-        }
-    }
 
     #[test]
     fn r32_license_history_retention_defaults_and_is_checked() {
