@@ -140,10 +140,14 @@ impl Sf {
     }
 
     /// Several queries `(soql, all)` in one composite call per five (each counts once against
-    /// the org's quota); every record of each, in order.
-    pub async fn query_many(&self, q: &[(&str, bool)]) -> Result<Vec<Vec<Value>>, CallFailure> {
+    /// the org's quota); every page handed to `each(query index, records)` as it arrives.
+    pub async fn query_many_pages(
+        &self,
+        q: &[(&str, bool)],
+        each: &mut (dyn FnMut(usize, Vec<Value>) + Send),
+    ) -> Result<(), CallFailure> {
         self.client
-            .query_many(q)
+            .query_many_pages(q, each)
             .await
             .map_err(|e| sf_failure(e, &self.client))
     }

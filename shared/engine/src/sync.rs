@@ -465,26 +465,16 @@ impl Engine {
         let content = (candidates.filter && from.is_some()).then_some(&fields);
         let queries = window_queries(from, to, config, content);
         let soql: Vec<(&str, bool)> = queries.iter().map(|q| (q.soql.as_str(), q.all)).collect();
-        let answers = self
-            .sf
-            .query_many(&soql)
+        // page by page: only each row's account, id and fingerprint are kept
+        let mut each = |i: usize, rows: Vec<Value>| {
+            for r in rows {
+                window_candidate(&queries[i], &r, content, &mut candidates);
+            }
+        };
+        self.sf
+            .query_many_pages(&soql, &mut each)
             .await
             .map_err(EngineError::Salesforce)?;
-        for (q, rows) in queries.iter().zip(answers) {
-            for r in rows {
-                let Some(account) = sf::get_path(&r, q.account).and_then(Value::as_str) else {
-                    continue;
-                };
-                let id = r.get("Id").and_then(Value::as_str);
-                let deleted = r.get("IsDeleted").and_then(Value::as_bool) == Some(true);
-                match (q.object.filter(|_| content.is_some()), id) {
-                    (Some(o), Some(id)) if !deleted => {
-                        candidates.unless(account, echo::record_key(id), fields.fingerprint(o, &r))
-                    }
-                    _ => candidates.always(account),
-                }
-            }
-        }
         let changed = match pull {
             true => self.fno_window(from, to, &mut candidates).await?,
             false => FnoChanged::new(),
@@ -1303,6 +1293,27 @@ fn window_queries(
             None,
         ),
     ]
+}
+
+/// A planning row as a candidate of its account: with its content fingerprint when the row
+/// carries content and is not deleted (it may be flexbridge's own echo), else planned anyway.
+fn window_candidate(
+    q: &WindowQuery,
+    r: &Value,
+    content: Option<&echo::Fields>,
+    candidates: &mut echo::Candidates,
+) {
+    let Some(account) = sf::get_path(r, q.account).and_then(Value::as_str) else {
+        return;
+    };
+    let id = r.get("Id").and_then(Value::as_str);
+    let deleted = r.get("IsDeleted").and_then(Value::as_bool) == Some(true);
+    match (q.object.zip(content), id) {
+        (Some((o, fields)), Some(id)) if !deleted => {
+            candidates.unless(account, echo::record_key(id), fields.fingerprint(o, r))
+        }
+        _ => candidates.always(account),
+    }
 }
 
 /// What FNO holds for one line item, as the write-back carries it (R20).

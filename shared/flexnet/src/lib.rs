@@ -854,12 +854,13 @@ impl FlexnetClient {
         Fut: std::future::Future<Output = Result<Vec<R>, FlexnetError>>,
     {
         use futures::StreamExt;
-        let answers: Vec<Result<Vec<R>, FlexnetError>> =
-            futures::stream::iter(items.chunks(MAX_WRITE_BATCH))
-                .map(send)
-                .buffered(self.write_concurrency.max(1))
-                .collect()
-                .await;
+        // the futures made first, then polled a few at once (a stream that maps borrowed
+        // chunks through a closure defeats the compiler's Send inference in spawned tasks)
+        let calls: Vec<Fut> = items.chunks(MAX_WRITE_BATCH).map(send).collect();
+        let answers: Vec<Result<Vec<R>, FlexnetError>> = futures::stream::iter(calls)
+            .buffered(self.write_concurrency.max(1))
+            .collect()
+            .await;
         let mut out = Vec::with_capacity(items.len());
         for a in answers {
             out.extend(a?);

@@ -63,6 +63,26 @@ const MAX_PAGES: usize = 100_000;
 /// Query subrequests a `POST /composite` call may hold (of its 25 subrequests).
 pub const MAX_COMPOSITE_QUERIES: usize = 5;
 
+/// Where a query's paging stands: its first page not yet handed out, the link to the next.
+struct Pages {
+    first: Option<Vec<Value>>,
+    next: Option<String>,
+    done: bool,
+    /// Pages read so far.
+    n: usize,
+}
+
+impl Pages {
+    fn new(page: wire::QueryPage) -> Self {
+        Pages {
+            first: Some(page.records),
+            next: page.next_records_url,
+            done: page.done,
+            n: 1,
+        }
+    }
+}
+
 /// One field change set for [`SalesforceClient::update_many`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecordUpdate {
@@ -201,6 +221,23 @@ struct Claims<'a> {
     sub: &'a str,
     aud: &'a str,
     exp: i64,
+}
+
+/// One query subrequest's answer of a composite call: its first page, or its error.
+fn composite_page(
+    sub: wire::CompositeResult,
+    soql: &str,
+) -> Result<wire::QueryPage, SalesforceError> {
+    let status = sub.http_status_code;
+    if !(200..300).contains(&status) {
+        let errors = wire::parse_error_body(status, &sub.body.to_string());
+        tracing::warn!(status, "Salesforce refused a query of a composite call");
+        return Err(SalesforceError::Api { status, errors });
+    }
+    serde_json::from_value(sub.body).map_err(|source| SalesforceError::Malformed {
+        what: format!("page 1 of `{soql}` (composite)"),
+        source,
+    })
 }
 
 fn config_err(msg: impl Into<String>) -> SalesforceError {
@@ -876,11 +913,30 @@ impl SalesforceClient {
         &self,
         queries: &[(&str, bool)],
     ) -> Result<Vec<Vec<Value>>, SalesforceError> {
+        let mut out: Vec<Vec<Value>> = queries.iter().map(|_| Vec::new()).collect();
+        self.query_many_pages(queries, &mut |i, rows| out[i].extend(rows))
+            .await?;
+        Ok(out)
+    }
+
+    /// [`query_many`](Self::query_many), each page handed to `each(query index, records)` as
+    /// it arrives instead of collected: planning reads tens of thousands of rows and keeps
+    /// only what it needs of each.
+    pub async fn query_many_pages(
+        &self,
+        queries: &[(&str, bool)],
+        each: &mut (dyn FnMut(usize, Vec<Value>) + Send),
+    ) -> Result<(), SalesforceError> {
         let resource = |all: bool| if all { "queryAll" } else { "query" };
-        let mut out = Vec::with_capacity(queries.len());
-        for chunk in queries.chunks(MAX_COMPOSITE_QUERIES) {
+        for (c, chunk) in queries.chunks(MAX_COMPOSITE_QUERIES).enumerate() {
+            let base = c * MAX_COMPOSITE_QUERIES;
             if let [(soql, all)] = chunk {
-                out.push(self.query_resource(resource(*all), soql).await?);
+                let first = self.query_path(resource(*all), soql)?;
+                let page: wire::QueryPage = self
+                    .get_json(&first, || format!("page 1 of `{soql}`"), true)
+                    .await?;
+                self.each_page(page, soql, &mut |rows| each(base, rows))
+                    .await?;
                 continue;
             }
             let mut subs = Vec::with_capacity(chunk.len());
@@ -916,31 +972,13 @@ impl SalesforceClient {
                     ),
                 ));
             }
-            for ((soql, _), sub) in chunk.iter().zip(answer.composite_response) {
-                out.push(self.composite_result(sub, soql).await?);
+            for (j, ((soql, _), sub)) in chunk.iter().zip(answer.composite_response).enumerate() {
+                let page = composite_page(sub, soql)?;
+                self.each_page(page, soql, &mut |rows| each(base + j, rows))
+                    .await?;
             }
         }
-        Ok(out)
-    }
-
-    /// One query subrequest's answer: its first page, then the rest as usual.
-    async fn composite_result(
-        &self,
-        sub: wire::CompositeResult,
-        soql: &str,
-    ) -> Result<Vec<Value>, SalesforceError> {
-        let status = sub.http_status_code;
-        if !(200..300).contains(&status) {
-            let errors = wire::parse_error_body(status, &sub.body.to_string());
-            tracing::warn!(status, "Salesforce refused a query of a composite call");
-            return Err(SalesforceError::Api { status, errors });
-        }
-        let page: wire::QueryPage =
-            serde_json::from_value(sub.body).map_err(|source| SalesforceError::Malformed {
-                what: format!("page 1 of `{soql}` (composite)"),
-                source,
-            })?;
-        self.finish_query(page, soql).await
+        Ok(())
     }
 
     /// `/services/data/vXX.X/{resource}?q=…`
@@ -971,53 +1009,92 @@ impl SalesforceClient {
         page: wire::QueryPage,
         soql: &str,
     ) -> Result<Vec<Value>, SalesforceError> {
-        let (total, mut records) = self.pages(page, soql).await?;
-        for rec in records.iter_mut() {
-            self.complete_children(rec, soql).await?;
+        let mut out = Vec::new();
+        self.each_page(page, soql, &mut |rows| out.extend(rows))
+            .await?;
+        Ok(out)
+    }
+
+    /// Hands `page`'s records and those of every page after it to `each`, one page at a time
+    /// (their child sub-queries completed), so a caller need not hold them all; checks the
+    /// total.
+    async fn each_page(
+        &self,
+        page: wire::QueryPage,
+        soql: &str,
+        each: &mut (dyn FnMut(Vec<Value>) + Send),
+    ) -> Result<(), SalesforceError> {
+        let total = page.total_size;
+        let mut cursor = Pages::new(page);
+        let mut received = 0u64;
+        while let Some(mut records) = self.next_page(&mut cursor, soql).await? {
+            for rec in records.iter_mut() {
+                self.complete_children(rec, soql).await?;
+            }
+            received += records.len() as u64;
+            each(records);
         }
-        if records.len() as u64 != total {
+        if received != total {
             tracing::warn!(
                 total_size = total,
-                received = records.len(),
+                received,
                 "Salesforce query returned a different number of records than its totalSize"
             );
         }
-        Ok(records)
+        Ok(())
     }
 
     /// Follows `nextRecordsUrl` from `page` until `done`; returns (totalSize, records).
     async fn pages(
         &self,
-        mut page: wire::QueryPage,
+        page: wire::QueryPage,
         soql: &str,
     ) -> Result<(u64, Vec<Value>), SalesforceError> {
         let total = page.total_size;
-        let mut out = std::mem::take(&mut page.records);
-        let mut n = 1usize;
-        while !page.done {
-            let next = match page.next_records_url.take() {
-                Some(u) if !u.trim().is_empty() => u,
-                _ => {
-                    // A truncated result must not pass as complete (jsforce#445).
-                    return Err(SalesforceError::malformed(
-                        format!("page {n} of `{soql}`"),
-                        "done is false but nextRecordsUrl is missing",
-                    ));
-                }
-            };
-            if n >= MAX_PAGES {
-                return Err(SalesforceError::malformed(
-                    format!("`{soql}`"),
-                    format!("more than {MAX_PAGES} pages"),
-                ));
-            }
-            n += 1;
-            page = self
-                .get_json(&next, || format!("page {n} of `{soql}`"), true)
-                .await?;
-            out.append(&mut page.records);
+        let mut cursor = Pages::new(page);
+        let mut out = Vec::new();
+        while let Some(records) = self.next_page(&mut cursor, soql).await? {
+            out.extend(records);
         }
         Ok((total, out))
+    }
+
+    /// The next page's records of a query (`None` after the last).
+    async fn next_page(
+        &self,
+        cursor: &mut Pages,
+        soql: &str,
+    ) -> Result<Option<Vec<Value>>, SalesforceError> {
+        if let Some(first) = cursor.first.take() {
+            return Ok(Some(first));
+        }
+        if cursor.done {
+            return Ok(None);
+        }
+        let n = cursor.n;
+        let next = match cursor.next.take() {
+            Some(u) if !u.trim().is_empty() => u,
+            _ => {
+                // A truncated result must not pass as complete (jsforce#445).
+                return Err(SalesforceError::malformed(
+                    format!("page {n} of `{soql}`"),
+                    "done is false but nextRecordsUrl is missing",
+                ));
+            }
+        };
+        if n >= MAX_PAGES {
+            return Err(SalesforceError::malformed(
+                format!("`{soql}`"),
+                format!("more than {MAX_PAGES} pages"),
+            ));
+        }
+        let page: wire::QueryPage = self
+            .get_json(&next, || format!("page {} of `{soql}`", n + 1), true)
+            .await?;
+        cursor.n += 1;
+        cursor.done = page.done;
+        cursor.next = page.next_records_url;
+        Ok(Some(page.records))
     }
 
     /// A child sub-query result with `done:false` gets its remaining pages appended.
