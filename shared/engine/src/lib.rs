@@ -49,7 +49,9 @@
 //! `(Rn)`); Error = unexpected (component + error chain).
 #[cfg(feature = "embedded")]
 pub mod embedded;
+pub mod dryrun;
 pub mod io;
+pub mod overlay;
 pub mod ports;
 pub mod redact;
 pub mod soql;
