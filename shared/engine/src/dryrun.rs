@@ -125,7 +125,11 @@ impl Recorder {
             .map(|ent| {
                 let request = self.scrubbed(ent);
                 self.with(|r| r.fno.entitlements.push(request));
-                self.created(&ent.entitlement_id, &ent.line_items, "createSimpleEntitlement")
+                self.created(
+                    &ent.entitlement_id,
+                    &ent.line_items,
+                    "createSimpleEntitlement",
+                )
             })
             .collect()
     }
@@ -134,7 +138,11 @@ impl Recorder {
     pub fn add_line_items(&self, a: &fno::AddLineItems) -> EntitlementOutcome {
         let request = self.scrubbed(a);
         self.with(|r| r.fno.line_items.push(request));
-        self.created(&a.entitlement_id, &a.line_items, "createEntitlementLineItem")
+        self.created(
+            &a.entitlement_id,
+            &a.line_items,
+            "createEntitlementLineItem",
+        )
     }
 
     /// The answer FNO would give for line items written to `entitlement_id`; remembers them
@@ -151,7 +159,10 @@ impl Recorder {
             .map(|(i, li)| {
                 Some(li.activation_id.clone().unwrap_or_else(|| {
                     let key = li.order_line_number.clone();
-                    format!("{PLACEHOLDER}{}", key.unwrap_or(format!("{entitlement_id}-{i}")))
+                    format!(
+                        "{PLACEHOLDER}{}",
+                        key.unwrap_or(format!("{entitlement_id}-{i}"))
+                    )
                 }))
             })
             .collect();
@@ -231,7 +242,12 @@ impl Recorder {
 
     /// What was recorded: the FNO requests and the Salesforce write-backs.
     pub fn take(&self) -> (FnoRequests, Vec<Value>) {
-        self.with(|r| (std::mem::take(&mut r.fno), std::mem::take(&mut r.writebacks)))
+        self.with(|r| {
+            (
+                std::mem::take(&mut r.fno),
+                std::mem::take(&mut r.writebacks),
+            )
+        })
     }
 }
 

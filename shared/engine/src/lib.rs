@@ -47,9 +47,9 @@
 //! (`TL-00001`…), payloads scrubbed by [`redact::Redactor`] (secret keys and values, SOAP
 //! password elements). Failed = rule/API/data problem with the sentence (rule errors end in
 //! `(Rn)`); Error = unexpected (component + error chain).
+pub mod dryrun;
 #[cfg(feature = "embedded")]
 pub mod embedded;
-pub mod dryrun;
 pub mod io;
 pub mod overlay;
 pub mod ports;

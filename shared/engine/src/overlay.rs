@@ -211,7 +211,8 @@ impl StateStore for OverlayState {
         }
         // merged: one page with everything (a dry run's list is small next to a page of 1000)
         let real = self.all_real_outstanding(due_by).await?;
-        let mut items = self.merge_outstanding(real, |i| due_by.is_none_or(|d| i.next_attempt <= d));
+        let mut items =
+            self.merge_outstanding(real, |i| due_by.is_none_or(|d| i.next_attempt <= d));
         items.sort_by(|a, b| (a.next_attempt, &a.record_id).cmp(&(b.next_attempt, &b.record_id)));
         Ok(OutstandingPage {
             items,
@@ -228,7 +229,10 @@ impl StateStore for OverlayState {
         match self.lease(&lease.account_id).await? {
             Some(held) if held.until >= now && held.owner != lease.owner => Ok(Some(held)),
             _ => {
-                self.with(|w| w.leases.insert(lease.account_id.clone(), Some(lease.clone())));
+                self.with(|w| {
+                    w.leases
+                        .insert(lease.account_id.clone(), Some(lease.clone()))
+                });
                 Ok(None)
             }
         }
@@ -260,11 +264,8 @@ impl StateStore for OverlayState {
     }
 
     async fn fingerprints(&self, keys: &[String]) -> Result<BTreeMap<String, String>, StoreError> {
-        let (mine, rest): (Vec<String>, Vec<String>) = self.with(|w| {
-            keys.iter()
-                .cloned()
-                .partition(|k| w.config.contains_key(k))
-        });
+        let (mine, rest): (Vec<String>, Vec<String>) =
+            self.with(|w| keys.iter().cloned().partition(|k| w.config.contains_key(k)));
         let mut out = if rest.is_empty() {
             BTreeMap::new()
         } else {

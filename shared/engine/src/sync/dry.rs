@@ -54,6 +54,17 @@ impl DryRun {
         &self.engine
     }
 
+    /// Runs the dry run with `config` instead of the stored mapping configuration (kept in
+    /// the overlay: the stored one is not changed).
+    pub async fn use_config(&self, config: &Config) -> Result<(), EngineError> {
+        let v = serde_json::to_value(config).map_err(|e| EngineError::Config {
+            key: CONFIG_KEY.into(),
+            detail: e.to_string(),
+        })?;
+        self.engine.state.put_config(CONFIG_KEY, &v).await?;
+        Ok(())
+    }
+
     /// Plans and runs in process exactly as [`Engine::plan_run_with`] +
     /// [`Engine::run_in_process`] would, and reports what the run would do. `created_by`:
     /// who asked (the log's Created By of the entries it would write).
