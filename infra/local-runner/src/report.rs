@@ -484,50 +484,6 @@ pub fn floor_text(f: &Floor) -> String {
     )
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn rows(n: [u64; 5]) -> BTreeMap<String, u64> {
-        READ_OBJECTS
-            .iter()
-            .zip(n)
-            .map(|(o, n)| ((*o).to_owned(), n))
-            .collect()
-    }
-
-    #[test]
-    fn the_floor_pages_queries_by_2000_and_writes_by_200() {
-        // issue 12's 400 accounts: 400 + 1,200 + 800 + 2,400 + 20 rows, 3,600 written back
-        assert_eq!(
-            salesforce_floor(&rows([400, 1200, 800, 2400, 20]), 3600),
-            25
-        );
-        // page and batch edges
-        assert_eq!(salesforce_floor(&rows([2000, 0, 0, 0, 0]), 200), 3);
-        assert_eq!(salesforce_floor(&rows([2001, 0, 0, 0, 0]), 201), 5);
-        assert_eq!(salesforce_floor(&rows([1, 1, 1, 1, 1]), 1), 7);
-        // 4,000 accounts: 4,000 + 12,000 + 8,000 + 24,000 + 20 rows, 36,000 written back
-        assert_eq!(
-            salesforce_floor(&rows([4000, 12000, 8000, 24000, 20]), 36000),
-            1 + 2 + 6 + 4 + 12 + 1 + 180
-        );
-    }
-
-    #[test]
-    fn a_run_with_nothing_to_do_costs_a_token_and_a_query() {
-        assert_eq!(salesforce_floor(&rows([0; 5]), 0), 2);
-        assert_eq!(salesforce_floor(&BTreeMap::new(), 0), 2);
-        let f = Floor::new(rows([0; 5]), 0);
-        assert!(
-            floor_text(&f).contains("nothing changed"),
-            "{}",
-            floor_text(&f)
-        );
-        assert_eq!(f.ratio(808), 404.0);
-    }
-}
-
 /// What `run --dry-run` prints: per account what it would do, the requests by operation, the
 /// failures it would log, and where the whole report is.
 pub fn render_dry(r: &engine::dryrun::DryRunReport, file: &str) -> String {
@@ -597,4 +553,48 @@ pub fn render_dry(r: &engine::dryrun::DryRunReport, file: &str) -> String {
     }
     let _ = writeln!(s, "Report: {file}");
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(n: [u64; 5]) -> BTreeMap<String, u64> {
+        READ_OBJECTS
+            .iter()
+            .zip(n)
+            .map(|(o, n)| ((*o).to_owned(), n))
+            .collect()
+    }
+
+    #[test]
+    fn the_floor_pages_queries_by_2000_and_writes_by_200() {
+        // issue 12's 400 accounts: 400 + 1,200 + 800 + 2,400 + 20 rows, 3,600 written back
+        assert_eq!(
+            salesforce_floor(&rows([400, 1200, 800, 2400, 20]), 3600),
+            25
+        );
+        // page and batch edges
+        assert_eq!(salesforce_floor(&rows([2000, 0, 0, 0, 0]), 200), 3);
+        assert_eq!(salesforce_floor(&rows([2001, 0, 0, 0, 0]), 201), 5);
+        assert_eq!(salesforce_floor(&rows([1, 1, 1, 1, 1]), 1), 7);
+        // 4,000 accounts: 4,000 + 12,000 + 8,000 + 24,000 + 20 rows, 36,000 written back
+        assert_eq!(
+            salesforce_floor(&rows([4000, 12000, 8000, 24000, 20]), 36000),
+            1 + 2 + 6 + 4 + 12 + 1 + 180
+        );
+    }
+
+    #[test]
+    fn a_run_with_nothing_to_do_costs_a_token_and_a_query() {
+        assert_eq!(salesforce_floor(&rows([0; 5]), 0), 2);
+        assert_eq!(salesforce_floor(&BTreeMap::new(), 0), 2);
+        let f = Floor::new(rows([0; 5]), 0);
+        assert!(
+            floor_text(&f).contains("nothing changed"),
+            "{}",
+            floor_text(&f)
+        );
+        assert_eq!(f.ratio(808), 404.0);
+    }
 }

@@ -366,3 +366,155 @@ impl TransactionLog for OverlayLog {
         format!("{DRY_LOG_PREFIX}{n:05}")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::embedded::SqliteStore;
+    use crate::ports::{OutstandingScope, StateStore, TransactionLog};
+
+    fn t(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    fn item(id: &str, next: &str) -> OutstandingItem {
+        OutstandingItem {
+            record_id: id.into(),
+            account_id: "001A".into(),
+            scope: OutstandingScope::Order,
+            reason: "why".into(),
+            attempts: 1,
+            first_seen: t(next),
+            last_attempt: None,
+            next_attempt: t(next),
+            last_task_id: None,
+        }
+    }
+
+    async fn seeded() -> (Arc<SqliteStore>, OverlayState) {
+        let real = Arc::new(SqliteStore::in_memory().unwrap());
+        real.set_watermark(t("2026-11-20T09:00:00Z")).await.unwrap();
+        real.put_outstanding(&[
+            item("006A", "2026-11-20T10:00:00Z"),
+            item("006B", "2026-11-20T11:00:00Z"),
+        ])
+        .await
+        .unwrap();
+        let rec = SalesOrderRecord {
+            opportunity_id: "006A".into(),
+            account_id: "001A".into(),
+            ..Default::default()
+        };
+        real.put_sales_order(&rec).await.unwrap();
+        real.put_fingerprints(&[("fp#account#001A".into(), "old".into())])
+            .await
+            .unwrap();
+        let overlay = OverlayState::new(real.clone());
+        (real, overlay)
+    }
+
+    #[tokio::test]
+    async fn reads_see_the_store_then_the_overlay_and_writes_stay_in_memory() {
+        let (real, o) = seeded().await;
+        // R21: forward only, against the real watermark
+        assert!(!o.set_watermark(t("2026-11-19T00:00:00Z")).await.unwrap());
+        assert!(o.set_watermark(t("2026-11-21T00:00:00Z")).await.unwrap());
+        assert_eq!(
+            o.watermark().await.unwrap(),
+            Some(t("2026-11-21T00:00:00Z"))
+        );
+        // outstanding: one removed, one added; the list and the account's view agree
+        o.remove_outstanding(&["006A".into()]).await.unwrap();
+        o.put_outstanding(&[item("006C", "2026-11-20T09:30:00Z")])
+            .await
+            .unwrap();
+        let ids = |v: Vec<OutstandingItem>| v.into_iter().map(|i| i.record_id).collect::<Vec<_>>();
+        let page = o.list_outstanding(None, 10, None).await.unwrap();
+        assert_eq!(ids(page.items), ["006C", "006B"]);
+        let due = o
+            .list_outstanding(Some(t("2026-11-20T10:30:00Z")), 10, None)
+            .await
+            .unwrap();
+        assert_eq!(ids(due.items), ["006C"]);
+        assert!(o.get_outstanding("006A").await.unwrap().is_none());
+        let mut of_account = ids(o.outstanding_of_account("001A").await.unwrap());
+        of_account.sort();
+        assert_eq!(of_account, ["006B", "006C"]);
+        // sales-order records keep their optimistic version
+        let mut rec = o.sales_order("006A").await.unwrap().unwrap();
+        rec.fingerprint = Some("new".into());
+        o.put_sales_order(&rec).await.unwrap();
+        assert!(matches!(
+            o.put_sales_order(&rec).await,
+            Err(StoreError::Conflict { .. })
+        ));
+        assert_eq!(
+            o.sales_orders_of_account("001A").await.unwrap()[0]
+                .fingerprint
+                .as_deref(),
+            Some("new")
+        );
+        // fingerprints: the overlay's over the store's
+        o.put_fingerprints(&[("fp#user#003A".into(), "u".into())])
+            .await
+            .unwrap();
+        let keys = ["fp#account#001A".to_owned(), "fp#user#003A".to_owned()];
+        assert_eq!(o.fingerprints(&keys).await.unwrap().len(), 2);
+        // the store saw none of it
+        assert_eq!(
+            real.watermark().await.unwrap(),
+            Some(t("2026-11-20T09:00:00Z"))
+        );
+        assert_eq!(
+            real.list_outstanding(None, 10, None)
+                .await
+                .unwrap()
+                .items
+                .len(),
+            2
+        );
+        assert_eq!(
+            real.sales_order("006A").await.unwrap().unwrap().fingerprint,
+            None
+        );
+        assert_eq!(real.fingerprints(&keys).await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_real_lease_is_respected_never_taken_and_the_log_numbers_its_own() {
+        let (real, o) = seeded().await;
+        let now = t("2026-11-20T09:00:00Z");
+        let lease = |owner: &str| Lease {
+            account_id: "001A".into(),
+            owner: owner.into(),
+            task_id: "run".into(),
+            until: now + chrono::Duration::minutes(5),
+        };
+        assert!(real
+            .acquire_lease(&lease("worker"), now)
+            .await
+            .unwrap()
+            .is_none());
+        assert_eq!(
+            o.acquire_lease(&lease("dry"), now).await.unwrap(),
+            Some(lease("worker"))
+        );
+        // once it expires, the dry run takes it — in memory
+        let later = now + chrono::Duration::minutes(10);
+        assert!(o
+            .acquire_lease(&lease("dry"), later)
+            .await
+            .unwrap()
+            .is_none());
+        assert_eq!(real.lease("001A").await.unwrap(), Some(lease("worker")));
+
+        let log = OverlayLog::new(real.clone());
+        let first = log.allocate_log_numbers(2).await.unwrap();
+        assert_eq!(log.format_number(first), "DRY-00001");
+        assert_eq!(
+            real.allocate_log_numbers(1).await.unwrap(),
+            1,
+            "the log's counter untouched"
+        );
+    }
+}
