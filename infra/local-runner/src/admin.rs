@@ -37,6 +37,9 @@ pub enum AdminCommand {
         /// Retry every outstanding order and account now.
         #[arg(long)]
         outstanding: bool,
+        /// What the sync would do (FNO requests, write-backs, failures); nothing is done.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Single-account sync, push only (R23): answers with the task id at once.
     AccountSync {
@@ -45,6 +48,9 @@ pub enum AdminCommand {
         /// Wait for the outcome (API Gateway gives up after 29 s).
         #[arg(long)]
         wait: bool,
+        /// What the sync would do (FNO requests, failures); nothing is done.
+        #[arg(long, conflicts_with = "wait")]
+        dry_run: bool,
     },
     /// The most recent runs, or one run's progress and result.
     Runs {
@@ -162,6 +168,7 @@ pub fn calls(cmd: &AdminCommand) -> Vec<Call> {
             from,
             to,
             outstanding,
+            dry_run,
         } => {
             let mut body = serde_json::Map::new();
             if let Some(h) = hours {
@@ -174,6 +181,9 @@ pub fn calls(cmd: &AdminCommand) -> Vec<Call> {
             if *outstanding {
                 body.insert("outstanding".into(), true.into());
             }
+            if *dry_run {
+                body.insert("dry_run".into(), true.into());
+            }
             vec![Call {
                 method: "POST",
                 path: "/sync".into(),
@@ -181,16 +191,14 @@ pub fn calls(cmd: &AdminCommand) -> Vec<Call> {
                 body: Some(body.into()),
             }]
         }
-        AdminCommand::AccountSync { id, wait } => vec![Call {
+        AdminCommand::AccountSync { id, wait, dry_run } => vec![Call {
             method: "POST",
             path: format!("/accounts/{}/sync", encode_segment(id)),
-            query: if *wait {
-                vec![("wait", "true".into())]
-            } else {
-                Vec::new()
-            },
+            query: Vec::new(),
             body: None,
-        }],
+        }
+        .with("wait", wait.then_some(true))
+        .with("dry_run", dry_run.then_some(true))],
         AdminCommand::Runs {
             task_id: Some(t), ..
         } => {
@@ -415,6 +423,7 @@ mod tests {
         let c = calls(&AdminCommand::AccountSync {
             id: "001Wk0000000001IAA".into(),
             wait: false,
+            dry_run: false,
         });
         assert_eq!(
             (c[0].method, c[0].path.as_str()),
@@ -423,12 +432,30 @@ mod tests {
         let c = calls(&AdminCommand::AccountSync {
             id: "a/b c".into(),
             wait: true,
+            dry_run: false,
         });
         assert_eq!(
             c[0].path, "/accounts/a%2Fb%20c/sync",
             "an id stays one segment"
         );
         assert_eq!(c[0].query, vec![("wait", "true".to_owned())]);
+        let c = calls(&AdminCommand::AccountSync {
+            id: "001Wk0000000001IAA".into(),
+            wait: false,
+            dry_run: true,
+        });
+        assert_eq!(c[0].query, vec![("dry_run", "true".to_owned())]);
+        let c = calls(&AdminCommand::Sync {
+            hours: Some(2),
+            from: None,
+            to: None,
+            outstanding: false,
+            dry_run: true,
+        });
+        assert_eq!(
+            c[0].body,
+            Some(serde_json::json!({"hours": 2, "dry_run": true}))
+        );
         let c = calls(&AdminCommand::Schedule {
             action: Some(ScheduleAction::Pause),
         });
@@ -438,6 +465,7 @@ mod tests {
             from: None,
             to: None,
             outstanding: true,
+            dry_run: false,
         });
         assert_eq!(
             c[0].body,

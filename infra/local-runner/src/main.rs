@@ -2,7 +2,8 @@
 //!
 //! * `flexbridge demo` — the bundled demo fixture, a scheduled sync, a readable summary.
 //! * `flexbridge run --fixture F --mode scheduled|immediate|account … --out DIR` — any fixture
-//!   and configuration; writes salesforce.json, flexnet.json, logs.json, summary.json.
+//!   and configuration; writes salesforce.json, flexnet.json, logs.json, summary.json. With
+//!   `--dry-run`: what the run would do, written nowhere but DIR/dry-run.json.
 //! * `flexbridge licenses --fixture F` — license information ingestion (R26–R32), as a table.
 //! * `flexbridge admin --api URL <command>` — a deployed stack's admin API, SigV4-signed.
 
@@ -84,6 +85,10 @@ enum Command {
         /// Accounts synced at once, 1 to 64 (default 4).
         #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(*EngineSettings::CONCURRENCY.start() as u64..=*EngineSettings::CONCURRENCY.end() as u64))]
         concurrency: Option<usize>,
+        /// Plan and map as the run would, send and store nothing: writes only OUT/dry-run.json
+        /// (accounts, FNO requests, Salesforce write-backs, the log entries it would write).
+        #[arg(long)]
+        dry_run: bool,
         #[command(flatten)]
         faults: Faults,
     },
@@ -244,37 +249,22 @@ struct RunArgs {
     faults: Faults,
 }
 
-async fn execute(args: RunArgs) -> Result<(RunReport, Calls, u128), RunnerError> {
-    std::fs::create_dir_all(&args.out).map_err(|source| RunnerError::Write {
-        what: "--out directory",
-        path: args.out.display().to_string(),
-        source,
-    })?;
-    let stack = Stack::start(
-        &args.fixture,
-        StackOptions {
-            state_dir: args.state.clone(),
-            config: args.config.clone(),
-            settings: Some(args.settings.clone()),
-            ..args.faults.stack_options()
-        },
-    )
-    .await?;
-    // for the floor: what the org held, and what the simulator had written, before the run
-    let org_rows = report::OrgRows::snapshot(&stack.salesforce);
-    let written_before = stack.salesforce.records_written();
-    let started = Instant::now();
-    let mut engine = stack.engine()?;
-    if let Some(p) = progress() {
-        engine = engine.with_progress(p);
-    }
-    let result = match args.mode {
-        Mode::Scheduled => {
-            run_as_local(&engine, &*stack.store, RunKind::Scheduled, None, None).await
-        }
+/// A window `[from, to)`, from the start of history when `from` is None.
+type RunWindow = Option<(
+    Option<chrono::DateTime<chrono::Utc>>,
+    chrono::DateTime<chrono::Utc>,
+)>;
+
+/// The run `--mode` and its flags ask for: its kind, window and account.
+fn run_target(
+    args: &RunArgs,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(RunKind, RunWindow, Option<&str>), RunnerError> {
+    match args.mode {
+        Mode::Scheduled => Ok((RunKind::Scheduled, None, None)),
         Mode::Immediate => {
-            let w = engine::window::parse_window(args.window_body.as_deref(), engine.now())
-                .map_err(|e| {
+            let w =
+                engine::window::parse_window(args.window_body.as_deref(), now).map_err(|e| {
                     // The window's fields are flags here: name the flag at fault (R22).
                     let flag = match e.field.as_str() {
                         "hours" => "--hours",
@@ -284,8 +274,7 @@ async fn execute(args: RunArgs) -> Result<(RunReport, Calls, u128), RunnerError>
                     };
                     RunnerError::Usage(format!("{flag}: {}", e.message))
                 })?;
-            let window = Some((Some(w.from), w.to));
-            run_as_local(&engine, &*stack.store, RunKind::Immediate, window, None).await
+            Ok((RunKind::Immediate, Some((Some(w.from), w.to)), None))
         }
         Mode::Account => {
             let id = args.account.as_deref().ok_or_else(|| {
@@ -298,9 +287,43 @@ async fn execute(args: RunArgs) -> Result<(RunReport, Calls, u128), RunnerError>
                     "--account '{id}' is not a Salesforce Account Id (15 or 18 letters and digits) (R23)"
                 )));
             }
-            run_as_local(&engine, &*stack.store, RunKind::Account, None, Some(id)).await
+            Ok((RunKind::Account, None, Some(id)))
         }
-    };
+    }
+}
+
+/// The stack of a `run` or `demo`: the fixture's simulators and the store, after the output
+/// directory is made. `store_config`: `--config` is stored (a dry run stores nothing).
+async fn start_stack(args: &RunArgs, store_config: bool) -> Result<Stack, RunnerError> {
+    std::fs::create_dir_all(&args.out).map_err(|source| RunnerError::Write {
+        what: "--out directory",
+        path: args.out.display().to_string(),
+        source,
+    })?;
+    Stack::start(
+        &args.fixture,
+        StackOptions {
+            state_dir: args.state.clone(),
+            config: args.config.clone().filter(|_| store_config),
+            settings: Some(args.settings.clone()),
+            ..args.faults.stack_options()
+        },
+    )
+    .await
+}
+
+async fn execute(args: RunArgs) -> Result<(RunReport, Calls, u128), RunnerError> {
+    let stack = start_stack(&args, true).await?;
+    // for the floor: what the org held, and what the simulator had written, before the run
+    let org_rows = report::OrgRows::snapshot(&stack.salesforce);
+    let written_before = stack.salesforce.records_written();
+    let started = Instant::now();
+    let mut engine = stack.engine()?;
+    if let Some(p) = progress() {
+        engine = engine.with_progress(p);
+    }
+    let (kind, window, account) = run_target(&args, engine.now())?;
+    let result = run_as_local(&engine, &*stack.store, kind, window, account).await;
     let duration = started.elapsed().as_millis();
     // The state dumps are written even when the run stopped: they show what happened.
     write_json(&args.out, "salesforce.json", &stack.salesforce.state())?;
@@ -336,6 +359,45 @@ async fn execute(args: RunArgs) -> Result<(RunReport, Calls, u128), RunnerError>
     stack.stop();
     Ok((report, calls, duration))
 }
+
+/// `run --dry-run`: the run planned and mapped against the stack, nothing sent or stored;
+/// the report goes to OUT/dry-run.json only (the simulators and the store are as before).
+async fn execute_dry(args: RunArgs) -> Result<engine::dryrun::DryRunReport, RunnerError> {
+    let stack = start_stack(&args, false).await?;
+    let mut engine = stack.engine()?;
+    if let Some(p) = progress() {
+        engine = engine.with_progress(p);
+    }
+    let (kind, window, account) = run_target(&args, engine.now())?;
+    let pick = match kind {
+        RunKind::Scheduled => engine::OutstandingPick::Due,
+        _ => engine::OutstandingPick::None,
+    };
+    let dry = engine.dry_run();
+    if let Some(config) = &args.config {
+        // --config applies to the dry run only (a --state store keeps its own)
+        dry.use_config(config).await?;
+    }
+    let report = dry
+        .run(
+            kind,
+            window,
+            account,
+            pick,
+            Some(engine::ports::CREATED_BY_LOCAL),
+        )
+        .await?;
+    write_json(
+        &args.out,
+        DRY_RUN_FILE,
+        &serde_json::to_value(&report).unwrap_or(Value::Null),
+    )?;
+    stack.stop();
+    Ok(report)
+}
+
+/// The one file `run --dry-run` writes.
+const DRY_RUN_FILE: &str = "dry-run.json";
 
 fn outputs(out: &Path) -> String {
     format!("{}/{{summary,logs,salesforce,flexnet}}.json", out.display())
@@ -393,6 +455,7 @@ async fn main_inner(cli: Cli) -> Result<(), RunnerError> {
             state,
             lookback_minutes,
             concurrency,
+            dry_run,
             faults,
         } => {
             if mode != Mode::Immediate && (hours.is_some() || from.is_some()) {
@@ -418,7 +481,7 @@ async fn main_inner(cli: Cli) -> Result<(), RunnerError> {
                 concurrency: concurrency.unwrap_or(defaults.concurrency),
                 ..defaults
             };
-            let (report, calls, ms) = execute(RunArgs {
+            let args = RunArgs {
                 fixture: fixture_json,
                 config,
                 mode,
@@ -428,8 +491,17 @@ async fn main_inner(cli: Cli) -> Result<(), RunnerError> {
                 state,
                 settings,
                 faults,
-            })
-            .await?;
+            };
+            if dry_run {
+                let report = execute_dry(args).await?;
+                let file = out.join(DRY_RUN_FILE);
+                print!(
+                    "{}",
+                    report::render_dry(&report, &file.display().to_string())
+                );
+                return Ok(());
+            }
+            let (report, calls, ms) = execute(args).await?;
             print!(
                 "{}",
                 report::render(&report, &calls, ms, Some(&outputs(&out)))
@@ -613,10 +685,7 @@ async fn run_as_local(
     engine: &engine::Engine,
     store: &dyn engine::ports::StateStore,
     kind: RunKind,
-    window: Option<(
-        Option<chrono::DateTime<chrono::Utc>>,
-        chrono::DateTime<chrono::Utc>,
-    )>,
+    window: RunWindow,
     account: Option<&str>,
 ) -> Result<engine::RunReport, engine::EngineError> {
     let mut planned = engine.plan_run(kind, window, account).await?;

@@ -484,6 +484,77 @@ pub fn floor_text(f: &Floor) -> String {
     )
 }
 
+/// What `run --dry-run` prints: per account what it would do, the requests by operation, the
+/// failures it would log, and where the whole report is.
+pub fn render_dry(r: &engine::dryrun::DryRunReport, file: &str) -> String {
+    let mut s = String::new();
+    let window = match (r.window_from, r.window_to) {
+        (Some(f), Some(t)) => format!("[{f}, {t})"),
+        (None, Some(t)) => format!("all history up to {t}"),
+        _ => "-".into(),
+    };
+    let _ = writeln!(
+        s,
+        "DRY RUN — nothing sent to FNO, nothing written to Salesforce, the state or the log\nTask {} ({:?} sync), window {window}\n{} account(s) with work\n",
+        r.task_id,
+        r.kind,
+        r.accounts.len()
+    );
+    for a in &r.accounts {
+        let _ = writeln!(
+            s,
+            "{} ({}): would push {} order(s) ({} unchanged), write back {} record(s); {} completed, {} failed, {} error",
+            a.account_name.as_deref().unwrap_or("(unnamed)"),
+            a.account_id,
+            a.orders_pushed,
+            a.orders_unchanged,
+            a.records_written_back,
+            a.completed,
+            a.failed,
+            a.error
+        );
+    }
+    let f = &r.fno_requests;
+    let _ = writeln!(
+        s,
+        "\nFNO requests it would send: {} account(s), {} user(s), {} entitlement(s), {} renewal line-item request(s), {} entitlement state(s), {} line-item state(s)",
+        f.accounts.len(),
+        f.users.len(),
+        f.entitlements.len(),
+        f.line_items.len(),
+        f.entitlement_states.len(),
+        f.line_item_states.len()
+    );
+    let _ = writeln!(
+        s,
+        "Salesforce write-backs it would make: {} record(s)",
+        r.salesforce_writebacks.len()
+    );
+    let _ = writeln!(
+        s,
+        "Log entries it would write: {} ({} failed or error)",
+        r.log_entries.len(),
+        r.failures.len()
+    );
+    for e in &r.failures {
+        let _ = writeln!(
+            s,
+            "    {:<5} {} {} {}: {}",
+            if e.status == LogStatus::Failed {
+                "FAIL"
+            } else {
+                "ERROR"
+            },
+            e.log_number,
+            e.name,
+            e.record_id.as_deref().unwrap_or("-"),
+            e.reason.as_deref().unwrap_or(&e.message)
+        );
+    }
+    let _ = writeln!(s, "Report: {file}");
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -789,3 +789,86 @@ fn the_summary_shows_the_salesforce_floor_of_the_run() {
     );
     assert_eq!(summary["apiCalls"]["salesforceFloor"], 1 + 5);
 }
+
+/// The store's files (database and write-ahead log; readers rewrite the shared-memory index).
+fn state_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.ends_with("-shm"))
+        .map(|n| (n.clone(), std::fs::read(dir.join(&n)).unwrap()))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn run_dry_run_writes_only_its_report_and_leaves_the_state_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let st = state.to_str().unwrap();
+    let (o, out) = run(&walkthrough(), "scheduled", &["--dry-run", "--state", st]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(stdout.contains("DRY RUN"), "{stdout}");
+    let out = out.path().join("out");
+    let files: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(files, ["dry-run.json"], "only the report");
+    let report = read(&out, "dry-run.json");
+    assert_eq!(report["dry_run"], true);
+    assert_eq!(report["log_entries"][0]["log_number"], "DRY-00001");
+    assert_eq!(report["log_entries"][0]["created_by"], "local-runner");
+    assert_eq!(
+        report["fno_requests"]["entitlements"][0]["entitlement_id"],
+        "006Wk0000000001IAA"
+    );
+    let text = std::fs::read_to_string(out.join("dry-run.json")).unwrap();
+    assert!(!text.contains("Fn0-s3cret-pass"), "password in the report");
+
+    // the real run over the same store finds everything still to do, as foretold
+    let (o, real) = run(&walkthrough(), "scheduled", &["--state", st]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let real = real.path().join("out");
+    assert_eq!(read(&real, "logs.json")[0]["log_number"], "TL-00001");
+    let summary = read(&real, "summary.json");
+    assert_eq!(
+        summary["entries"]["Completed"],
+        report["counts"]["completed"]
+    );
+    assert_eq!(
+        summary["recordsWrittenBack"],
+        report["counts"]["records_written_back"]
+    );
+
+    // a dry run with another configuration: applied to the dry run, stored nowhere
+    let cfg = dir.path().join("deployed.json");
+    std::fs::write(
+        &cfg,
+        r#"{"filters": {"sync_stages": ["Closed Won"], "post_condition_state": "Deployed"}}"#,
+    )
+    .unwrap();
+    let before = state_files(&state);
+    let (o, _out) = run(
+        &walkthrough(),
+        "account",
+        &[
+            "--account",
+            "001Wk0000000001IAA",
+            "--dry-run",
+            "--state",
+            st,
+            "--config",
+            cfg.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(state_files(&state) == before, "the --state store changed");
+}

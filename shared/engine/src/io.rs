@@ -7,6 +7,9 @@ use mapping::fno;
 use mapping::Catalogue;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::sync::Arc;
+
+pub use crate::dryrun::Recorder;
 
 /// A call that did not work. `unexpected` = an Error entry (a bug, a response we cannot read);
 /// otherwise a Failed entry (API/data/external problem, R24).
@@ -94,11 +97,17 @@ pub struct SaveOutcome {
 /// Salesforce as the engine uses it.
 pub struct Sf {
     pub client: SalesforceClient,
+    /// A dry run's recorder: write-backs are recorded there and never sent (reads still are).
+    pub dry: Option<Arc<Recorder>>,
 }
 
 /// FNO as the engine uses it.
 pub struct Fno {
-    pub client: flexnet::FlexnetClient,
+    /// Shared with a dry run's twin engine (its reads go through the same client).
+    pub client: Arc<flexnet::FlexnetClient>,
+    /// A dry run's recorder: every call that changes FNO is recorded there and answered with a
+    /// synthesized success; none is sent (searches and the catalogue still are).
+    pub dry: Option<Arc<Recorder>>,
 }
 
 pub use salesforce::SalesforceClient;
@@ -154,6 +163,9 @@ impl Sf {
 
     /// R20 write-back: composite updates (≤200 a call), one outcome per record in order.
     pub async fn update(&self, u: &[mapping::SfUpdate]) -> Result<Vec<SaveOutcome>, CallFailure> {
+        if let Some(dry) = &self.dry {
+            return Ok(dry.writebacks(u));
+        }
         let records: Vec<salesforce::RecordUpdate> =
             u.iter().map(salesforce::RecordUpdate::from).collect();
         let results = self
@@ -276,6 +288,9 @@ impl Fno {
         &self,
         a: &[fno::Account],
     ) -> Result<Vec<ItemOutcome>, CallFailure> {
+        if let Some(dry) = &self.dry {
+            return Ok(dry.items("createAccount", |r| &mut r.accounts, a));
+        }
         let r = self
             .client
             .create_accounts(a, fno::OpType::CreateOrUpdate)
@@ -285,6 +300,9 @@ impl Fno {
     }
 
     pub async fn create_users(&self, u: &[fno::User]) -> Result<Vec<ItemOutcome>, CallFailure> {
+        if let Some(dry) = &self.dry {
+            return Ok(dry.items("createUser", |r| &mut r.users, u));
+        }
         let r = self
             .client
             .create_users(u, fno::OpType::CreateOrUpdate)
@@ -299,6 +317,9 @@ impl Fno {
         &self,
         e: &[fno::Entitlement],
     ) -> Result<Vec<EntitlementOutcome>, CallFailure> {
+        if let Some(dry) = &self.dry {
+            return Ok(dry.entitlements(e));
+        }
         let r = self
             .client
             .create_entitlements(e, fno::OpType::CreateOrUpdate)
@@ -312,6 +333,9 @@ impl Fno {
         &self,
         s: &[fno::StateChange],
     ) -> Result<Vec<ItemOutcome>, CallFailure> {
+        if let Some(dry) = &self.dry {
+            return Ok(dry.items("setEntitlementState", |r| &mut r.entitlement_states, s));
+        }
         let r = self.client.set_entitlement_state(s).await;
         r.map(|v| v.into_iter().map(item).collect())
             .map_err(|e| fno_failure(e, &self.client))
@@ -321,6 +345,11 @@ impl Fno {
         &self,
         e: &fno::Entitlement,
     ) -> Result<EntitlementOutcome, CallFailure> {
+        if let Some(dry) = &self.dry {
+            if let Some(o) = dry.entitlements(std::slice::from_ref(e)).pop() {
+                return Ok(o);
+            }
+        }
         let r = self
             .client
             .create_entitlements(std::slice::from_ref(e), fno::OpType::CreateOrUpdate)
@@ -342,6 +371,9 @@ impl Fno {
         &self,
         a: &fno::AddLineItems,
     ) -> Result<EntitlementOutcome, CallFailure> {
+        if let Some(dry) = &self.dry {
+            return Ok(dry.add_line_items(a));
+        }
         let r = self
             .client
             .add_line_items(a, fno::OpType::CreateOrUpdate)
@@ -350,6 +382,12 @@ impl Fno {
     }
 
     pub async fn set_state(&self, s: &fno::StateChange) -> Result<ItemOutcome, CallFailure> {
+        if let Some(dry) = &self.dry {
+            let mut v = dry.items("setEntitlementState", |r| &mut r.entitlement_states, &[s]);
+            if let Some(o) = v.pop() {
+                return Ok(o);
+            }
+        }
         match self
             .client
             .set_entitlement_state(std::slice::from_ref(s))
@@ -373,6 +411,13 @@ impl Fno {
     ) -> Result<Vec<ItemOutcome>, CallFailure> {
         let changes: Vec<(String, fno::State)> =
             activation_ids.iter().map(|a| (a.clone(), state)).collect();
+        if let Some(dry) = &self.dry {
+            let changes: Vec<Value> = changes
+                .iter()
+                .map(|(a, s)| serde_json::json!({"activation_id": a, "state": s}))
+                .collect();
+            return Ok(dry.items("setLineItemState", |r| &mut r.line_item_states, &changes));
+        }
         self.client
             .set_line_item_states(&changes)
             .await
@@ -389,8 +434,14 @@ impl Fno {
             ..Default::default()
         };
         let r = self.client.search_line_items(&q).await;
-        r.map(|v| v.into_iter().map(line).collect())
-            .map_err(|e| fno_failure(e, &self.client))
+        let items: Vec<FnoLineItem> = r
+            .map(|v| v.into_iter().map(line).collect())
+            .map_err(|e| fno_failure(e, &self.client))?;
+        // a dry run reads back what it would have written, as FNO would then answer
+        Ok(match &self.dry {
+            Some(dry) => dry.with_lines(id, items),
+            None => items,
+        })
     }
 
     pub async fn line_items_modified_since(

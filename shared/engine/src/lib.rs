@@ -41,15 +41,23 @@
 //! pending, and the next run first asks FNO (`getEntitlementLineItemPropertiesQuery` by
 //! entitlement id) which line items exist, so nothing is created twice.
 //!
+//! # Dry runs (issue 14)
+//! [`Engine::dry_run`]`()` gives a twin engine ([`DryRun`]) over the same clients whose FNO and
+//! Salesforce writes are recorded, not sent, and whose store and log are in-memory overlays
+//! ([`overlay`]); [`DryRun::run`] plans and runs like a real run and returns a
+//! [`DryRunReport`](dryrun::DryRunReport). See [`dryrun`].
+//!
 //! # Transaction log (R24)
 //! One [`LogEntry`](ports::LogEntry) per create/update: names in [`txlog::names`], numbers
 //! from [`TransactionLog::allocate_log_numbers`](ports::TransactionLog::allocate_log_numbers)
 //! (`TL-00001`…), payloads scrubbed by [`redact::Redactor`] (secret keys and values, SOAP
 //! password elements). Failed = rule/API/data problem with the sentence (rule errors end in
 //! `(Rn)`); Error = unexpected (component + error chain).
+pub mod dryrun;
 #[cfg(feature = "embedded")]
 pub mod embedded;
 pub mod io;
+pub mod overlay;
 pub mod ports;
 pub mod redact;
 pub mod soql;

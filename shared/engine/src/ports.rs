@@ -122,6 +122,11 @@ pub trait TransactionLog: Send + Sync {
     async fn query(&self, query: &LogQuery) -> Result<LogPage, StoreError>;
     /// One entry by its log number (`TL-00042`), with its payloads.
     async fn get(&self, log_number: &str) -> Result<Option<LogEntry>, StoreError>;
+    /// How this log writes the allocated number `n` (`TL-00042`); a dry run's log marks its
+    /// own numbers (`DRY-00001`) so they are never taken for the transaction log's.
+    fn format_number(&self, n: u64) -> String {
+        crate::txlog::format_log_number(n)
+    }
 }
 
 // ---------------------------------------------------------------- sync state

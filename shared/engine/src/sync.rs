@@ -20,10 +20,12 @@ use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+mod dry;
 mod echo;
 mod group;
 mod outstanding;
 mod withdrawn;
+pub use dry::DryRun;
 pub use outstanding::retry_delay;
 
 /// Key of the mapping configuration in the [`StateStore`] (the admin API writes it).
@@ -345,9 +347,11 @@ impl Engine {
         Engine {
             sf: io::Sf {
                 client: parts.salesforce,
+                dry: None,
             },
             fno: io::Fno {
-                client: parts.flexnet,
+                client: Arc::new(parts.flexnet),
+                dry: None,
             },
             log: parts.log,
             state: parts.state,

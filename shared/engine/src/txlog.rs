@@ -129,7 +129,7 @@ impl<'a> LogWriter<'a> {
             .enumerate()
             .map(|(i, d)| LogEntry {
                 task_id: self.task_id.to_owned(),
-                log_number: format_log_number(first + i as u64),
+                log_number: self.log.format_number(first + i as u64),
                 created: now,
                 name: d.name.to_owned(),
                 status: d.status,
@@ -277,5 +277,9 @@ impl TransactionLog for CreatedByLog {
 
     async fn get(&self, log_number: &str) -> Result<Option<LogEntry>, StoreError> {
         self.inner.get(log_number).await
+    }
+
+    fn format_number(&self, n: u64) -> String {
+        self.inner.format_number(n)
     }
 }

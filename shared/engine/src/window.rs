@@ -15,6 +15,9 @@ struct WindowBody {
     hours: Option<serde_json::Value>,
     /// `POST /sync {"outstanding": true}`: retry every outstanding order now.
     outstanding: Option<bool>,
+    /// `POST /sync {"dry_run": true}`: what the run would do, nothing done (issue 14); read
+    /// as any JSON value so a wrong one is refused naming this field.
+    dry_run: Option<serde_json::Value>,
 }
 
 /// A window the admin gave that cannot be used: the body field at fault and why (R22).
@@ -47,6 +50,8 @@ pub struct SyncRequest {
     pub window: Option<Window>,
     /// Re-plan every outstanding order and account now, due or not.
     pub outstanding: bool,
+    /// Plan and map only: report what the run would do, write nothing (issue 14).
+    pub dry_run: bool,
 }
 
 /// Parse the body of `POST /sync` at instant `now` (R22).
@@ -60,17 +65,30 @@ pub fn parse_sync_request(
     body: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<SyncRequest, WindowError> {
-    let parsed = read_body(body)?;
+    let mut parsed = read_body(body)?;
     let outstanding = parsed.outstanding.unwrap_or(false);
+    let dry_run = match parsed.dry_run.take() {
+        None | Some(serde_json::Value::Bool(false)) => false,
+        Some(serde_json::Value::Bool(true)) => true,
+        Some(other) => {
+            let shown: String = other.to_string().chars().take(40).collect();
+            return Err(WindowError::new(
+                "dry_run",
+                format!("must be true or false, got {shown}"),
+            ));
+        }
+    };
     if outstanding && parsed.hours.is_none() && parsed.start.is_none() && parsed.end.is_none() {
         return Ok(SyncRequest {
             window: None,
             outstanding,
+            dry_run,
         });
     }
     Ok(SyncRequest {
         window: Some(window_of(parsed, now)?),
         outstanding,
+        dry_run,
     })
 }
 
@@ -175,7 +193,8 @@ mod tests {
             r,
             SyncRequest {
                 window: None,
-                outstanding: true
+                outstanding: true,
+                dry_run: false,
             }
         );
         let r = parse_sync_request(Some(r#"{"hours": 2, "outstanding": true}"#), now()).unwrap();
@@ -188,6 +207,24 @@ mod tests {
         assert_eq!(e.field, "hours");
         let e = parse_sync_request(Some(r#"{"outstanding": "yes"}"#), now()).unwrap_err();
         assert!(e.message.contains("boolean"), "{e}");
+    }
+
+    #[test]
+    fn dry_run_is_a_boolean_beside_the_window() {
+        let r = parse_sync_request(Some(r#"{"hours": 2, "dry_run": true}"#), now()).unwrap();
+        assert!(r.dry_run && r.window.is_some());
+        let r = parse_sync_request(Some(r#"{"outstanding": true, "dry_run": true}"#), now());
+        assert!(r.unwrap().dry_run);
+        let r = parse_sync_request(Some(r#"{"hours": 2, "dry_run": false}"#), now()).unwrap();
+        assert!(!r.dry_run);
+        for bad in [r#""yes""#, "1", "[true]"] {
+            let body = format!(r#"{{"hours": 2, "dry_run": {bad}}}"#);
+            let e = parse_sync_request(Some(&body), now()).unwrap_err();
+            assert_eq!(e.field, "dry_run", "{body}: {e}");
+        }
+        // a dry run still needs something to run
+        let e = parse_sync_request(Some(r#"{"dry_run": true}"#), now()).unwrap_err();
+        assert_eq!(e.field, "hours");
     }
 
     fn field_of(e: WindowError) -> String {

@@ -472,13 +472,17 @@ impl SyncHandlers {
         let body = crate::http::body_object(req)?;
         crate::http::check_strings(&body, "", crate::http::MAX_STRING_CHARS)?;
         let request = parse_sync_request(req.body.as_deref(), self.clock.now())?;
-        let engine = self.engines.engine().await?;
         let pick = match (request.outstanding, request.window) {
             (true, None) => OutstandingPick::Only,
             (true, Some(_)) => OutstandingPick::All,
             (false, _) => OutstandingPick::None,
         };
         let window = request.window.map(|w| (Some(w.from), w.to));
+        if request.dry_run {
+            let target = (RunKind::Immediate, window, None);
+            return self.dry_run(target, pick, req.caller.as_deref()).await;
+        }
+        let engine = self.engines.engine().await?;
         let before = Calls::of(&engine);
         let planned = engine
             .plan_run_with(RunKind::Immediate, window, None, pick)
@@ -503,10 +507,33 @@ impl SyncHandlers {
         ))
     }
 
-    /// R23: `POST /accounts/{id}/sync[?wait=true]` — one account, push only. Answers
-    /// `202 {"task_id", …}` at once and leaves the work to the queue consumer (the guide: "a
-    /// message will indicate that the syncing has started"; `GET /runs/{task_id}` follows it);
-    /// `?wait=true` syncs in this invocation and answers with the outcome (for scripts).
+    /// Issue 14: a dry run in this invocation — planned and mapped exactly as the real run
+    /// would be, nothing queued, sent to FNO, written to Salesforce or stored — answered `200`
+    /// with its [`engine::dryrun::DryRunReport`].
+    async fn dry_run(
+        &self,
+        (kind, window, account): (RunKind, RunWindow, Option<&str>),
+        pick: OutstandingPick,
+        caller: Option<&str>,
+    ) -> Result<ApiResponse, ApiError> {
+        let engine = self.engines.engine().await?;
+        let report = engine
+            .dry_run()
+            .run(kind, window, account, pick, Some(&created_by(caller)))
+            .await
+            .map_err(|e| {
+                self.note_remote_failure(&e);
+                ApiError::from(e)
+            })?;
+        tracing::info!(task_id = %report.task_id, accounts = report.accounts.len(), "dry run done; nothing written");
+        Ok(ApiResponse::json(200, report))
+    }
+
+    /// R23: `POST /accounts/{id}/sync[?wait=true][?dry_run=true]` — one account, push only.
+    /// Answers `202 {"task_id", …}` at once and leaves the work to the queue consumer (the
+    /// guide: "a message will indicate that the syncing has started"; `GET /runs/{task_id}`
+    /// follows it); `?wait=true` syncs in this invocation and answers with the outcome (for
+    /// scripts); `?dry_run=true` answers with what the sync would do, doing nothing.
     #[tracing::instrument(skip_all, fields(account_id = %account_id))]
     pub async fn account(
         &self,
@@ -514,26 +541,25 @@ impl SyncHandlers {
         account_id: &str,
     ) -> Result<ApiResponse, ApiError> {
         crate::http::check_query(req)?;
-        let wait = match req.query.get("wait").map(String::as_str) {
-            None | Some("false") => false,
-            Some("true") => true,
-            Some(other) => {
-                return Err(ApiError::bad_request(
-                    "wait",
-                    format!(
-                        "'{}' is not true or false",
-                        other.chars().take(40).collect::<String>()
-                    ),
-                ))
-            }
-        };
-        if let Some(k) = req.query.keys().find(|k| *k != "wait") {
+        let wait = bool_param(req, "wait")?;
+        let dry_run = bool_param(req, "dry_run")?;
+        if let Some(k) = req
+            .query
+            .keys()
+            .find(|k| !["wait", "dry_run"].contains(&k.as_str()))
+        {
             return Err(ApiError::bad_request(
                 k,
-                "unknown query parameter; this route takes only wait=true|false",
+                "unknown query parameter; this route takes only wait=true|false and dry_run=true|false",
             ));
         }
         check_account_id(account_id)?;
+        if dry_run {
+            let target = (RunKind::Account, None, Some(account_id));
+            return self
+                .dry_run(target, OutstandingPick::None, req.caller.as_deref())
+                .await;
+        }
         if wait {
             self.account_now(account_id, req.caller.as_deref()).await
         } else {
@@ -870,6 +896,24 @@ enum FanOutError {
     Enqueue(StoreError),
     Store(StoreError),
     Engine(EngineError),
+}
+
+/// A run's window `[from, to)` (from the start of history when `from` is None).
+type RunWindow = Option<(Option<DateTime<Utc>>, DateTime<Utc>)>;
+
+/// An optional `true|false` query parameter (absent: false); anything else is a 400 naming it.
+fn bool_param(req: &ApiRequest, name: &str) -> Result<bool, ApiError> {
+    match req.query.get(name).map(String::as_str) {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(ApiError::bad_request(
+            name,
+            format!(
+                "'{}' is not true or false",
+                other.chars().take(40).collect::<String>()
+            ),
+        )),
+    }
 }
 
 /// R23: only a well-formed Salesforce id gets as far as SOQL.

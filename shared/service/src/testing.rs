@@ -430,13 +430,15 @@ impl MotoStack {
 
 /// Keys whose values are data, not API fields: their own keys keep the spelling of the
 /// system they come from (transaction names in `counts`, Salesforce's limit names, the
-/// payloads FNO and Salesforce exchanged, stored mapping rows' attribute names).
-pub const DATA_KEYS: [&str; 5] = [
+/// payloads FNO and Salesforce exchanged, stored mapping rows' attribute names, the
+/// Salesforce fields of a dry run's write-backs).
+pub const DATA_KEYS: [&str; 6] = [
     "counts",
     "daily_api_requests",
     "request",
     "response",
     "attributes",
+    "fields",
 ];
 
 /// Every key of an admin API body that is not snake_case (the API's one casing), with its

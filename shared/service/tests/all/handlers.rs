@@ -1338,3 +1338,146 @@ async fn issue14_logs_by_log_number_by_record_and_as_csv_with_created_by() {
     let (s, b) = env.admin("GET", "/logs", &[("format", "xml")], None).await;
     assert_eq!((s, field(&b)), (400, "format"), "{b}");
 }
+
+// ------------------------------------------------------------------ issue 14 dry runs
+
+/// What a sync could change in the stack: the org, the tenant, the state store, the log and
+/// the work queue.
+async fn everything(env: &Env) -> Value {
+    use engine::ports::TransactionLog;
+    let mut org = env.sf.state();
+    org["now"] = Value::Null;
+    let state = &env.wiring.state;
+    let log = env
+        .wiring
+        .log
+        .query(&engine::ports::LogQuery {
+            limit: Some(100),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    json!({
+        "org": org,
+        "tenant": env.fno.state(),
+        "watermark": state.watermark().await.unwrap(),
+        "runs": state.list_runs(100).await.unwrap(),
+        "outstanding": state.list_outstanding(None, 100, None).await.unwrap().items,
+        "orders": state.sales_orders_of_account(ACC).await.unwrap(),
+        "lease": state.lease(ACC).await.unwrap(),
+        "log": log.entries,
+        "queued": env.moto.receive(&env.queue_url()).await.unwrap().len(),
+    })
+}
+
+#[tokio::test]
+async fn issue14_dry_runs_answer_what_the_sync_would_do_and_change_nothing() {
+    use engine::ports::TransactionLog;
+    let env = Env::start(fixture("walkthrough.json"), 1).await;
+    env.connect().await;
+    let before = everything(&env).await;
+    let (sf_calls, fno_calls) = (env.sf.calls(), env.fno.calls());
+
+    // POST /sync {"dry_run": true}: the window's accounts, requests and write-backs
+    let (s, b) = env
+        .immediate(Some(r#"{"hours": 48, "dry_run": true}"#))
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["dry_run"], true);
+    assert!(
+        b["task_id"].as_str().unwrap().starts_with("dry-imm-"),
+        "{b}"
+    );
+    assert_eq!(b["accounts"][0]["account_id"], ACC);
+    assert_eq!(b["fno_requests"]["entitlements"][0]["entitlement_id"], OPP);
+    assert_eq!(b["fno_requests"]["accounts"][0]["id"], ACC);
+    assert!(
+        b["salesforce_writebacks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["id"] == OPP && w["fields"]["FNO_Entitlement_ID__c"] == OPP),
+        "{b}"
+    );
+    assert_eq!(b["log_entries"][0]["log_number"], "DRY-00001");
+    assert!(b["log_entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["created_by"] == CALLER));
+    assert!(!b.to_string().contains(env.fno_password()), "no secret");
+    assert!(!b.to_string().contains(SF_SECRET), "no secret");
+
+    // POST /accounts/{id}/sync?dry_run=true: push only (R23)
+    let (s, b) = env
+        .account_sync_query(&format!("/accounts/{ACC}/sync"), &[("dry_run", "true")])
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert!(
+        b["task_id"].as_str().unwrap().starts_with("dry-acct-"),
+        "{b}"
+    );
+    assert_eq!(b["salesforce_writebacks"], json!([]));
+    assert_eq!(b["fno_requests"]["entitlements"][0]["entitlement_id"], OPP);
+
+    // nothing anywhere changed; only reads were sent
+    assert_eq!(everything(&env).await, before);
+    for (k, n) in env.sf.calls() {
+        if n > sf_calls.get(&k).copied().unwrap_or(0) {
+            assert!(!matches!(k.as_str(), "composite" | "sobject_patch"), "{k}");
+        }
+    }
+    for (k, n) in env.fno.calls() {
+        if n > fno_calls.get(&k).copied().unwrap_or(0) {
+            assert!(k.starts_with("get"), "FNO saw {k}");
+        }
+    }
+    // and the dry runs took no log number
+    let (s, b) = env
+        .account_sync_http(&format!("/accounts/{ACC}/sync"))
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["entries"][0]["log_number"], "TL-00001", "{b}");
+    assert!(env.wiring.log.get("DRY-00001").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn issue14_a_bad_dry_run_value_is_a_400_naming_the_field() {
+    let env = Env::start(fixture("walkthrough.json"), 30).await;
+    env.connect().await;
+    let path = format!("/accounts/{ACC}/sync");
+    for bad in ["yes", "1", "TRUE", ""] {
+        let (s, b) = env.account_sync_query(&path, &[("dry_run", bad)]).await;
+        assert_eq!((s, field(&b)), (400, "dry_run"), "{bad:?}: {b}");
+    }
+    for body in [
+        r#"{"hours": 2, "dry_run": "yes"}"#,
+        r#"{"hours": 2, "dry_run": 1}"#,
+    ] {
+        let (s, b) = env.immediate(Some(body)).await;
+        assert_eq!((s, field(&b)), (400, "dry_run"), "{body}: {b}");
+    }
+    let (s, b) = env.account_sync_query(&path, &[("dryrun", "true")]).await;
+    assert_eq!((s, field(&b)), (400, "dryrun"), "{b}");
+    assert!(
+        b["message"]
+            .as_str()
+            .unwrap()
+            .contains("dry_run=true|false"),
+        "{b}"
+    );
+    // the account is checked before anything is read
+    let (s, b) = env
+        .account_sync_query("/accounts/not-an-id/sync", &[("dry_run", "true")])
+        .await;
+    assert_eq!((s, field(&b)), (400, "id"), "{b}");
+    // the OpenAPI document says so
+    let doc: Value = serde_json::from_str(service::http::OPENAPI).unwrap();
+    let params = doc["paths"]["/accounts/{id}/sync"]["post"]["parameters"].to_string();
+    assert!(params.contains("\"dry_run\""), "{params}");
+    assert_eq!(
+        doc["components"]["schemas"]["SyncRequest"]["properties"]["dry_run"]["type"],
+        "boolean"
+    );
+    assert!(doc["components"]["schemas"]["DryRunReport"].is_object());
+}
