@@ -763,7 +763,13 @@ fn the_summary_shows_the_salesforce_floor_of_the_run() {
         "{summary:#}"
     );
     // the contract keys are still there, next to the added ones
-    assert!(summary["apiCalls"]["salesforce"].as_u64().unwrap() >= expected);
+    // one composite call plans, one relationship query reads three objects: a small org can
+    // cost less than the floor's one query per object
+    let calls = summary["apiCalls"]["salesforce"].as_u64().unwrap();
+    assert!(
+        calls > 0 && calls as f64 <= 1.5 * expected as f64,
+        "{summary:#}"
+    );
     assert!(summary["apiCalls"]["flexnet"].as_u64().unwrap() > 0);
     assert!(
         stdout.contains(&format!("(floor {expected}, ")),

@@ -224,7 +224,7 @@ impl Engine {
             .await?;
         let opps: BTreeSet<String> = items
             .into_iter()
-            .filter(|(_, k)| !k.as_ref().is_some_and(|(k, fp)| stored.get(k) == Some(fp)))
+            .filter(|(_, k)| k.as_ref().is_none_or(|(k, fp)| stored.get(k) != Some(fp)))
             .map(|(o, _)| o)
             .collect();
         let opps: Vec<String> = opps.into_iter().collect();
