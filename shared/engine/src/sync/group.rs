@@ -1199,11 +1199,14 @@ impl Engine {
             Err(e) if items.len() == 1 => return vec![Err(e)],
             Err(e) => e,
         };
-        if replicate(&e).is_some() {
-            return items
+        if let Some(first) = replicate(&e) {
+            // every member gets the group's error (a store failure is tried per account below)
+            let mut out: Vec<_> = items[1..]
                 .iter()
-                .map(|_| Err(replicate(&e).unwrap_or(EngineError::Stopped(error_chain(&e)))))
+                .filter_map(|_| replicate(&e).map(Err))
                 .collect();
+            out.insert(0, Err(first));
+            return out;
         }
         let mut out = Vec::with_capacity(items.len());
         for one in work.chunks(1) {
