@@ -381,19 +381,15 @@ pub fn render(
             .iter()
             .filter(|e| e.status != LogStatus::Completed)
         {
-            let _ = writeln!(
-                s,
-                "    {:<5} {} {} {}: {}",
-                if e.status == LogStatus::Failed {
-                    "FAIL"
-                } else {
-                    "ERROR"
-                },
-                e.log_number,
-                e.name,
-                e.record_id.as_deref().unwrap_or("-"),
-                e.reason.as_deref().unwrap_or(&e.message)
+            let why = e.reason.as_deref().unwrap_or(&e.message);
+            let line = (
+                e.status,
+                &*e.log_number,
+                &*e.name,
+                e.record_id.as_deref(),
+                why,
             );
+            failure_line(&mut s, line);
         }
         for sk in &o.skipped {
             let _ = writeln!(s, "    skip  {}: {} ({})", sk.record_id, sk.reason, sk.rule);
@@ -537,19 +533,15 @@ pub fn render_dry(r: &engine::dryrun::DryRunReport, file: &str) -> String {
         r.failures.len()
     );
     for e in &r.failures {
-        let _ = writeln!(
-            s,
-            "    {:<5} {} {} {}: {}",
-            if e.status == LogStatus::Failed {
-                "FAIL"
-            } else {
-                "ERROR"
-            },
-            e.log_number,
-            e.name,
-            e.record_id.as_deref().unwrap_or("-"),
-            e.reason.as_deref().unwrap_or(&e.message)
+        let why = e.reason.as_deref().unwrap_or(&e.message);
+        let line = (
+            e.status,
+            &*e.log_number,
+            &*e.name,
+            e.record_id.as_deref(),
+            why,
         );
+        failure_line(&mut s, line);
     }
     let _ = writeln!(s, "Report: {file}");
     s
@@ -598,3 +590,17 @@ mod tests {
         assert_eq!(f.ratio(808), 404.0);
     }
 }
+
+/// One Failed or Error entry (of the log, or of a dry run's report) as a line of the printed
+/// summary: `(status, log number, name, record id, reason or message)`.
+fn failure_line(s: &mut String, (status, number, name, record, why): FailureLine<'_>) {
+    let status = if status == LogStatus::Failed {
+        "FAIL"
+    } else {
+        "ERROR"
+    };
+    let record = record.unwrap_or("-");
+    let _ = writeln!(s, "    {status:<5} {number} {name} {record}: {why}");
+}
+
+type FailureLine<'a> = (LogStatus, &'a str, &'a str, Option<&'a str>, &'a str);

@@ -33,8 +33,6 @@ const META: &str = "meta";
 const TASK_PK: &str = "meta#task";
 const ORG_PK: &str = "meta#org";
 const DOC_PREFIX: &str = "doc#";
-/// BatchWriteItem takes at most 25 requests.
-const BATCH: usize = 25;
 
 /// The license table.
 #[derive(Debug, Clone)]
@@ -145,40 +143,6 @@ impl DynamoLicenseStore {
 
     async fn put_item(&self, item: Item, what: &str) -> Result<(), StoreError> {
         super::put_item(&self.client, &self.table, item, what).await
-    }
-
-    /// BatchWriteItem in chunks of 25, resending unprocessed items (with a short pause) until
-    /// none is left; gives up after 8 rounds of a chunk.
-    async fn batch_write(&self, writes: Vec<WriteRequest>, what: &str) -> Result<(), StoreError> {
-        for chunk in writes.chunks(BATCH) {
-            let mut pending = chunk.to_vec();
-            for round in 0..8u32 {
-                let out = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, pending)
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        StoreError::backend(format!("dynamodb BatchWriteItem {what}"), e)
-                    })?;
-                pending = out
-                    .unprocessed_items
-                    .and_then(|mut m| m.remove(&self.table))
-                    .unwrap_or_default();
-                if pending.is_empty() {
-                    break;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(50 << round)).await;
-            }
-            if !pending.is_empty() {
-                return Err(StoreError::backend(
-                    format!("dynamodb BatchWriteItem {what}"),
-                    std::io::Error::other(format!("{} items left unprocessed", pending.len())),
-                ));
-            }
-        }
-        Ok(())
     }
 }
 
@@ -327,7 +291,7 @@ impl LicenseStore for DynamoLicenseStore {
         let writes = writes
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| StoreError::backend("dynamodb PutRequest document", e))?;
-        self.batch_write(writes, "documents").await
+        super::batch_write(&self.client, &self.table, writes, "documents").await
     }
 
     async fn docs_range(
@@ -391,7 +355,7 @@ impl LicenseStore for DynamoLicenseStore {
         let writes = writes
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| StoreError::backend("dynamodb DeleteRequest document", e))?;
-        self.batch_write(writes, "documents").await
+        super::batch_write(&self.client, &self.table, writes, "documents").await
     }
 }
 

@@ -37,35 +37,19 @@ pub(crate) async fn batch_write(
     requests: Vec<WriteRequest>,
     what: &str,
 ) -> Result<(), StoreError> {
-    let context = || format!("dynamodb BatchWriteItem {what}");
+    let context = format!("dynamodb BatchWriteItem {what}");
     for chunk in requests.chunks(BATCH_WRITE_MAX) {
-        let mut pending = chunk.to_vec();
-        let mut retrier = BATCH_WRITE_BACKOFF.start(None);
-        loop {
+        until_processed(chunk.to_vec(), &context, |pending| async {
             let out = client
                 .batch_write_item()
-                .request_items(table, std::mem::take(&mut pending))
+                .request_items(table, pending)
                 .send()
                 .await
-                .map_err(|e| StoreError::backend(context(), e))?;
-            pending = out
-                .unprocessed_items
-                .and_then(|mut m| m.remove(table))
-                .unwrap_or_default();
-            if pending.is_empty() {
-                break;
-            }
-            if !retrier.again().await {
-                return Err(StoreError::backend(
-                    context(),
-                    format!(
-                        "{} items still unprocessed after {} attempts",
-                        pending.len(),
-                        retrier.attempt() + 1
-                    ),
-                ));
-            }
-        }
+                .map_err(|e| StoreError::backend(context.clone(), e))?;
+            let left = out.unprocessed_items.and_then(|mut m| m.remove(table));
+            Ok((Vec::<()>::new(), left.unwrap_or_default()))
+        })
+        .await?;
     }
     Ok(())
 }
@@ -74,7 +58,7 @@ pub(crate) async fn batch_write(
 const BATCH_GET_MAX: usize = 100;
 
 /// Consistent BatchGetItem of `keys` in `table`, in chunks of 100, retrying the unprocessed
-/// keys (throttling) with the same backoff as [`batch_write`]; the items found, in no order.
+/// keys (throttling) as [`batch_write`] does; the items found, in no order.
 pub(crate) async fn batch_get(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
@@ -82,46 +66,65 @@ pub(crate) async fn batch_get(
     what: &str,
 ) -> Result<Vec<Item>, StoreError> {
     use aws_sdk_dynamodb::types::KeysAndAttributes;
-    let context = || format!("dynamodb BatchGetItem {what}");
+    let context = format!("dynamodb BatchGetItem {what}");
     let mut out = Vec::new();
     for chunk in keys.chunks(BATCH_GET_MAX) {
-        let mut pending = chunk.to_vec();
-        let mut retrier = BATCH_WRITE_BACKOFF.start(None);
-        loop {
+        let found = until_processed(chunk.to_vec(), &context, |pending| async {
             let request = KeysAndAttributes::builder()
-                .set_keys(Some(std::mem::take(&mut pending)))
+                .set_keys(Some(pending))
                 .consistent_read(true)
                 .build()
-                .map_err(|e| StoreError::backend(context(), e))?;
+                .map_err(|e| StoreError::backend(context.clone(), e))?;
             let answer = client
                 .batch_get_item()
                 .request_items(table, request)
                 .send()
                 .await
-                .map_err(|e| StoreError::backend(context(), e))?;
-            out.extend(
-                answer
-                    .responses
-                    .and_then(|mut m| m.remove(table))
-                    .unwrap_or_default(),
-            );
-            pending = answer
-                .unprocessed_keys
-                .and_then(|mut m| m.remove(table))
-                .map(|k| k.keys)
-                .unwrap_or_default();
-            if pending.is_empty() {
-                break;
-            }
-            if !retrier.again().await {
-                return Err(StoreError::backend(
-                    context(),
-                    format!("{} keys still unprocessed", pending.len()),
-                ));
-            }
-        }
+                .map_err(|e| StoreError::backend(context.clone(), e))?;
+            let got = answer.responses.and_then(|mut m| m.remove(table));
+            let left = answer.unprocessed_keys.and_then(|mut m| m.remove(table));
+            Ok((
+                got.unwrap_or_default(),
+                left.map(|k| k.keys).unwrap_or_default(),
+            ))
+        })
+        .await?;
+        out.extend(found);
     }
     Ok(out)
+}
+
+/// Sends `pending` with `send` — which answers what it got and what was left unprocessed
+/// (throttling) — until nothing is left, with the shared jittered backoff between attempts.
+async fn until_processed<T, R, F, Fut>(
+    mut pending: Vec<T>,
+    context: &str,
+    send: F,
+) -> Result<Vec<R>, StoreError>
+where
+    F: Fn(Vec<T>) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<R>, Vec<T>), StoreError>>,
+{
+    let mut retrier = BATCH_WRITE_BACKOFF.start(None);
+    let mut out = Vec::new();
+    loop {
+        let (got, left) = send(pending).await?;
+        out.extend(got);
+        pending = left;
+        if pending.is_empty() {
+            return Ok(out);
+        }
+        if !retrier.again().await {
+            return Err(StoreError::backend(
+                context.to_owned(),
+                format!(
+                    "{} still unprocessed after {} attempts",
+                    pending.len(),
+                    retrier.attempt() + 1
+                ),
+            ));
+        }
+    }
 }
 
 /// Consistent GetItem of `key` in `table`; `what` names the item in errors.

@@ -189,6 +189,30 @@ async fn config_documents_round_trip() {
 }
 
 #[tokio::test]
+async fn issue12_fingerprints_are_read_and_written_in_batches_as_config_items() {
+    let s = store().await;
+    // 130 stored (6 BatchWriteItem calls), 150 asked (2 BatchGetItem calls); a key twice is
+    // written once (a batch must not name a key twice)
+    let mut items: Vec<(String, String)> = (0..130)
+        .map(|i| (format!("fp#sf#rec{i:03}"), format!("{i:016x}")))
+        .collect();
+    items.push(("fp#sf#rec007".into(), "last one wins".into()));
+    s.put_fingerprints(&items).await.unwrap();
+    let keys: Vec<String> = (0..150).map(|i| format!("fp#sf#rec{i:03}")).collect();
+    let got = s.fingerprints(&keys).await.unwrap();
+    assert_eq!(got.len(), 130, "the 20 never stored are left out");
+    assert_eq!(got["fp#sf#rec000"], format!("{:016x}", 0));
+    assert_eq!(got["fp#sf#rec129"], format!("{:016x}", 129));
+    assert_eq!(got["fp#sf#rec007"], "last one wins");
+    // the same items as the one-by-one configuration calls see them
+    assert_eq!(
+        s.get_config("fp#sf#rec042").await.unwrap(),
+        Some(serde_json::json!(format!("{:016x}", 42)))
+    );
+    assert!(s.fingerprints(&[]).await.unwrap().is_empty());
+}
+
+#[tokio::test]
 async fn run_progress_adds_atomically_and_completes_the_run_when_every_account_is_done() {
     let c = dynamodb().await;
     let table = table(&c, &STATE_TABLE).await;
