@@ -547,6 +547,20 @@ pub fn render_dry(r: &engine::dryrun::DryRunReport, file: &str) -> String {
     s
 }
 
+/// One Failed or Error entry (of the log, or of a dry run's report) as a line of the printed
+/// summary: `(status, log number, name, record id, reason or message)`.
+fn failure_line(s: &mut String, (status, number, name, record, why): FailureLine<'_>) {
+    let status = if status == LogStatus::Failed {
+        "FAIL"
+    } else {
+        "ERROR"
+    };
+    let record = record.unwrap_or("-");
+    let _ = writeln!(s, "    {status:<5} {number} {name} {record}: {why}");
+}
+
+type FailureLine<'a> = (LogStatus, &'a str, &'a str, Option<&'a str>, &'a str);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -590,17 +604,3 @@ mod tests {
         assert_eq!(f.ratio(808), 404.0);
     }
 }
-
-/// One Failed or Error entry (of the log, or of a dry run's report) as a line of the printed
-/// summary: `(status, log number, name, record id, reason or message)`.
-fn failure_line(s: &mut String, (status, number, name, record, why): FailureLine<'_>) {
-    let status = if status == LogStatus::Failed {
-        "FAIL"
-    } else {
-        "ERROR"
-    };
-    let record = record.unwrap_or("-");
-    let _ = writeln!(s, "    {status:<5} {number} {name} {record}: {why}");
-}
-
-type FailureLine<'a> = (LogStatus, &'a str, &'a str, Option<&'a str>, &'a str);

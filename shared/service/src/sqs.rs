@@ -224,12 +224,13 @@ mod tests {
         e
     }
 
+    type Outcomes = std::future::Ready<Vec<Result<(), Boom>>>;
+
     /// A group handler that runs `f` on each item (counting the items in `calls`).
     fn each<'a>(
         calls: &'a AtomicUsize,
         f: impl Fn(AccountWork) -> Result<(), Boom> + 'a,
-    ) -> impl FnOnce(Vec<(AccountWork, Delivery)>) -> std::future::Ready<Vec<Result<(), Boom>>> + 'a
-    {
+    ) -> impl FnOnce(Vec<(AccountWork, Delivery)>) -> Outcomes + 'a {
         move |work| {
             calls.fetch_add(work.len(), Ordering::SeqCst);
             std::future::ready(work.into_iter().map(|(w, _)| f(w)).collect())
