@@ -136,6 +136,8 @@ fn line(part: &str, qty: u32, oli: &str) -> fno::LineItem {
         activation_id: None,
         description: None,
         part_number: part.into(),
+        license_model: None,
+        fnp_time_zone_value: None,
         order_id: Some("006ORDER".into()),
         order_line_number: Some(oli.into()),
         number_of_copies: qty,
@@ -145,6 +147,7 @@ fn line(part: &str, qty: u32, oli: &str) -> fno::LineItem {
             num_duration: 12,
             unit: fno::DurationUnit::Months,
         }),
+        version_date: None,
         line_item_type: None,
         parent_activation_id: None,
         attributes: vec![],
@@ -1427,6 +1430,8 @@ async fn r18_rich_records_round_trip_through_every_query() {
     e.channel_partners = vec![fno::ChannelPartner {
         tier_name: "bo.constants.partnertiernames.endcustomer".into(),
         account_id: "001RICH".into(),
+        contact: None,
+        current_owner: None,
     }];
     e.attributes = vec![
         fno::Attribute {
