@@ -613,7 +613,49 @@ pub struct Term {
     pub duration_unit: &'static str,
 }
 
-/// `createEntitlementLineItemDataType`
+/// `licenseModelPKType`
+#[derive(Serialize, Debug)]
+pub struct ModelPk {
+    pub name: String,
+}
+
+/// `licenseModelIdentifierType`: `licenseModel/primaryKeys/name`.
+#[derive(Serialize, Debug)]
+pub struct ModelIdent {
+    #[serde(rename = "primaryKeys")]
+    pub primary_keys: ModelPk,
+}
+
+impl ModelIdent {
+    pub fn of(name: Option<&str>) -> Option<Self> {
+        name.map(|n| ModelIdent {
+            primary_keys: ModelPk { name: n.to_owned() },
+        })
+    }
+}
+
+/// `versionDateAttributesType`: only `versionOption` (DEFINE_NOW with a `versionDate`).
+#[derive(Serialize, Debug)]
+pub struct VersionDateAttributes {
+    #[serde(rename = "versionOption")]
+    pub version_option: &'static str,
+}
+
+impl VersionDateAttributes {
+    /// DEFINE_NOW ("specify value now") when a version date is given, like `startDateOption`
+    /// with a `startDate` (R14).
+    pub fn of(date: Option<&String>) -> Option<Self> {
+        date.map(|_| VersionDateAttributes {
+            version_option: "DEFINE_NOW",
+        })
+    }
+}
+
+/// `createEntitlementLineItemDataType`, in schema order: activationId, description,
+/// (product), partNumber, licenseModel, (alternateLicenseModel1/2, licenseModelAttributes),
+/// FNPTimeZoneValue, (policyAttributes), orderId, orderLineNumber, numberOfCopies, startDate,
+/// startDateOption, isPermanent, term, expirationDate, versionDate, versionDateAttributes,
+/// lineItemType, (entitledProducts), lineItemAttributes.
 #[derive(Serialize, Debug)]
 pub struct LineItemData {
     #[serde(rename = "activationId")]
@@ -622,6 +664,10 @@ pub struct LineItemData {
     pub description: Option<String>,
     #[serde(rename = "partNumber")]
     pub part_number: PartIdent,
+    #[serde(rename = "licenseModel", skip_serializing_if = "Option::is_none")]
+    pub license_model: Option<ModelIdent>,
+    #[serde(rename = "FNPTimeZoneValue", skip_serializing_if = "Option::is_none")]
+    pub fnp_time_zone_value: Option<String>,
     #[serde(rename = "orderId", skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
     #[serde(rename = "orderLineNumber", skip_serializing_if = "Option::is_none")]
@@ -638,6 +684,13 @@ pub struct LineItemData {
     pub term: Option<Term>,
     #[serde(rename = "expirationDate", skip_serializing_if = "Option::is_none")]
     pub expiration_date: Option<String>,
+    #[serde(rename = "versionDate", skip_serializing_if = "Option::is_none")]
+    pub version_date: Option<String>,
+    #[serde(
+        rename = "versionDateAttributes",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub version_date_attributes: Option<VersionDateAttributes>,
     #[serde(rename = "lineItemType", skip_serializing_if = "Option::is_none")]
     pub line_item_type: Option<&'static str>,
     #[serde(rename = "lineItemAttributes", skip_serializing_if = "Option::is_none")]
@@ -659,6 +712,7 @@ impl From<&fno::LineItem> for LineItemData {
             ),
             Some(fno::Expiration::Date { date }) => (Some(false), None, Some(date.to_string())),
         };
+        let version_date = l.version_date.map(|d| d.to_string());
         LineItemData {
             activation_id: IdType::of(l.activation_id.as_deref()),
             description: l.description.clone(),
@@ -667,6 +721,8 @@ impl From<&fno::LineItem> for LineItemData {
                     part_id: l.part_number.clone(),
                 },
             },
+            license_model: ModelIdent::of(l.license_model.as_deref()),
+            fnp_time_zone_value: l.fnp_time_zone_value.clone(),
             order_id: l.order_id.clone(),
             order_line_number: l.order_line_number.clone(),
             number_of_copies: l.number_of_copies,
@@ -675,18 +731,32 @@ impl From<&fno::LineItem> for LineItemData {
             is_permanent,
             term,
             expiration_date,
+            version_date_attributes: VersionDateAttributes::of(version_date.as_ref()),
+            version_date,
             line_item_type: l.line_item_type.map(line_item_type),
             line_item_attributes: attrs(&l.attributes),
         }
     }
 }
 
+/// `userIdentifierType` by user name.
+#[derive(Serialize, Debug)]
+pub struct UserNameIdent {
+    #[serde(rename = "userName")]
+    pub user_name: String,
+}
+
+/// `channelPartnerDataType`: tierName, accountUnit, contact?, currentOwner?.
 #[derive(Serialize, Debug)]
 pub struct ChannelPartner {
     #[serde(rename = "tierName")]
     pub tier_name: String,
     #[serde(rename = "accountUnit")]
     pub account_unit: AcctIdent,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact: Option<UserNameIdent>,
+    #[serde(rename = "currentOwner", skip_serializing_if = "Option::is_none")]
+    pub current_owner: Option<bool>,
 }
 
 #[derive(Serialize, Debug)]
@@ -741,6 +811,10 @@ impl From<&fno::Entitlement> for SimpleEntitlementData {
                     .map(|c| ChannelPartner {
                         tier_name: c.tier_name.clone(),
                         account_unit: AcctIdent::new(&c.account_id),
+                        contact: c.contact.as_ref().map(|u| UserNameIdent {
+                            user_name: u.clone(),
+                        }),
+                        current_owner: c.current_owner,
                     })
                     .collect(),
             }),
@@ -865,12 +939,23 @@ pub struct RenewParameters {
     pub start_date: Option<String>,
     #[serde(rename = "startDateOption", skip_serializing_if = "Option::is_none")]
     pub start_date_option: Option<&'static str>,
+    #[serde(rename = "versionDate", skip_serializing_if = "Option::is_none")]
+    pub version_date: Option<String>,
+    #[serde(
+        rename = "versionDateAttributes",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub version_date_attributes: Option<VersionDateAttributes>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     #[serde(rename = "orderId", skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
     #[serde(rename = "orderLineNumber", skip_serializing_if = "Option::is_none")]
     pub order_line_number: Option<String>,
+    #[serde(rename = "licenseModel", skip_serializing_if = "Option::is_none")]
+    pub license_model: Option<ModelIdent>,
+    #[serde(rename = "FNPTimeZoneValue", skip_serializing_if = "Option::is_none")]
+    pub fnp_time_zone_value: Option<String>,
     #[serde(rename = "lineItemAttributes", skip_serializing_if = "Option::is_none")]
     pub line_item_attributes: Option<Attrs>,
 }
@@ -892,9 +977,13 @@ impl RenewParameters {
             number_of_copies: Some(base.number_of_copies),
             start_date: base.start_date,
             start_date_option: base.start_date_option,
+            version_date: base.version_date,
+            version_date_attributes: base.version_date_attributes,
             description: base.description,
             order_id: base.order_id,
             order_line_number: base.order_line_number,
+            license_model: base.license_model,
+            fnp_time_zone_value: base.fnp_time_zone_value,
             line_item_attributes: base.line_item_attributes,
         }
     }

@@ -136,6 +136,8 @@ fn line(part: &str, qty: u32, oli: &str) -> fno::LineItem {
         activation_id: None,
         description: None,
         part_number: part.into(),
+        license_model: None,
+        fnp_time_zone_value: None,
         order_id: Some("006ORDER".into()),
         order_line_number: Some(oli.into()),
         number_of_copies: qty,
@@ -145,6 +147,7 @@ fn line(part: &str, qty: u32, oli: &str) -> fno::LineItem {
             num_duration: 12,
             unit: fno::DurationUnit::Months,
         }),
+        version_date: None,
         line_item_type: None,
         parent_activation_id: None,
         attributes: vec![],
@@ -737,6 +740,107 @@ async fn add_line_items_and_renew_line_items_on_an_existing_entitlement() {
     assert_eq!(
         lines[0].expiration_date,
         Some(NaiveDate::from_ymd_opt(2028, 1, 1).unwrap())
+    );
+}
+
+/// Table 2-6's `licenseModel`, `FNPTimeZoneValue`, `versiondate` on a line item.
+fn line_with_defaults(part: &str, oli: &str, zone: &str) -> fno::LineItem {
+    let mut l = line(part, 2, oli);
+    l.license_model = Some("Embedded Uncounted".into());
+    l.fnp_time_zone_value = Some(zone.into());
+    l.version_date = Some(NaiveDate::from_ymd_opt(2026, 3, 1).unwrap());
+    l
+}
+
+/// The five default rows of tables 2-5/2-6 on createSimpleEntitlement, createEntitlementLineItem
+/// and renewLicense: the simulator refuses any element out of WSDL order, so each call passing
+/// shows the client's order; the state shows FNO holds the values.
+#[tokio::test]
+async fn default_rows_are_sent_in_wsdl_order_by_every_line_item_write() {
+    let mut fx = fixture();
+    fx["flexnet"]["products"][0]["licenseModels"] = json!(["Embedded Uncounted"]);
+    fx["flexnet"]["users"] = json!([{"firstName": "Ada", "lastName": "Lovelace",
+        "emailAddress": "ada@acme.example", "userName": "ada@acme.example", "canLogin": true,
+        "accountRoles": [{"accountId": ACME, "roles": ["Portal Admin User"]}]}]);
+    let sim = FlexnetSim::start(&fx, SimOptions::default()).await.unwrap();
+    let c = client(&sim);
+
+    let mut e = entitlement(
+        "006OWN",
+        vec![line_with_defaults("AM_SF01", "00kO1", "Europe/Berlin")],
+    );
+    e.channel_partners = vec![fno::ChannelPartner {
+        tier_name: fno::END_CUSTOMER_TIER.into(),
+        account_id: ACME.into(),
+        contact: Some("ada@acme.example".into()),
+        current_owner: Some(true),
+    }];
+    let out = c.create_entitlements(&[e], None).await.unwrap();
+    assert!(out[0].result.is_ok(), "{:?}", out[0].result);
+    let added = c
+        .add_line_items(
+            &fno::AddLineItems {
+                entitlement_id: "006OWN".into(),
+                line_items: vec![line_with_defaults("AM_SF02", "00kO2", "Asia/Tokyo")],
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(added.result.is_ok(), "{:?}", added.result);
+    let mut renewal = line_with_defaults("AM_SF01", "00kO3", "America/Chicago");
+    renewal.parent_activation_id = Some("fix-0001".into());
+    renewal.version_date = Some(NaiveDate::from_ymd_opt(2027, 3, 1).unwrap());
+    let renewed = c
+        .renew_line_items(&fno::AddLineItems {
+            entitlement_id: "ENT-FIXTURE".into(),
+            line_items: vec![renewal],
+        })
+        .await
+        .unwrap();
+    assert!(renewed.result.is_ok(), "{:?}", renewed.result);
+
+    let st = sim.state();
+    let e = state_of(&st, "entitlements", "entitlementId", "006OWN");
+    let owner = &e["channelPartners"][0];
+    assert_eq!(
+        (
+            &owner["accountId"],
+            &owner["contact"],
+            &owner["currentOwner"]
+        ),
+        (&json!(ACME), &json!("ada@acme.example"), &json!(true))
+    );
+    let zones: Vec<&Value> = e["lineItems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| &l["FNPTimeZoneValue"])
+        .collect();
+    assert_eq!(zones, vec!["Europe/Berlin", "Asia/Tokyo"]);
+    for l in e["lineItems"].as_array().unwrap() {
+        assert_eq!(l["licenseModel"], "Embedded Uncounted");
+        assert_eq!(l["versionDate"], "2026-03-01");
+        assert_eq!(l["versionOption"], "DEFINE_NOW");
+    }
+    let fixture = state_of(&st, "entitlements", "entitlementId", "ENT-FIXTURE");
+    let r = fixture["lineItems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["orderLineNumber"] == "00kO3")
+        .expect("renewal line");
+    assert_eq!(
+        (
+            &r["licenseModel"],
+            &r["FNPTimeZoneValue"],
+            &r["versionDate"]
+        ),
+        (
+            &json!("Embedded Uncounted"),
+            &json!("America/Chicago"),
+            &json!("2027-03-01")
+        )
     );
 }
 
@@ -1427,6 +1531,8 @@ async fn r18_rich_records_round_trip_through_every_query() {
     e.channel_partners = vec![fno::ChannelPartner {
         tier_name: "bo.constants.partnertiernames.endcustomer".into(),
         account_id: "001RICH".into(),
+        contact: None,
+        current_owner: None,
     }];
     e.attributes = vec![
         fno::Attribute {

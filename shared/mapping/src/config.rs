@@ -32,9 +32,19 @@
 //! (`FNO_Renewed_Opportunity__c`) and the product flags (`IsActive`,
 //! `FNO_Include_In_Sync__c`) are read from their fixed API names.
 //!
-//! Rows the FNO request models do not carry yet (`EntitlementOwnerAccount`,
-//! `EntitlementOwnerContact`, `FNPTimeZoneValue`, `licenseModel`, `versiondate`) are listed
-//! unmapped; mapping them is refused with a clear message instead of being silently ignored.
+//! The guide leaves five default rows unmapped, and so does `Config::default()`; each can be
+//! mapped like any other row:
+//! * `EntitlementOwnerAccount` (Opportunity): an Account lookup naming the entitlement's
+//!   current owner, the Opportunity's Account or its SoldTo Account (R12). It becomes the
+//!   `channelPartner` with `currentOwner` true (tier End Customer when it is the SoldTo
+//!   account, else `channel_partner_tier`).
+//! * `EntitlementOwnerContact` (Opportunity): a Contact lookup, a contact of the Opportunity's
+//!   Account synced with it (R11); its FNO user (user name = email) is the owner's `contact`.
+//!   Mapped alone, the owner is the Opportunity's Account.
+//! * `FNPTimeZoneValue`, `licenseModel` (OpportunityLineItem): text, sent as
+//!   `FNPTimeZoneValue` and `licenseModel/primaryKeys/name`.
+//! * `versiondate` (OpportunityLineItem): a date, sent as `versionDate` with
+//!   `versionDateAttributes/versionOption` DEFINE_NOW.
 
 use crate::error::{ConfigError, Rule, SfObject};
 use crate::fno;
@@ -452,15 +462,6 @@ pub fn standard_attributes(
     }
 }
 
-/// Standard rows listed in the guide that flexbridge cannot push yet.
-pub const UNSUPPORTED_STANDARD: [&str; 5] = [
-    "EntitlementOwnerAccount",
-    "EntitlementOwnerContact",
-    "FNPTimeZoneValue",
-    "licenseModel",
-    "versiondate",
-];
-
 /// Required rows whose *value* is governed by another rule rather than R17's "present":
 /// `accountID` (R10, falls back to the Account Id), `soldTo` (R12, falls back to the
 /// Opportunity's Account), `optIn` (a checkbox, absent = not opted out), `expirationDate`
@@ -702,12 +703,6 @@ impl Config {
                         format!(
                             "'{attr}' is a required attribute of {object} and must stay mapped"
                         ),
-                    ));
-                }
-                if UNSUPPORTED_STANDARD.contains(&attr) && m.sf_field.is_some() {
-                    return Err(err(
-                        Rule::R19,
-                        format!("flexbridge does not push '{attr}' yet, so it cannot be mapped"),
                     ));
                 }
             }

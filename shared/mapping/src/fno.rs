@@ -181,6 +181,13 @@ pub struct LineItem {
     pub description: Option<String>,
     /// `partNumber/primaryKeys/partId` = ProductCode (R16, R7).
     pub part_number: String,
+    /// `licenseModel/primaryKeys/name` (table 2-6 `licenseModel`; unmapped by default: FNO
+    /// uses the product's license model).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license_model: Option<String>,
+    /// `FNPTimeZoneValue` (table 2-6): the name of a PROD_FNP_TIMEZONE entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fnp_time_zone_value: Option<String>,
     /// `orderId`: the Salesforce Opportunity Id (stable key).
     pub order_id: Option<String>,
     /// `orderLineNumber`: the Salesforce OpportunityLineItem Id (stable key).
@@ -192,6 +199,10 @@ pub struct LineItem {
     pub start_date_option: Option<StartDateOption>,
     /// R15 → `isPermanent` / `term` / `expirationDate`.
     pub expiration: Option<Expiration>,
+    /// `versionDate` (table 2-6 `versiondate`, xsd:date), sent with
+    /// `versionDateAttributes/versionOption` = DEFINE_NOW.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_date: Option<NaiveDate>,
     /// RENEWAL for renewal opportunities.
     pub line_item_type: Option<LineItemType>,
     /// For a renewal: the activation id of the line item being renewed, when known.
@@ -200,13 +211,22 @@ pub struct LineItem {
     pub attributes: Vec<Attribute>,
 }
 
-/// `channelPartners/channelPartner` (R12).
+/// The `tierName` constant of FNO's End Customer tier (the tier `soldTo` is put in).
+pub const END_CUSTOMER_TIER: &str = "bo.constants.partnertiernames.endcustomer";
+
+/// `channelPartners/channelPartner` (R12; the entitlement owner of table 2-5).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ChannelPartner {
-    /// `tierName`, e.g. "bo.constants.partnertiernames.endcustomer" or a configured tier.
+    /// `tierName`, e.g. [`END_CUSTOMER_TIER`] or a configured tier.
     pub tier_name: String,
     /// `accountUnit/primaryKeys/id`
     pub account_id: String,
+    /// `contact/userName`: the FNO user name of the owner contact (`EntitlementOwnerContact`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
+    /// `currentOwner`: `Some(true)` on the entitlement owner (`EntitlementOwnerAccount`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_owner: Option<bool>,
 }
 
 /// `createSimpleEntitlementRequest/simpleEntitlement` (EOS v4), from an Opportunity.

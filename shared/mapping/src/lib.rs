@@ -47,7 +47,10 @@
 //!   If the owner account cannot be mapped, its orders fail with an R3 error.
 //! * Line items: `order_id` = Opportunity Id, `order_line_number` = line item Id,
 //!   `activation_id` = the known one or `None` (FNO generates it); part number = ProductCode,
-//!   copies = Quantity (R16); eligibility R5–R7 against the [`Catalogue`]; dates R14/R15.
+//!   copies = Quantity (R16); eligibility R5–R7 against the [`Catalogue`]; dates R14/R15;
+//!   `licenseModel`, `FNPTimeZoneValue` and `versiondate` when mapped (table 2-6, R17).
+//! * Entitlement owner (table 2-5, R12): `EntitlementOwnerAccount` / `EntitlementOwnerContact`,
+//!   when mapped, mark a `channelPartner` `currentOwner` with the contact's FNO user.
 //! * [`SalesOrder::fingerprint`]: stable FNV-1a hash of the order's JSON, for skipping
 //!   unchanged orders.
 //!

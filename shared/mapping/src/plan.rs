@@ -577,15 +577,7 @@ pub fn plan_account(bundle: &AccountBundle, catalogue: &Catalogue, config: &Conf
     } else {
         bundle.opportunities.iter().collect()
     };
-    let contacts: Vec<&sf::Contact> = if bundle.contacts.is_empty() {
-        account
-            .contacts
-            .iter()
-            .flat_map(|q| q.records.iter())
-            .collect()
-    } else {
-        bundle.contacts.iter().collect()
-    };
+    let contacts = bundle_contacts(bundle);
 
     // R1/R2/R4: which opportunities are sales orders of this account.
     let mut in_scope = Vec::new();
@@ -719,6 +711,20 @@ pub fn plan_account(bundle: &AccountBundle, catalogue: &Catalogue, config: &Conf
         });
     }
     plan
+}
+
+/// The account's contacts: the bundle's list, else the ones nested in the account.
+fn bundle_contacts(bundle: &AccountBundle) -> Vec<&sf::Contact> {
+    if bundle.contacts.is_empty() {
+        bundle
+            .account
+            .contacts
+            .iter()
+            .flat_map(|q| q.records.iter())
+            .collect()
+    } else {
+        bundle.contacts.iter().collect()
+    }
 }
 
 struct OrderCtx<'a> {
@@ -862,6 +868,8 @@ fn plan_order(
                         channel_partners.push(fno::ChannelPartner {
                             tier_name: config.channel_partner_tier.clone(),
                             account_id: partner.clone(),
+                            contact: None,
+                            current_owner: None,
                         });
                     }
                     end_customer
@@ -869,6 +877,13 @@ fn plan_order(
             }
         }
     };
+
+    // Table 2-5: the entitlement owner (R12, R11).
+    let distinct_sold_to = sold_to_sf
+        .as_deref()
+        .filter(|id| *id != bundle.account.id)
+        .map(|id| (id, sold_to.as_deref()));
+    apply_owner(ctx, &r, distinct_sold_to, &mut channel_partners, &mut errs);
 
     // R13
     let state_value = r.text("state", Rule::R13, &mut errs);
@@ -922,6 +937,131 @@ fn plan_order(
             sold_to_push,
         ),
         _ => (Err(errs), sold_to_push),
+    }
+}
+
+/// Table 2-5 `EntitlementOwnerAccount` / `EntitlementOwnerContact`: marks the owner's
+/// channel partner `currentOwner` (adding one when the owner has none yet: the End Customer
+/// tier for the end customer, else the configured partner tier) with the owner contact's FNO
+/// user. The owner is the Opportunity's Account or its SoldTo Account (R12), the only accounts
+/// an order pushes (R3); the contact is a contact of the Opportunity's Account, pushed as a
+/// user before the entitlement (R11). `sold_to`: the SoldTo Account's Salesforce id and FNO
+/// id when it is not the Opportunity's Account.
+fn apply_owner(
+    ctx: &OrderCtx<'_>,
+    r: &Reader<'_>,
+    sold_to: Option<(&str, Option<&str>)>,
+    partners: &mut Vec<fno::ChannelPartner>,
+    errs: &mut Vec<RuleError>,
+) {
+    let account_sf = r.text("EntitlementOwnerAccount", Rule::R12, errs);
+    let contact_sf = r.text("EntitlementOwnerContact", Rule::R12, errs);
+    if account_sf.is_none() && contact_sf.is_none() {
+        return;
+    }
+    let own = ctx.bundle.account.id.as_str();
+    let own_fno = ctx.owner_id.as_ref().ok().map(String::as_str);
+    // (FNO id, is the end customer, is the Opportunity's Account)
+    let (owner, end_customer, is_own) = match account_sf.as_deref() {
+        None => (own_fno, sold_to.is_none(), true),
+        Some(id) if id == own => (own_fno, sold_to.is_none(), true),
+        Some(id) if sold_to.is_some_and(|(s, _)| s == id) => {
+            (sold_to.and_then(|(_, f)| f), true, false)
+        }
+        Some(id) => {
+            let f = r.field_name("EntitlementOwnerAccount");
+            let also = sold_to
+                .map(|(s, _)| format!(" or its SoldTo Account {s}"))
+                .unwrap_or_default();
+            errs.push(r.err(
+                &f,
+                Rule::R12,
+                format!(
+                    "Opportunity {} names Account {id} in {f} (EntitlementOwnerAccount), but the entitlement owner must be the Opportunity's Account {own}{also}",
+                    r.id
+                ),
+            ));
+            return;
+        }
+    };
+    // an owner account that cannot be mapped is already reported (R3 / R12)
+    let Some(owner) = owner else { return };
+    let contact = match contact_sf {
+        None => None,
+        Some(cid) => match owner_contact(ctx, r, &cid, owner, is_own) {
+            Ok(user) => Some(user),
+            Err(e) => {
+                errs.push(e);
+                return;
+            }
+        },
+    };
+    match partners.iter_mut().find(|p| p.account_id == owner) {
+        Some(p) => {
+            p.current_owner = Some(true);
+            p.contact = contact;
+        }
+        None => partners.push(fno::ChannelPartner {
+            tier_name: if end_customer {
+                fno::END_CUSTOMER_TIER.to_owned()
+            } else {
+                ctx.config.channel_partner_tier.clone()
+            },
+            account_id: owner.to_owned(),
+            contact,
+            current_owner: Some(true),
+        }),
+    }
+}
+
+/// The FNO user name of the owner contact `cid` (R11: the user a contact of the Opportunity's
+/// Account becomes), or why it cannot be the owner's contact.
+fn owner_contact(
+    ctx: &OrderCtx<'_>,
+    r: &Reader<'_>,
+    cid: &str,
+    owner: &str,
+    is_own: bool,
+) -> Result<String, RuleError> {
+    let own = ctx.bundle.account.id.as_str();
+    let f = r.field_name("EntitlementOwnerContact");
+    let found = bundle_contacts(ctx.bundle)
+        .into_iter()
+        .find(|c| c.id == cid && c.account_id.as_deref().is_none_or(|a| a == own));
+    let Some(contact) = found else {
+        return Err(r.err(
+            &f,
+            Rule::R12,
+            format!(
+                "Opportunity {} names Contact {cid} in {f} (EntitlementOwnerContact), which is not a contact of its Account {own}",
+                r.id
+            ),
+        ));
+    };
+    if !is_own {
+        return Err(r.err(
+            &f,
+            Rule::R12,
+            format!(
+                "Opportunity {}: the owner contact {cid} belongs to Account {own}, not to the entitlement owner (FNO account {owner})",
+                r.id
+            ),
+        ));
+    }
+    match map_user(contact, owner, ctx.config) {
+        Ok(u) => Ok(u.user_name.unwrap_or(u.email_address)),
+        Err(e) => {
+            let reasons: Vec<String> = e.iter().map(|e| e.to_string()).collect();
+            Err(r.err(
+                &f,
+                Rule::R3,
+                format!(
+                    "Opportunity {}: its owner contact {cid} cannot be synced: {}",
+                    r.id,
+                    reasons.join("; ")
+                ),
+            ))
+        }
     }
 }
 
@@ -1107,6 +1247,7 @@ fn map_line_item(
         .get(&li.id)
         .cloned()
         .or_else(|| r.text("activationId", Rule::R17, &mut errs));
+    let (license_model, fnp_time_zone_value, version_date) = line_item_extras(&r, &mut errs);
     let attributes = r.custom_attributes(&mut errs);
 
     match (part, copies, errs.is_empty()) {
@@ -1114,16 +1255,47 @@ fn map_line_item(
             activation_id,
             description,
             part_number,
+            license_model,
+            fnp_time_zone_value,
             order_id: Some(order_id),
             order_line_number: Some(order_line_number),
             number_of_copies,
             start_date,
             start_date_option,
             expiration,
+            version_date,
             line_item_type: None,
             parent_activation_id: None,
             attributes,
         }),
         _ => Err(errs),
     }
+}
+
+/// Table 2-6 rows FNO takes as given: `licenseModel` and `FNPTimeZoneValue` (names FNO
+/// matches exactly, so surrounding spaces are refused) and `versiondate` (a date). A value of
+/// the wrong kind fails the line item, naming the field (R17).
+type LineExtras = (Option<String>, Option<String>, Option<NaiveDate>);
+
+fn line_item_extras(r: &Reader<'_>, errs: &mut Vec<RuleError>) -> LineExtras {
+    let mut name = |attr: &str, what: &str| {
+        let v = r.text(attr, Rule::R17, errs)?;
+        if v.trim() != v {
+            let f = r.field_name(attr);
+            errs.push(r.err(
+                &f,
+                Rule::R17,
+                format!(
+                    "{} {} has {f} '{v}' with leading or trailing spaces; the {what} ('{attr}') must match its FlexNet Operations name exactly",
+                    r.object, r.id
+                ),
+            ));
+            return None;
+        }
+        Some(v)
+    };
+    let license_model = name("licenseModel", "license model");
+    let time_zone = name("FNPTimeZoneValue", "time zone name");
+    let version_date = r.date("versiondate", Rule::R17, errs);
+    (license_model, time_zone, version_date)
 }

@@ -30,6 +30,10 @@ pub struct Product {
     pub part_numbers: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub license_model: Option<String>,
+    /// Further license models the product offers (a line item may name any of these or
+    /// `licenseModel`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub license_models: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub created: Option<DateTime<Utc>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -134,6 +138,9 @@ pub struct LineItem {
     pub product_version: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub license_model: Option<String>,
+    /// `FNPTimeZoneValue`
+    #[serde(rename = "FNPTimeZoneValue", skip_serializing_if = "Option::is_none")]
+    pub fnp_time_zone_value: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -154,6 +161,11 @@ pub struct LineItem {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expiration_date: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub version_date: Option<String>,
+    /// `versionDateAttributes/versionOption`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version_option: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub line_item_type: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_activation_id: Option<String>,
@@ -167,6 +179,11 @@ pub struct LineItem {
 pub struct ChannelPartner {
     pub tier_name: String,
     pub account_id: String,
+    /// `contact`: the user's key (user name, else email).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_owner: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

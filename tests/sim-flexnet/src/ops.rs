@@ -1102,10 +1102,15 @@ fn fill_line(db: &Db, l: &mut LineItem, el: &El, creating: bool) -> Result<(), S
     } else if creating && l.product.is_none() {
         return Err("A line item needs a product or a part number".into());
     }
+    if let Some(m) = nonempty(el.text_at(&["licenseModel", "primaryKeys", "name"])) {
+        check_license_model(db, l, &m)?;
+        l.license_model = Some(m);
+    }
     opt_set(
-        &mut l.license_model,
-        nonempty(el.text_at(&["licenseModel", "primaryKeys", "name"])),
+        &mut l.fnp_time_zone_value,
+        nonempty(el.text_at(&["FNPTimeZoneValue"])),
     );
+    fill_version_date(l, el)?;
     opt_set(&mut l.description, el.text_at(&["description"]));
     opt_set(&mut l.order_id, el.text_at(&["orderId"]));
     opt_set(&mut l.order_line_number, el.text_at(&["orderLineNumber"]));
@@ -1149,6 +1154,53 @@ fn fill_line(db: &Db, l: &mut LineItem, el: &El, creating: bool) -> Result<(), S
         check_required(db, &l.custom_attributes, "lineitem")?;
     }
     l.number_of_remaining_copies = l.number_of_copies - l.fulfilled_amount;
+    Ok(())
+}
+
+/// A named license model must be one the line item's product offers (`licenseModel` or
+/// `licenseModels` of the fixture), when the product lists any.
+fn check_license_model(db: &Db, l: &LineItem, model: &str) -> Result<(), String> {
+    let product =
+        db.t.products
+            .iter()
+            .find(|p| Some(&p.name) == l.product.as_ref() && p.version == l.product_version);
+    let Some(p) = product else { return Ok(()) };
+    let offered: Vec<&String> = p.license_model.iter().chain(&p.license_models).collect();
+    if offered.is_empty() || offered.iter().any(|m| *m == model) {
+        Ok(())
+    } else {
+        Err(format!(
+            "License model '{model}' is not a license model of product '{}' (it has {})",
+            p.name,
+            offered
+                .iter()
+                .map(|m| format!("'{m}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    }
+}
+
+/// `versionDate` / `versionDateAttributes/versionOption`: DEFINE_NOW ("specify value now")
+/// needs a version date; another option takes none (like startDate with startDateOption).
+fn fill_version_date(l: &mut LineItem, el: &El) -> Result<(), String> {
+    let date = nonempty(el.text_at(&["versionDate"]));
+    let option = nonempty(el.text_at(&["versionDateAttributes", "versionOption"]));
+    match (option.as_deref(), &date) {
+        (Some("DEFINE_NOW"), None) => {
+            return Err("versionOption DEFINE_NOW needs a versionDate".into());
+        }
+        (Some(o), Some(d)) if o != "DEFINE_NOW" => {
+            return Err(format!(
+                "versionDate {d} is only given with versionOption DEFINE_NOW, not {o}"
+            ));
+        }
+        _ => {}
+    }
+    if option.is_some() || date.is_some() {
+        l.version_option = option;
+        l.version_date = date;
+    }
     Ok(())
 }
 
@@ -1221,11 +1273,10 @@ fn fill_entitlement(db: &Db, e: &mut Entitlement, el: &El, creating: bool) -> Re
     if let Some(cps) = el.child("channelPartners") {
         let mut out = Vec::new();
         for cp in cps.all("channelPartner") {
-            let ai = db.account_by_ident(cp.child("accountUnit"))?;
-            out.push(ChannelPartner {
-                tier_name: cp.text_at(&["tierName"]).unwrap_or_default(),
-                account_id: db.t.accounts[ai].id.clone(),
-            });
+            out.push(channel_partner(db, cp)?);
+        }
+        if out.iter().filter(|c| c.current_owner == Some(true)).count() > 1 {
+            return Err("Only one channel partner can be the current owner".into());
         }
         e.channel_partners = out;
     }
@@ -1238,6 +1289,33 @@ fn fill_entitlement(db: &Db, e: &mut Entitlement, el: &El, creating: bool) -> Re
         return Err("maintenanceLineItems are not supported by this tenant simulator".into());
     }
     Ok(())
+}
+
+/// One `channelPartner`: its account must exist, and its `contact` (by user name, unique id
+/// or email) must be a user with a role on that account.
+fn channel_partner(db: &Db, cp: &El) -> Result<ChannelPartner, String> {
+    let ai = db.account_by_ident(cp.child("accountUnit"))?;
+    let account_id = db.t.accounts[ai].id.clone();
+    let contact = match cp.child("contact") {
+        None => None,
+        Some(c) => {
+            let ui = user_by_ident(db, Some(c))?;
+            let u = &db.t.users[ui];
+            if !u.account_roles.iter().any(|r| r.account_id == account_id) {
+                return Err(format!(
+                    "User '{}' is not a user of account '{account_id}', so it cannot be its channel partner contact",
+                    u.key()
+                ));
+            }
+            Some(u.key())
+        }
+    };
+    Ok(ChannelPartner {
+        tier_name: cp.text_at(&["tierName"]).unwrap_or_default(),
+        account_id,
+        contact,
+        current_owner: cp.bool_at(&["currentOwner"]),
+    })
 }
 
 fn render_created(w: &mut W, rec: usize, e: &Entitlement, lines: &[usize]) {
@@ -1604,6 +1682,15 @@ fn model_ident(w: &mut W, name: &str, m: Option<&str>) {
     }
 }
 
+fn render_version_date(w: &mut W, l: &LineItem) {
+    w.opt("versionDate", l.version_date.as_deref());
+    if let Some(o) = &l.version_option {
+        w.open("versionDateAttributes")
+            .leaf("versionOption", o)
+            .close("versionDateAttributes");
+    }
+}
+
 fn render_term(w: &mut W, t: &Option<Term>) {
     if let Some(t) = t {
         w.open("term")
@@ -1676,6 +1763,7 @@ pub fn search_entitlements(db: &Db, req: &El) -> String {
             product_ident(&mut w, db, "product", l);
             part_ident(&mut w, "partNumber", l);
             model_ident(&mut w, "licenseModel", l.license_model.as_deref());
+            w.opt("FNPTimeZoneValue", l.fnp_time_zone_value.as_deref());
             w.opt("orderId", l.order_id.as_deref());
             w.opt("orderLineNumber", l.order_line_number.as_deref());
             w.leaf("numberOfCopies", &l.number_of_copies.to_string());
@@ -1687,6 +1775,7 @@ pub fn search_entitlements(db: &Db, req: &El) -> String {
             );
             render_term(&mut w, &l.term);
             w.opt("expirationDate", l.expiration_date.as_deref());
+            render_version_date(&mut w, l);
             w.opt("lineItemType", l.line_item_type.as_deref());
             render_attrs(
                 &mut w,
@@ -1727,6 +1816,13 @@ pub fn search_entitlements(db: &Db, req: &El) -> String {
                     .leaf("id", &cp.account_id)
                     .close("primaryKeys")
                     .close("accountUnit");
+                if let Some(c) = &cp.contact {
+                    w.open("contact").leaf("userName", c).close("contact");
+                }
+                w.opt(
+                    "currentOwner",
+                    cp.current_owner.map(|b| b.to_string()).as_deref(),
+                );
                 w.close("channelPartner");
             }
             w.close("channelPartners");
@@ -1880,6 +1976,16 @@ pub fn search_line_items(db: &Db, req: &El) -> String {
         if want("expirationDate") {
             w.opt("expirationDate", l.expiration_date.as_deref());
         }
+        if want("versionDate") {
+            w.opt("versionDate", l.version_date.as_deref());
+        }
+        if want("versionDateAttributes") {
+            if let Some(o) = &l.version_option {
+                w.open("versionDateAttributes")
+                    .leaf("versionOption", o)
+                    .close("versionDateAttributes");
+            }
+        }
         if want("numberOfCopies") {
             w.leaf("numberOfCopies", &l.number_of_copies.to_string());
         }
@@ -1891,6 +1997,9 @@ pub fn search_line_items(db: &Db, req: &El) -> String {
                 "numberOfRemainingCopies",
                 &l.number_of_remaining_copies.to_string(),
             );
+        }
+        if want("FNPTimeZoneValue") {
+            w.opt("FNPTimeZoneValue", l.fnp_time_zone_value.as_deref());
         }
         if want("createdOnDateTime") {
             w.opt(

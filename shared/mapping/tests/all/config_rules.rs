@@ -293,14 +293,12 @@ fn r19_view_edit_and_delete_mappings() {
         .unwrap_err();
     assert_eq!(e.rule, Rule::R19);
     assert!(e.message.contains("custom attribute"));
-    // rows the FNO models cannot carry yet are refused, not silently ignored
-    let e = c
-        .set_mapping(
-            SfObject::OpportunityLineItem,
-            FieldMapping::standard("licenseModel", Some("LM__c"), false),
-        )
-        .unwrap_err();
-    assert_eq!(e.rule, Rule::R19);
+    // the guide's unmapped default rows can be mapped (issue 14: all five are pushed)
+    c.set_mapping(
+        SfObject::OpportunityLineItem,
+        FieldMapping::standard("licenseModel", Some("LM__c"), false),
+    )
+    .unwrap();
     let e = c
         .set_mapping(
             SfObject::Account,

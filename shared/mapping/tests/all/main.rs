@@ -3,6 +3,7 @@
 
 mod common;
 mod config_rules;
+mod default_rows;
 mod plan_rules;
 mod props;
 mod writeback_rules;

@@ -384,7 +384,9 @@ fn r12_sold_to_account_is_the_end_customer_and_the_partner_is_attached() {
         ent.channel_partners,
         vec![fno::ChannelPartner {
             tier_name: Config::default().channel_partner_tier,
-            account_id: ACC.into()
+            account_id: ACC.into(),
+            contact: None,
+            current_owner: None,
         }]
     );
     assert_eq!(p.accounts.len(), 2);
