@@ -720,7 +720,17 @@ impl SyncHandlers {
                 // per-call timeouts fit the invocation's remaining time
                 engine.set_deadline(deadline);
                 let items: Vec<AccountWork> = work.iter().map(|(w, _)| w.clone()).collect();
-                let span = tracing::info_span!("batch", accounts = items.len());
+                // every line logged in the batch names its run(s) and accounts; each account's
+                // own steps add an `account` span (engine::sync::group)
+                let tasks: std::collections::BTreeSet<&str> =
+                    items.iter().map(|w| w.task_id.as_str()).collect();
+                let ids: Vec<&str> = items.iter().map(|w| w.account_id.as_str()).collect();
+                let span = tracing::info_span!(
+                    "batch",
+                    task_id = %tasks.into_iter().collect::<Vec<_>>().join(","),
+                    account_ids = %ids.join(","),
+                    accounts = items.len()
+                );
                 let started = std::time::Instant::now();
                 let results = engine.process_group(&items).instrument(span).await;
                 let mut out = Vec::with_capacity(results.len());

@@ -98,6 +98,7 @@ impl Engine {
     /// Syncs the accounts of one group (18-character ids): push (R3) and, unless `kind` is
     /// [`RunKind::Account`] (R23), pull (R20). One result per account, in order; an error of
     /// the whole group (store down, Salesforce or FNO unreadable) is returned as such.
+    #[tracing::instrument(name = "group", skip_all, fields(task_id = %task_id, accounts = work.len()))]
     pub(super) async fn sync_group(
         &self,
         task_id: &str,
@@ -169,6 +170,7 @@ impl Engine {
 
     /// Before any FNO write: the account's records (recovering half-done ones), its withdrawn
     /// orders, and its plan.
+    #[tracing::instrument(name = "account", skip_all, fields(account_id = w.account_id.unwrap_or_default(), task_id = w.task_id))]
     async fn open_account<'a>(
         &self,
         slot: usize,
@@ -217,6 +219,7 @@ impl Engine {
     }
 
     /// After the writes: what the account still owes stays outstanding (or leaves the list).
+    #[tracing::instrument(name = "account", skip_all, fields(account_id = %a.out.account_id, task_id = %task_id))]
     async fn close_account(
         &self,
         task_id: &str,

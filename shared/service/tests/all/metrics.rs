@@ -331,3 +331,54 @@ async fn admin_requests_log_in_a_span_with_their_task_and_account() {
         .await;
     assert!(logged_in_span("admin API request", "task_id", "x y\u{7}z").is_empty());
 }
+
+/// Captured lines (raw JSON) logged inside a span named `name` whose `key` field is `value`.
+fn logged_within(name: &str, key: &str, value: &str) -> Vec<Value> {
+    service::testing::capture_logs(false)
+        .text()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| {
+            v["spans"].as_array().is_some_and(|spans| {
+                spans
+                    .iter()
+                    .any(|s| s["name"] == name && s[key].as_str() == Some(value))
+            })
+        })
+        .collect()
+}
+
+/// Issue 13 (4): the SQS side — a batch runs in a `batch` span naming its run and accounts,
+/// and each account's own steps in an `account` span, so what is logged meanwhile (a client's
+/// warning too) says which run and account it belongs to.
+#[tokio::test]
+async fn sqs_batches_and_their_accounts_log_in_spans_with_task_and_account() {
+    service::testing::capture_logs(false);
+    let env = Env::start(fixture("walkthrough.json"), 30).await;
+    env.connect().await;
+    let (s, b) = env.immediate(Some(r#"{"hours": 48}"#)).await;
+    assert_eq!(s, 202, "{b}");
+    let task = b["task_id"].as_str().unwrap().to_owned();
+    let r = env.consume_queued().await;
+    assert!(r.batch_item_failures.is_empty(), "{r:?}");
+    let in_batch = logged_within("batch", "task_id", &task);
+    assert!(!in_batch.is_empty(), "lines logged in the batch's span");
+    assert!(
+        in_batch.iter().any(|l| l["spans"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["name"] == "batch"
+                && s["account_ids"].as_str().is_some_and(|a| a.contains(ACC)))),
+        "the batch span names its accounts"
+    );
+    let in_account = logged_within("account", "account_id", ACC);
+    assert!(
+        in_account.iter().any(|l| l["spans"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["name"] == "account" && s["task_id"] == task.as_str())),
+        "lines logged in the account's span carry the run's task id"
+    );
+}
