@@ -29,7 +29,9 @@
 //! * In process (local runner, single-account API): [`Engine::run_scheduled`],
 //!   [`Engine::run_immediate`]`(from, to)`, [`Engine::run_account`]`(id)` (R23: push only) —
 //!   each returns a [`RunReport`] with one [`AccountOutcome`] (its log entries) per account.
-//! * [`Engine::sync_account`]`(task_id, account_id, kind)` is the unit of work (R4).
+//! * [`Engine::process_group`]`(work)` is the unit of work (R4): the accounts of an SQS batch
+//!   or of a slice of an in-process run, synchronised as one group (issue 12), each with its
+//!   own outcome.
 //!
 //! # Idempotency
 //! FNO keys are stable: entitlement id = Opportunity Id, `orderId` = Opportunity Id,
