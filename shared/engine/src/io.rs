@@ -140,14 +140,6 @@ impl Sf {
             .map_err(|e| sf_failure(e, &self.client))
     }
 
-    /// Every record of a SOQL query including soft-deleted ones (`queryAll`, all pages).
-    pub async fn query_all(&self, soql: &str) -> Result<Vec<Value>, CallFailure> {
-        self.client
-            .query_all(soql)
-            .await
-            .map_err(|e| sf_failure(e, &self.client))
-    }
-
     /// Several queries `(soql, all)` in one composite call per five (each counts once against
     /// the org's quota); every page handed to `each(query index, records)` as it arrives.
     pub async fn query_many_pages(
@@ -341,32 +333,6 @@ impl Fno {
             .map_err(|e| fno_failure(e, &self.client))
     }
 
-    pub async fn create_entitlement(
-        &self,
-        e: &fno::Entitlement,
-    ) -> Result<EntitlementOutcome, CallFailure> {
-        if let Some(dry) = &self.dry {
-            if let Some(o) = dry.entitlements(std::slice::from_ref(e)).pop() {
-                return Ok(o);
-            }
-        }
-        let r = self
-            .client
-            .create_entitlements(std::slice::from_ref(e), fno::OpType::CreateOrUpdate)
-            .await;
-        match r {
-            Ok(mut v) if !v.is_empty() => Ok(entitlement(v.remove(0))),
-            Ok(_) => Err(CallFailure::unexpected(
-                "flexnet",
-                format!(
-                    "FNO returned no outcome for entitlement {}",
-                    e.entitlement_id
-                ),
-            )),
-            Err(err) => Err(fno_failure(err, &self.client)),
-        }
-    }
-
     pub async fn add_line_items(
         &self,
         a: &fno::AddLineItems,
@@ -381,26 +347,14 @@ impl Fno {
         r.map(entitlement).map_err(|e| fno_failure(e, &self.client))
     }
 
+    /// [`Fno::set_states`] for one change.
     pub async fn set_state(&self, s: &fno::StateChange) -> Result<ItemOutcome, CallFailure> {
-        if let Some(dry) = &self.dry {
-            let mut v = dry.items("setEntitlementState", |r| &mut r.entitlement_states, &[s]);
-            if let Some(o) = v.pop() {
-                return Ok(o);
-            }
-        }
-        match self
-            .client
-            .set_entitlement_state(std::slice::from_ref(s))
-            .await
-        {
-            Ok(mut v) if !v.is_empty() => Ok(item(v.remove(0))),
-            Ok(_) => Ok(ItemOutcome {
-                ok: true,
-                reason: None,
-                response: Value::Null,
-            }),
-            Err(e) => Err(fno_failure(e, &self.client)),
-        }
+        let mut v = self.set_states(std::slice::from_ref(s)).await?;
+        Ok(v.pop().unwrap_or(ItemOutcome {
+            ok: true,
+            reason: None,
+            response: Value::Null,
+        }))
     }
 
     /// `setLineItemState` for line items by activation id (withdrawn orders).
