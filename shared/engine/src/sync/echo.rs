@@ -150,25 +150,19 @@ impl Candidates {
     }
 }
 
-/// Fingerprints read from the store per call (DynamoDB's BatchGetItem takes 100 keys).
-const FINGERPRINT_READ: usize = 100;
-
 impl Engine {
-    /// The stored fingerprints of `keys` (missing ones left out).
+    /// The stored fingerprints of `keys` (missing ones left out), in one store call: the
+    /// store batches its own reads (DynamoDB 100 keys a call).
     pub(super) async fn stored_fingerprints(
         &self,
         keys: &BTreeSet<String>,
         filter: bool,
     ) -> Result<BTreeMap<String, String>, EngineError> {
-        if !filter {
+        if !filter || keys.is_empty() {
             return Ok(BTreeMap::new());
         }
         let keys: Vec<String> = keys.iter().cloned().collect();
-        let mut stored = BTreeMap::new();
-        for chunk in keys.chunks(FINGERPRINT_READ) {
-            stored.extend(self.state.fingerprints(chunk).await?);
-        }
-        Ok(stored)
+        Ok(self.state.fingerprints(&keys).await?)
     }
 
     /// The accounts of `candidates` with a real change, each once, in discovery order.
