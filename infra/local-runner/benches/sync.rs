@@ -23,6 +23,11 @@
 //! (VmHWM, reset with `echo 5 > /proc/self/clear_refs` before each run) is its own. Wall time
 //! "with latency" repeats the scenario in another child with the simulators answering after
 //! 80 ms (Salesforce) and 250 ms (FNO) per call — by default for 400 accounts only.
+//!
+//! The planning step's own memory (issue 12: under 200 MB at 10,000 accounts): before each run
+//! the child starts a planner process of this binary (`--planner ADDRESS`) that plans the same
+//! window over the same simulators and store (on disk for this) and reports its own VmHWM. The
+//! child's figures include both simulated systems; the planner's are the engine's alone.
 
 use flexbridge::generate;
 use flexbridge::report::{self, Floor, READ_OBJECTS};
@@ -71,6 +76,9 @@ struct Row {
     rss_start: Option<f64>,
     peak: Option<f64>,
     peak_reset: bool,
+    /// The planning step alone, in a process of its own: its peak RSS (MiB) and the accounts
+    /// it planned.
+    plan: Option<Plan>,
 }
 
 impl Row {
@@ -89,7 +97,7 @@ impl Row {
             "entries": self.entries, "pushed": self.pushed,
             "fnoEntitlements": self.fno_entitlements, "fnoLines": self.fno_lines,
             "wall": self.wall, "rssStart": self.rss_start, "peak": self.peak,
-            "peakReset": self.peak_reset,
+            "peakReset": self.peak_reset, "plan": self.plan.as_ref().map(Plan::to_json),
         })
     }
 
@@ -128,6 +136,7 @@ impl Row {
             rss_start: v["rssStart"].as_f64(),
             peak: v["peak"].as_f64(),
             peak_reset: v["peakReset"].as_bool().unwrap_or(false),
+            plan: Plan::from_json(&v["plan"]),
         })
     }
 }
@@ -193,7 +202,79 @@ async fn measure(
         rss_start,
         peak,
         peak_reset,
+        plan: None,
     }
+}
+
+// --------------------------------------------------------------- the planning step alone
+
+/// The planning step of a scheduled run (what the scheduled-sync function does before it
+/// queues the accounts), measured in a process of its own over the running stack.
+#[derive(Debug, Clone)]
+struct Plan {
+    accounts: u64,
+    peak: f64,
+    rss_start: f64,
+    wall: f64,
+}
+
+impl Plan {
+    fn to_json(&self) -> Value {
+        json!({"accounts": self.accounts, "peak": self.peak, "rssStart": self.rss_start, "wall": self.wall})
+    }
+    fn from_json(v: &Value) -> Option<Plan> {
+        Some(Plan {
+            accounts: v["accounts"].as_u64()?,
+            peak: v["peak"].as_f64()?,
+            rss_start: v["rssStart"].as_f64()?,
+            wall: v["wall"].as_f64()?,
+        })
+    }
+}
+
+/// The planner process: an engine over the stack at `remote`, the window since the store's
+/// watermark, planned once (`Engine::plan_window`, which writes nothing); prints its figures.
+async fn planner(remote: &str) -> Plan {
+    let remote = flexbridge::Remote::from_json(&serde_json::from_str(remote).expect("address"))
+        .expect("stack address");
+    let rss_start = proc_status_mib("VmRSS:").unwrap_or(0.0);
+    let t = Instant::now();
+    let engine = remote.engine().expect("engine");
+    let dir = remote.state_dir.as_ref().expect("state dir");
+    let store = engine::embedded::SqliteStore::open_dir(dir).expect("store");
+    let from = engine::ports::StateStore::watermark(&store)
+        .await
+        .expect("watermark");
+    let to = remote.now.unwrap_or_else(chrono::Utc::now);
+    let config = engine.load_config().await.expect("config");
+    let (accounts, _) = engine
+        .plan_window(from, to, engine::ports::RunKind::Scheduled, &config)
+        .await
+        .expect("planning");
+    Plan {
+        accounts: accounts.len() as u64,
+        peak: proc_status_mib("VmHWM:").unwrap_or(0.0),
+        rss_start,
+        wall: t.elapsed().as_secs_f64(),
+    }
+}
+
+/// Plans the stack's next scheduled run in a planner process; its figures. (The simulators
+/// answer it from this process's runtime meanwhile.)
+async fn spawn_planner(stack: &Stack) -> Plan {
+    let exe = std::env::current_exe().expect("current exe");
+    let out = tokio::process::Command::new(exe)
+        .arg("--planner")
+        .arg(stack.remote().to_json().to_string())
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .await
+        .expect("planner");
+    assert!(out.status.success(), "the planner failed");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| Plan::from_json(&serde_json::from_str(l.strip_prefix("PLAN ")?).ok()?))
+        .expect("the planner's figures")
 }
 
 /// The child: generate the org, start the stack, first run, move the clocks on, no-change run.
@@ -214,13 +295,22 @@ async fn child(accounts: usize, latency: bool) -> Vec<Row> {
         opts.salesforce.latency = SF_LATENCY;
         opts.flexnet.latency = FNO_LATENCY;
     }
+    // a store on disk: the planner process opens it too
+    let dir = tempfile::tempdir().expect("temp dir");
+    opts.state_dir = Some(dir.path().to_owned());
     let mut stack = Stack::start(&fixture, opts).await.expect("stack");
     drop(fixture);
     eprintln!(
         "  {accounts} accounts{}: first scheduled sync…",
         if latency { " (with latency)" } else { "" }
     );
-    let first = measure(&stack, "first", accounts, orders, Some(rows)).await;
+    // the planning step alone first (without latency only: it is measured for memory)
+    let plan = match latency {
+        false => Some(spawn_planner(&stack).await),
+        true => None,
+    };
+    let mut first = measure(&stack, "first", accounts, orders, Some(rows)).await;
+    first.plan = plan;
     // the next scheduled firing, a little later: every clock moves on together (the
     // Salesforce simulator started first, so its clock is the furthest on)
     let later = stack.salesforce.now() + GAP;
@@ -228,7 +318,12 @@ async fn child(accounts: usize, latency: bool) -> Vec<Row> {
     stack.flexnet.set_now(Some(later));
     stack.now = Some(later);
     eprintln!("  {accounts} accounts: no-change scheduled run…");
-    let again = measure(&stack, "no-change", accounts, orders, None).await;
+    let plan = match latency {
+        false => Some(spawn_planner(&stack).await),
+        true => None,
+    };
+    let mut again = measure(&stack, "no-change", accounts, orders, None).await;
+    again.plan = plan;
     stack.stop();
     vec![first, again]
 }
@@ -269,16 +364,25 @@ fn thousands(n: u64) -> String {
 
 fn print_table(rows: &[Row]) {
     println!();
-    println!("| accounts | run | orders | SF calls | floor | ratio | FNO calls | FNO/order | log entries (Completed / Failed / Error) | wall s | wall s, latency SF 80 ms + FNO 250 ms | peak MB (at start) |");
-    println!("|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|");
+    println!("| accounts | run | orders | SF calls | floor | ratio | FNO calls | FNO/order | log entries (Completed / Failed / Error) | wall s | wall s, latency SF 80 ms + FNO 250 ms | peak MB (at start) | planning alone: peak MB (at start), accounts planned, s |");
+    println!("|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|");
     for r in rows {
         let peak = match (r.peak, r.rss_start) {
             (Some(p), Some(s)) if r.peak_reset => format!("{p:.0} ({s:.0})"),
             (Some(p), _) => format!("{p:.0}*"),
             _ => "—".into(),
         };
+        let plan = r.plan.as_ref().map_or("not run".to_owned(), |p| {
+            format!(
+                "{:.0} ({:.0}), {}, {:.1}",
+                p.peak,
+                p.rss_start,
+                thousands(p.accounts),
+                p.wall
+            )
+        });
         println!(
-            "| {} | {} | {} | {} | {} | {:.1}× | {} | {:.2} | {} ({} / {} / {}) | {:.2} | {} | {peak} |",
+            "| {} | {} | {} | {} | {} | {:.1}× | {} | {:.2} | {} ({} / {} / {}) | {:.2} | {} | {peak} | {plan} |",
             thousands(r.accounts as u64),
             r.run,
             thousands(r.orders as u64),
@@ -313,7 +417,7 @@ fn print_table(rows: &[Row]) {
         println!("* peak since the child process started (resetting VmHWM was not permitted)");
     }
     println!(
-        "SF calls: every request the Salesforce simulator received (token included); FNO calls: every SOAP call the FNO simulator received; log entries: the store's entries of the run's task; peak MB: VmHWM of the process running both simulators, the store and the engine (RSS at the run's start in brackets)."
+        "SF calls: every request the Salesforce simulator received (token included); FNO calls: every SOAP call the FNO simulator received; log entries: the store's entries of the run's task; peak MB: VmHWM of the process running both simulators, the store and the engine (RSS at the run's start in brackets); planning alone: the same run's planning step (`Engine::plan_window`, what the scheduled-sync function does before it queues the accounts) in a process of its own over the same simulators and store: its VmHWM (its RSS before the engine was built in brackets), the accounts it planned, its wall time."
     );
 }
 
@@ -401,6 +505,11 @@ fn main() {
     if args.first().map(String::as_str) == Some("demo") {
         let copies = args[1..].iter().filter_map(|a| a.parse().ok()).collect();
         rt.block_on(demo_rows(copies));
+        return;
+    }
+    if args.first().map(String::as_str) == Some("--planner") {
+        let plan = rt.block_on(planner(args.get(1).unwrap_or_else(|| usage())));
+        println!("PLAN {}", plan.to_json());
         return;
     }
     if args.first().map(String::as_str) == Some("--child") {

@@ -11,7 +11,7 @@ pub mod licenses;
 pub mod report;
 pub mod stack;
 
-pub use stack::{Stack, StackOptions};
+pub use stack::{Remote, Stack, StackOptions};
 
 /// Why the runner could not do its job (not: a sales order that Failed — those are log entries).
 #[derive(Debug, thiserror::Error)]

@@ -43,12 +43,33 @@ pub struct Stack {
     pub store: Arc<SqliteStore>,
     pub now: Option<DateTime<Utc>>,
     settings: EngineSettings,
+    state_dir: Option<PathBuf>,
     sf_client_id: String,
     sf_client_secret: String,
     fno_username: String,
     fno_password: String,
     backoff: Option<Duration>,
     timeout: Option<Duration>,
+}
+
+/// How another process reaches a running stack: the simulators' addresses and the fixture's
+/// credentials, the store's directory, the clock. The bench's planner runs in a process of its
+/// own this way, so the memory it measures is the planning step's alone (issue 12).
+#[derive(Debug, Clone)]
+pub struct Remote {
+    pub salesforce_url: String,
+    pub flexnet_url: String,
+    pub sf_client_id: String,
+    pub sf_client_secret: String,
+    pub fno_username: String,
+    pub fno_password: String,
+    /// The store's directory (`flexbridge.sqlite3`); `None` for an in-memory store, which
+    /// another process cannot open.
+    pub state_dir: Option<PathBuf>,
+    pub now: Option<DateTime<Utc>>,
+    pub settings: EngineSettings,
+    pub backoff: Option<Duration>,
+    pub timeout: Option<Duration>,
 }
 
 fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
@@ -147,6 +168,7 @@ impl Stack {
             store,
             now,
             settings: opts.settings.unwrap_or_default(),
+            state_dir: opts.state_dir,
             sf_client_id,
             sf_client_secret,
             fno_username,
@@ -158,8 +180,85 @@ impl Stack {
 
     /// The Salesforce connection settings pointing at the simulated org.
     pub fn salesforce_config(&self) -> SalesforceConfig {
+        self.remote().salesforce_config()
+    }
+
+    /// The FNO connection settings pointing at the simulated tenant.
+    pub fn flexnet_config(&self) -> FlexnetConfig {
+        self.remote().flexnet_config()
+    }
+
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.remote().clock()
+    }
+
+    /// How another process reaches this stack (its clock as it is now).
+    pub fn remote(&self) -> Remote {
+        Remote {
+            salesforce_url: self.salesforce.base_url().to_owned(),
+            flexnet_url: self.flexnet.base_url().to_owned(),
+            sf_client_id: self.sf_client_id.clone(),
+            sf_client_secret: self.sf_client_secret.clone(),
+            fno_username: self.fno_username.clone(),
+            fno_password: self.fno_password.clone(),
+            state_dir: self.state_dir.clone(),
+            now: self.now,
+            settings: self.settings.clone(),
+            backoff: self.backoff,
+            timeout: self.timeout,
+        }
+    }
+
+    /// A new engine over the stack: fresh clients (their call counters start at 0), the
+    /// shared store, the fixture's clock.
+    pub fn engine(&self) -> Result<Engine, RunnerError> {
+        self.remote().engine_over(self.store.clone())
+    }
+
+    pub fn stop(self) {
+        self.salesforce.shutdown();
+        self.flexnet.shutdown();
+    }
+}
+
+impl Remote {
+    /// As JSON, for another process's command line (the credentials are the simulators').
+    pub fn to_json(&self) -> Value {
+        serde_json::json!({
+            "salesforceUrl": self.salesforce_url, "flexnetUrl": self.flexnet_url,
+            "sfClientId": self.sf_client_id, "sfClientSecret": self.sf_client_secret,
+            "fnoUsername": self.fno_username, "fnoPassword": self.fno_password,
+            "stateDir": self.state_dir, "now": self.now, "settings": self.settings,
+            "backoffMs": self.backoff.map(|d| d.as_millis() as u64),
+            "timeoutMs": self.timeout.map(|d| d.as_millis() as u64),
+        })
+    }
+
+    /// [`Remote::to_json`] read back; the first missing or malformed field is named.
+    pub fn from_json(v: &Value) -> Result<Remote, RunnerError> {
+        let bad =
+            |k: &str| RunnerError::Fixture(format!("stack address: `{k}` is missing or malformed"));
+        let text = |k: &str| v[k].as_str().map(str::to_owned).ok_or_else(|| bad(k));
+        let ms = |k: &str| v[k].as_u64().map(Duration::from_millis);
+        Ok(Remote {
+            salesforce_url: text("salesforceUrl")?,
+            flexnet_url: text("flexnetUrl")?,
+            sf_client_id: text("sfClientId")?,
+            sf_client_secret: text("sfClientSecret")?,
+            fno_username: text("fnoUsername")?,
+            fno_password: text("fnoPassword")?,
+            state_dir: v["stateDir"].as_str().map(PathBuf::from),
+            now: serde_json::from_value(v["now"].clone()).map_err(|_| bad("now"))?,
+            settings: serde_json::from_value(v["settings"].clone()).map_err(|_| bad("settings"))?,
+            backoff: ms("backoffMs"),
+            timeout: ms("timeoutMs"),
+        })
+    }
+
+    /// The Salesforce connection settings pointing at the simulated org.
+    pub fn salesforce_config(&self) -> SalesforceConfig {
         let c = SalesforceConfig::new(
-            self.salesforce.base_url(),
+            &self.salesforce_url,
             SalesforceAuth::ClientCredentials {
                 client_id: self.sf_client_id.clone(),
                 client_secret: Secret::new(self.sf_client_secret.clone()),
@@ -173,7 +272,7 @@ impl Stack {
     /// The FNO connection settings pointing at the simulated tenant.
     pub fn flexnet_config(&self) -> FlexnetConfig {
         let mut c = FlexnetConfig::new(
-            self.flexnet.base_url(),
+            &self.flexnet_url,
             self.fno_username.clone(),
             Secret::new(self.fno_password.clone()),
         );
@@ -188,9 +287,20 @@ impl Stack {
         }
     }
 
-    /// A new engine over the stack: fresh clients (their call counters start at 0), the
-    /// shared store, the fixture's clock.
+    /// An engine over the stack from this process: the store opened from its directory.
     pub fn engine(&self) -> Result<Engine, RunnerError> {
+        let dir = self.state_dir.as_ref().ok_or_else(|| {
+            RunnerError::Fixture(
+                "an in-memory store cannot be reached from another process: start the stack \
+                 with a state directory"
+                    .into(),
+            )
+        })?;
+        self.engine_over(Arc::new(SqliteStore::open_dir(dir)?))
+    }
+
+    /// An engine over `store`: fresh clients (their call counters start at 0), the clock.
+    fn engine_over(&self, store: Arc<SqliteStore>) -> Result<Engine, RunnerError> {
         // The simulated tenant refuses every call without the fixture's credentials: say so
         // here rather than "the FNO username is empty" from the client.
         if self.fno_username.is_empty() {
@@ -214,18 +324,13 @@ impl Stack {
             salesforce: sf,
             flexnet: fno,
             log: Arc::new(engine::txlog::CreatedByLog::new(
-                self.store.clone(),
-                self.store.clone(),
+                store.clone(),
+                store.clone(),
             )),
-            state: self.store.clone(),
+            state: store,
             clock: self.clock(),
             secrets: vec![self.sf_client_secret.clone(), self.fno_password.clone()],
         })
         .with_settings(self.settings.clone()))
-    }
-
-    pub fn stop(self) {
-        self.salesforce.shutdown();
-        self.flexnet.shutdown();
     }
 }
