@@ -292,14 +292,64 @@ async fn spawn_planner(stack: &Stack) -> Plan {
         .expect("the planner's figures")
 }
 
+// ------------------------------------------------------------------- the cloud's layout
+
+/// SQS `BatchSize` in template.yaml: one batch is one group on one account-sync invocation.
+const SQS_BATCH: usize = 100;
+/// Warm account-sync containers the batches are spread over (each its own engine and token).
+const CONTAINERS: usize = 4;
+
+/// A first scheduled sync laid out as in the cloud: the scheduled-sync function plans and
+/// queues (`Engine::plan_and_enqueue`), then the queued accounts are synced in SQS batches of
+/// `SQS_BATCH`, each one group (`Engine::process_group`, then `account_done` per account, as
+/// the consumer does), spread round-robin over 4 warm containers. Figures from the simulators.
+async fn cloud_first(accounts: usize) -> (u64, Floor, u64, u64) {
+    let fixture = generate::org(accounts);
+    let rows_read = read_rows(&fixture);
+    let mut opts = StackOptions::default();
+    opts.salesforce.daily_api_limit = u64::MAX / 2;
+    opts.client_timeout = Some(Duration::from_secs(600));
+    let stack = Stack::start(&fixture, opts).await.expect("stack");
+    drop(fixture);
+    let w0 = stack.salesforce.records_written();
+    let queue = engine::embedded::MemoryQueue::new();
+    let planner = stack.engine().expect("engine");
+    planner
+        .plan_and_enqueue(engine::ports::RunKind::Scheduled, None, &queue)
+        .await
+        .expect("planning");
+    let work = queue.drain();
+    let containers: Vec<_> = (0..CONTAINERS)
+        .map(|_| stack.engine().expect("engine"))
+        .collect();
+    let mut batches = 0u64;
+    for (i, batch) in work.chunks(SQS_BATCH).enumerate() {
+        let engine = &containers[i % CONTAINERS];
+        engine.reset_catalogue().await;
+        for (w, r) in batch.iter().zip(engine.process_group(batch).await) {
+            let outcome = r.expect("account synced");
+            engine
+                .account_done(&w.task_id, &outcome)
+                .await
+                .expect("progress");
+        }
+        batches += 1;
+    }
+    let floor = Floor::new(rows_read, stack.salesforce.records_written() - w0);
+    let calls = (
+        sf_total(&stack),
+        floor,
+        stack.flexnet.total_calls(),
+        batches,
+    );
+    stack.stop();
+    calls
+}
+
 /// The child: generate the org, start the stack, then the first, no-change and quiet runs.
 async fn child(accounts: usize, latency: bool) -> Vec<Row> {
     let fixture = generate::org(accounts);
-    let sf = &fixture["salesforce"];
-    let rows_read: BTreeMap<String, u64> = READ_OBJECTS
-        .iter()
-        .map(|o| (o.to_string(), sf[o].as_array().map_or(0, Vec::len) as u64))
-        .collect();
+    let rows_read = read_rows(&fixture);
     let orders = rows_read["Opportunity"] as usize;
     let mut opts = StackOptions::default();
     // the quota must not stop a big run: the runs are measured, not rationed
@@ -340,6 +390,15 @@ async fn child(accounts: usize, latency: bool) -> Vec<Row> {
     }
     stack.stop();
     rows
+}
+
+/// The rows of each object a first sync reads, from the fixture.
+fn read_rows(fixture: &Value) -> BTreeMap<String, u64> {
+    let sf = &fixture["salesforce"];
+    READ_OBJECTS
+        .iter()
+        .map(|o| (o.to_string(), sf[o].as_array().map_or(0, Vec::len) as u64))
+        .collect()
 }
 
 /// Runs one scenario in a child process of this binary; its rows.
@@ -517,7 +576,7 @@ async fn demo_rows(copies: Vec<usize>) {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: sync [N …] [--large] [--latency-accounts N,… | --no-latency] | sync demo [COPIES …]\n\
+        "usage: sync [N …] [--large] [--latency-accounts N,… | --no-latency] [--no-cloud] | sync demo [COPIES …]\n\
          N: org sizes in accounts (default 400 4000; --large adds 10000)"
     );
     std::process::exit(2)
@@ -553,10 +612,12 @@ fn main() {
     }
     let mut sizes: Vec<usize> = Vec::new();
     let mut latency_sizes: Option<Vec<usize>> = None;
+    let mut cloud = true;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--large" => sizes.push(10_000),
+            "--no-cloud" => cloud = false,
             "--no-latency" => latency_sizes = Some(Vec::new()),
             "--latency-accounts" => {
                 let list = it.next().unwrap_or_else(|| usage());
@@ -607,4 +668,34 @@ fn main() {
         latency_sizes
     );
     print_table(&rows);
+    if cloud {
+        print_cloud(&sizes, &rows, &rt);
+    }
+}
+
+/// The first sync again in the cloud's layout, per size, next to the in-process figures.
+fn print_cloud(sizes: &[usize], rows: &[Row], rt: &tokio::runtime::Runtime) {
+    println!();
+    println!("The first sync in the cloud's layout (planned and queued, then SQS batches of {SQS_BATCH} over {CONTAINERS} warm containers):");
+    println!();
+    println!("| accounts | SF calls in the cloud's layout | in process | floor | ratio (cloud) | FNO calls (cloud) | FNO/order | SQS batches |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for &n in sizes {
+        eprintln!("  {n} accounts: first scheduled run in the cloud's layout…");
+        let (sf, floor, fno, batches) = rt.block_on(cloud_first(n));
+        let local = rows.iter().find(|r| r.accounts == n && r.run == "first");
+        let orders = local.map_or(0, |r| r.orders);
+        println!(
+            "| {} | {} | {} | {} | {:.2}× | {} | {:.2} | {batches} |",
+            thousands(n as u64),
+            thousands(sf),
+            local.map_or("—".into(), |r| thousands(r.sf_calls)),
+            thousands(floor.calls),
+            floor.ratio(sf),
+            thousands(fno),
+            fno as f64 / orders.max(1) as f64,
+        );
+    }
+    println!();
+    println!("SF calls in the cloud's layout: the scheduled-sync function's token and planning, and each container's token, bulk reads and write-backs.");
 }
