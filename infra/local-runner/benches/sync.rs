@@ -294,14 +294,20 @@ async fn spawn_planner(stack: &Stack) -> Plan {
 
 // ------------------------------------------------------------------- the cloud's layout
 
-/// SQS `BatchSize` in template.yaml: one batch is one group on one account-sync invocation.
-const SQS_BATCH: usize = 100;
+/// The account-sync function's SQS `BatchSize`, read from template.yaml: one batch is one
+/// group on one account-sync invocation.
+fn sqs_batch() -> usize {
+    include_str!("../../../template.yaml")
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("BatchSize:")?.trim().parse().ok())
+        .expect("template.yaml names the SQS BatchSize")
+}
 /// Warm account-sync containers the batches are spread over (each its own engine and token).
 const CONTAINERS: usize = 4;
 
 /// A first scheduled sync laid out as in the cloud: the scheduled-sync function plans and
 /// queues (`Engine::plan_and_enqueue`), then the queued accounts are synced in SQS batches of
-/// `SQS_BATCH`, each one group (`Engine::process_group`, then `account_done` per account, as
+/// template.yaml's `BatchSize`, each one group (`Engine::process_group`, then `account_done` per account, as
 /// the consumer does), spread round-robin over 4 warm containers. Figures from the simulators.
 async fn cloud_first(accounts: usize) -> (u64, Floor, u64, u64) {
     let fixture = generate::org(accounts);
@@ -323,7 +329,7 @@ async fn cloud_first(accounts: usize) -> (u64, Floor, u64, u64) {
         .map(|_| stack.engine().expect("engine"))
         .collect();
     let mut batches = 0u64;
-    for (i, batch) in work.chunks(SQS_BATCH).enumerate() {
+    for (i, batch) in work.chunks(sqs_batch()).enumerate() {
         let engine = &containers[i % CONTAINERS];
         engine.reset_catalogue().await;
         for (w, r) in batch.iter().zip(engine.process_group(batch).await) {
@@ -676,7 +682,10 @@ fn main() {
 /// The first sync again in the cloud's layout, per size, next to the in-process figures.
 fn print_cloud(sizes: &[usize], rows: &[Row], rt: &tokio::runtime::Runtime) {
     println!();
-    println!("The first sync in the cloud's layout (planned and queued, then SQS batches of {SQS_BATCH} over {CONTAINERS} warm containers):");
+    println!(
+        "The first sync in the cloud's layout (planned and queued, then SQS batches of {} over {CONTAINERS} warm containers):",
+        sqs_batch()
+    );
     println!();
     println!("| accounts | SF calls in the cloud's layout | in process | floor | ratio (cloud) | FNO calls (cloud) | FNO/order | SQS batches |");
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|");

@@ -140,6 +140,27 @@ fn work_queue_redrives_to_its_dlq_after_the_codes_receive_count() {
     );
 }
 
+/// Issue 12: an SQS batch is synchronised as one group, so the account-sync function takes
+/// batches of the engine's group size (above 10 a batching window is required).
+#[test]
+fn account_sync_takes_sqs_batches_of_the_engines_group_size() {
+    let t = template();
+    let events = &t["Resources"]["AccountSyncFunction"]["Properties"]["Events"];
+    let sqs: Vec<&Value> = events
+        .as_mapping()
+        .expect("Events is a map")
+        .values()
+        .filter(|e| str_of(&e["Type"]) == "SQS")
+        .collect();
+    assert_eq!(sqs.len(), 1, "one SQS event source");
+    let p = &sqs[0]["Properties"];
+    assert_eq!(str_of(&p["BatchSize"]), engine::BULK_READ.to_string());
+    let window: u64 = str_of(&p["MaximumBatchingWindowInSeconds"])
+        .parse()
+        .unwrap();
+    assert!((1..=300).contains(&window), "{window}");
+}
+
 #[test]
 fn every_api_route_uses_iam_auth_and_every_function_builds_with_cargo_lambda() {
     let t = template();
