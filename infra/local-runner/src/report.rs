@@ -1,5 +1,6 @@
 //! What a local run did: `summary.json` and the text the runner prints.
 
+use engine::dryrun::DryRunFailure;
 use engine::ports::{LogEntry, LogQuery, LogStatus, RunRecord, TransactionLog};
 use engine::{AccountOutcome, RunReport};
 use serde_json::{json, Map, Value};
@@ -381,15 +382,7 @@ pub fn render(
             .iter()
             .filter(|e| e.status != LogStatus::Completed)
         {
-            let why = e.reason.as_deref().unwrap_or(&e.message);
-            let line = (
-                e.status,
-                &*e.log_number,
-                &*e.name,
-                e.record_id.as_deref(),
-                why,
-            );
-            failure_line(&mut s, line);
+            failure_line(&mut s, &DryRunFailure::from(e));
         }
         for sk in &o.skipped {
             let _ = writeln!(s, "    skip  {}: {} ({})", sk.record_id, sk.reason, sk.rule);
@@ -533,33 +526,28 @@ pub fn render_dry(r: &engine::dryrun::DryRunReport, file: &str) -> String {
         r.failures.len()
     );
     for e in &r.failures {
-        let why = e.reason.as_deref().unwrap_or(&e.message);
-        let line = (
-            e.status,
-            &*e.log_number,
-            &*e.name,
-            e.record_id.as_deref(),
-            why,
-        );
-        failure_line(&mut s, line);
+        failure_line(&mut s, e);
     }
     let _ = writeln!(s, "Report: {file}");
     s
 }
 
-/// One Failed or Error entry (of the log, or of a dry run's report) as a line of the printed
-/// summary: `(status, log number, name, record id, reason or message)`.
-fn failure_line(s: &mut String, (status, number, name, record, why): FailureLine<'_>) {
-    let status = if status == LogStatus::Failed {
+/// One Failed or Error entry (of the log — in the dry run's short form — or of a dry run's
+/// report) as a line of the printed summary: status, log number, name, record, reason.
+fn failure_line(s: &mut String, e: &DryRunFailure) {
+    let status = if e.status == LogStatus::Failed {
         "FAIL"
     } else {
         "ERROR"
     };
-    let record = record.unwrap_or("-");
-    let _ = writeln!(s, "    {status:<5} {number} {name} {record}: {why}");
+    let record = e.record_id.as_deref().unwrap_or("-");
+    let why = e.reason.as_deref().unwrap_or(&e.message);
+    let _ = writeln!(
+        s,
+        "    {status:<5} {} {} {record}: {why}",
+        e.log_number, e.name
+    );
 }
-
-type FailureLine<'a> = (LogStatus, &'a str, &'a str, Option<&'a str>, &'a str);
 
 #[cfg(test)]
 mod tests {
