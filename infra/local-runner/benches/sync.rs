@@ -254,10 +254,9 @@ async fn planner(remote: &str) -> Plan {
         .expect("stack address");
     let rss_start = proc_status_mib("VmRSS:").unwrap_or(0.0);
     let t = Instant::now();
-    let engine = remote.engine().expect("engine");
-    let dir = remote.state_dir.as_ref().expect("state dir");
-    let store = engine::embedded::SqliteStore::open_dir(dir).expect("store");
-    let from = engine::ports::StateStore::watermark(&store)
+    let store = remote.open_store().expect("store");
+    let engine = remote.engine(store.clone()).expect("engine");
+    let from = engine::ports::StateStore::watermark(&*store)
         .await
         .expect("watermark");
     let to = remote.now.unwrap_or_else(chrono::Utc::now);

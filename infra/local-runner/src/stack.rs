@@ -42,14 +42,8 @@ pub struct Stack {
     pub flexnet: sim_flexnet::RunningSim,
     pub store: Arc<SqliteStore>,
     pub now: Option<DateTime<Utc>>,
-    settings: EngineSettings,
-    state_dir: Option<PathBuf>,
-    sf_client_id: String,
-    sf_client_secret: String,
-    fno_username: String,
-    fno_password: String,
-    backoff: Option<Duration>,
-    timeout: Option<Duration>,
+    /// The connection to the simulators and the store's directory; its clock is `now`.
+    conn: Remote,
 }
 
 /// How another process reaches a running stack: the simulators' addresses and the fixture's
@@ -162,57 +156,54 @@ impl Stack {
         let fno_password = str_at(fixture, &["flexnet", "credentials", "password"])
             .unwrap_or_default()
             .to_owned();
+        let conn = Remote {
+            salesforce_url: salesforce.base_url().to_owned(),
+            flexnet_url: flexnet.base_url().to_owned(),
+            sf_client_id,
+            sf_client_secret,
+            fno_username,
+            fno_password,
+            state_dir: opts.state_dir,
+            now,
+            settings: opts.settings.unwrap_or_default(),
+            backoff: opts.client_backoff,
+            timeout: opts.client_timeout,
+        };
         Ok(Stack {
             salesforce,
             flexnet,
             store,
             now,
-            settings: opts.settings.unwrap_or_default(),
-            state_dir: opts.state_dir,
-            sf_client_id,
-            sf_client_secret,
-            fno_username,
-            fno_password,
-            backoff: opts.client_backoff,
-            timeout: opts.client_timeout,
+            conn,
         })
     }
 
     /// The Salesforce connection settings pointing at the simulated org.
     pub fn salesforce_config(&self) -> SalesforceConfig {
-        self.remote().salesforce_config()
+        self.conn.salesforce_config()
     }
 
     /// The FNO connection settings pointing at the simulated tenant.
     pub fn flexnet_config(&self) -> FlexnetConfig {
-        self.remote().flexnet_config()
+        self.conn.flexnet_config()
     }
 
     pub fn clock(&self) -> Arc<dyn Clock> {
-        self.remote().clock()
+        clock_at(self.now)
     }
 
     /// How another process reaches this stack (its clock as it is now).
     pub fn remote(&self) -> Remote {
         Remote {
-            salesforce_url: self.salesforce.base_url().to_owned(),
-            flexnet_url: self.flexnet.base_url().to_owned(),
-            sf_client_id: self.sf_client_id.clone(),
-            sf_client_secret: self.sf_client_secret.clone(),
-            fno_username: self.fno_username.clone(),
-            fno_password: self.fno_password.clone(),
-            state_dir: self.state_dir.clone(),
             now: self.now,
-            settings: self.settings.clone(),
-            backoff: self.backoff,
-            timeout: self.timeout,
+            ..self.conn.clone()
         }
     }
 
     /// A new engine over the stack: fresh clients (their call counters start at 0), the
     /// shared store, the fixture's clock.
     pub fn engine(&self) -> Result<Engine, RunnerError> {
-        self.remote().engine_over(self.store.clone())
+        self.conn.engine_with(self.store.clone(), self.clock())
     }
 
     pub fn stop(self) {
@@ -280,15 +271,8 @@ impl Remote {
         c.for_loopback_simulator()
     }
 
-    pub fn clock(&self) -> Arc<dyn Clock> {
-        match self.now {
-            Some(t) => Arc::new(OffsetClock::starting_at(t)),
-            None => Arc::new(SystemClock),
-        }
-    }
-
-    /// An engine over the stack from this process: the store opened from its directory.
-    pub fn engine(&self) -> Result<Engine, RunnerError> {
+    /// The stack's store, opened from its directory in this process.
+    pub fn open_store(&self) -> Result<Arc<SqliteStore>, RunnerError> {
         let dir = self.state_dir.as_ref().ok_or_else(|| {
             RunnerError::Fixture(
                 "an in-memory store cannot be reached from another process: start the stack \
@@ -296,11 +280,21 @@ impl Remote {
                     .into(),
             )
         })?;
-        self.engine_over(Arc::new(SqliteStore::open_dir(dir)?))
+        Ok(Arc::new(SqliteStore::open_dir(dir)?))
     }
 
-    /// An engine over `store`: fresh clients (their call counters start at 0), the clock.
-    fn engine_over(&self, store: Arc<SqliteStore>) -> Result<Engine, RunnerError> {
+    /// An engine over the stack from this process, over `store` ([`Remote::open_store`]):
+    /// fresh clients (their call counters start at 0), the address's clock.
+    pub fn engine(&self, store: Arc<SqliteStore>) -> Result<Engine, RunnerError> {
+        self.engine_with(store, clock_at(self.now))
+    }
+
+    /// An engine over `store` with `clock`: fresh clients (their call counters start at 0).
+    fn engine_with(
+        &self,
+        store: Arc<SqliteStore>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Engine, RunnerError> {
         // The simulated tenant refuses every call without the fixture's credentials: say so
         // here rather than "the FNO username is empty" from the client.
         if self.fno_username.is_empty() {
@@ -328,9 +322,17 @@ impl Remote {
                 store.clone(),
             )),
             state: store,
-            clock: self.clock(),
+            clock,
             secrets: vec![self.sf_client_secret.clone(), self.fno_password.clone()],
         })
         .with_settings(self.settings.clone()))
+    }
+}
+
+/// The fixture's clock: moving on from `now`, or the system's.
+fn clock_at(now: Option<DateTime<Utc>>) -> Arc<dyn Clock> {
+    match now {
+        Some(t) => Arc::new(OffsetClock::starting_at(t)),
+        None => Arc::new(SystemClock),
     }
 }
