@@ -311,10 +311,7 @@ const CONTAINERS: usize = 4;
 async fn cloud_first(accounts: usize) -> (u64, Floor, u64, u64) {
     let fixture = generate::org(accounts);
     let rows_read = read_rows(&fixture);
-    let mut opts = StackOptions::default();
-    opts.salesforce.daily_api_limit = u64::MAX / 2;
-    opts.client_timeout = Some(Duration::from_secs(600));
-    let stack = Stack::start(&fixture, opts).await.expect("stack");
+    let stack = Stack::start(&fixture, measured()).await.expect("stack");
     drop(fixture);
     let w0 = stack.salesforce.records_written();
     let queue = engine::embedded::MemoryQueue::new();
@@ -356,11 +353,7 @@ async fn child(accounts: usize, latency: bool) -> Vec<Row> {
     let fixture = generate::org(accounts);
     let rows_read = read_rows(&fixture);
     let orders = rows_read["Opportunity"] as usize;
-    let mut opts = StackOptions::default();
-    // the quota must not stop a big run: the runs are measured, not rationed
-    opts.salesforce.daily_api_limit = u64::MAX / 2;
-    // a big org's first queries take the simulator a while (it scans, it has no indexes)
-    opts.client_timeout = Some(Duration::from_secs(600));
+    let mut opts = measured();
     if latency {
         opts.salesforce.latency = SF_LATENCY;
         opts.flexnet.latency = FNO_LATENCY;
@@ -395,6 +388,16 @@ async fn child(accounts: usize, latency: bool) -> Vec<Row> {
     }
     stack.stop();
     rows
+}
+
+/// The stack options of a measured run.
+fn measured() -> StackOptions {
+    let mut opts = StackOptions::default();
+    // the quota must not stop a big run: the runs are measured, not rationed
+    opts.salesforce.daily_api_limit = u64::MAX / 2;
+    // a big org's first queries take the simulator a while (it scans, it has no indexes)
+    opts.client_timeout = Some(Duration::from_secs(600));
+    opts
 }
 
 /// The rows of each object a first sync reads, from the fixture.
