@@ -512,6 +512,12 @@ impl Engine {
         account: Option<&str>,
         pick: OutstandingPick,
     ) -> Result<PlannedRun, EngineError> {
+        // R23: only a well-formed id gets as far as SOQL (and no run is recorded for another)
+        if let Some(id) = account.filter(|id| !soql::is_id(id)) {
+            return Err(EngineError::Stopped(format!(
+                "'{id}' is not a Salesforce Account Id (15 or 18 letters and digits) (R23)"
+            )));
+        }
         let now = self.clock.now();
         let task_id = new_task_id(kind, now);
         let (from, to) = match kind {
@@ -955,11 +961,6 @@ impl Engine {
 
     /// R23: one account, push only (no write-back).
     pub async fn run_account(&self, account_id: &str) -> Result<RunReport, EngineError> {
-        if !soql::is_id(account_id) {
-            return Err(EngineError::Stopped(format!(
-                "'{account_id}' is not a Salesforce Account Id (15 or 18 letters and digits) (R23)"
-            )));
-        }
         let planned = self
             .plan_run(RunKind::Account, None, Some(account_id))
             .await?;

@@ -76,11 +76,6 @@ impl DryRun {
         pick: OutstandingPick,
         created_by: Option<&str>,
     ) -> Result<DryRunReport, EngineError> {
-        if let Some(id) = account.filter(|id| !soql::is_id(id)) {
-            return Err(EngineError::Stopped(format!(
-                "'{id}' is not a Salesforce Account Id (15 or 18 letters and digits) (R23)"
-            )));
-        }
         let mut planned = self
             .engine
             .plan_run_with(kind, window, account, pick)

@@ -453,3 +453,45 @@ async fn an_account_dry_run_is_push_only_and_waits_for_a_busy_account() {
     assert!(matches!(r, Err(EngineError::Busy { .. })), "{r:?}");
     assert_eq!(stack.store.lease(ACC).await.unwrap(), Some(lease));
 }
+
+/// R23: a malformed account id is refused before anything is planned or recorded, by the real
+/// single-account sync and by its dry run alike (one check, where both plan).
+#[tokio::test]
+async fn a_malformed_account_id_is_refused_before_any_run_is_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = start(dir.path()).await;
+    let before = world(&stack, dir.path()).await;
+    let bad = "001'; DELETE";
+    let engine = stack.engine().unwrap();
+    let real = engine.run_account(bad).await;
+    let dry = engine
+        .dry_run()
+        .run(
+            RunKind::Account,
+            None,
+            Some(bad),
+            OutstandingPick::None,
+            None,
+        )
+        .await;
+    for r in [real.map(|_| ()), dry.map(|_| ())] {
+        match r {
+            Err(EngineError::Stopped(m)) => {
+                assert!(m.contains(bad) && m.contains("(R23)"), "{m}")
+            }
+            other => panic!("expected the R23 refusal, got {other:?}"),
+        }
+    }
+    assert!(stack.store.list_runs(10).await.unwrap().is_empty());
+    let after = world(&stack, dir.path()).await;
+    assert_same("the store", &before.store, &after.store);
+    assert!(before.files == after.files, "the store's files changed");
+    assert_eq!(
+        new_calls(&before.sf_calls, &after.sf_calls),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        new_calls(&before.fno_calls, &after.fno_calls),
+        Vec::<String>::new()
+    );
+}
